@@ -1,0 +1,25 @@
+package dev.shoal.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code shoal} command: every sub-command is registered here. */
+@Command(
+    name = "shoal",
+    mixinStandardHelpOptions = true,
+    version = "shoal 0.1.0",
+    description = "Distributed DNN inference across clusters of small edge devices.",
+    subcommands = {CommandLine.HelpCommand.class})
+public final class ShoalCli implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new ShoalCli()).execute(args));
+  }
+}

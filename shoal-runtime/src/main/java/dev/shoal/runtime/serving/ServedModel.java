@@ -1,0 +1,7 @@
+package dev.shoal.runtime.serving;
+
+import java.util.List;
+
+/** Metadata of a served model (KServe v2 model metadata). */
+public record ServedModel(
+    String name, String version, String platform, List<TensorSpec> inputs, List<TensorSpec> outputs) {}
