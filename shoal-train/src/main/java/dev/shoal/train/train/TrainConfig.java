@@ -3,7 +3,7 @@ package dev.shoal.train.train;
 import dev.shoal.train.data.Augmentation;
 
 /**
- * One training recipe: SGD with Nesterov-free momentum, a cosine learning-rate schedule over all
+ * One training recipe: SGD with (heavy-ball) momentum, a cosine learning-rate schedule over all
  * steps (after a short linear warm-up), weight decay, label smoothing, augmentation, a fixed seed.
  */
 public record TrainConfig(
@@ -36,8 +36,8 @@ public record TrainConfig(
     return new TrainConfig(epochs, 128, 0.1f, 0.9f, 5e-5f, 0.1f, Augmentation.STANDARD, seed);
   }
 
-  public TrainConfig withEpochs(int newEpochs) {
+  public TrainConfig withBatchSize(int newBatchSize) {
     return new TrainConfig(
-        newEpochs, batchSize, learningRate, momentum, weightDecay, labelSmoothing, augmentation, seed);
+        epochs, newBatchSize, learningRate, momentum, weightDecay, labelSmoothing, augmentation, seed);
   }
 }

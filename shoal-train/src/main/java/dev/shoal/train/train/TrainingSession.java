@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
@@ -21,11 +22,9 @@ import ai.djl.training.tracker.WarmUpTracker;
 import dev.shoal.train.data.Augmentation;
 import dev.shoal.train.data.BatchMaker;
 import dev.shoal.train.data.LabelledImages;
-import dev.shoal.train.nn.ExportableBlock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.function.Consumer;
 
 /**
  * Trains one network (possibly with several outputs) on the CPU with DJL's PyTorch engine. The
@@ -35,7 +34,7 @@ public final class TrainingSession implements AutoCloseable {
 
   private static final int EVAL_BATCH = 500;
 
-  private final ExportableBlock net;
+  private final Block net;
   private final Objective objective;
   private final TrainConfig config;
   private final Model model;
@@ -45,8 +44,17 @@ public final class TrainingSession implements AutoCloseable {
   /** Progress of one finished epoch. */
   public record EpochReport(int epoch, double meanLoss, double seconds, int samples) {}
 
+  /** Hears about training progress: every finished epoch, and every {@link #STEP_REPORT_EVERY} steps. */
+  public interface Listener {
+    void epoch(EpochReport report);
+
+    default void steps(int epoch, int step, int stepsPerEpoch, double meanLoss) {}
+  }
+
+  public static final int STEP_REPORT_EVERY = 100;
+
   public TrainingSession(
-      ExportableBlock net, Objective objective, TrainConfig config, Shape sampleShape, int trainCount) {
+      Block net, Objective objective, TrainConfig config, Shape sampleShape, int trainCount) {
     this.net = net;
     this.objective = objective;
     this.config = config;
@@ -84,12 +92,12 @@ public final class TrainingSession implements AutoCloseable {
     trainer.initialize(new Shape(config.batchSize()).addAll(sampleShape));
   }
 
-  public ExportableBlock net() {
+  public Block net() {
     return net;
   }
 
-  /** Trains for the configured epochs, reporting each finished epoch to {@code progress}. */
-  public List<EpochReport> fit(BatchMaker train, Consumer<EpochReport> progress) {
+  /** Trains for the configured epochs, reporting progress to {@code listener}. */
+  public List<EpochReport> fit(BatchMaker train, Listener listener) {
     Random random = new Random(config.seed());
     LabelledImages data = train.data();
     Shape imageShape = new Shape(1, data.rows(), data.cols());
@@ -116,11 +124,14 @@ public final class TrainingSession implements AutoCloseable {
           trainer.step();
         }
         batches++;
+        if (batches % STEP_REPORT_EVERY == 0) {
+          listener.steps(epoch, batches, stepsPerEpoch, lossSum / batches);
+        }
       }
       EpochReport report =
           new EpochReport(epoch, lossSum / batches, (System.nanoTime() - start) / 1e9, order.length);
       reports.add(report);
-      progress.accept(report);
+      listener.epoch(report);
     }
     return reports;
   }
@@ -156,10 +167,18 @@ public final class TrainingSession implements AutoCloseable {
     return outputs;
   }
 
-  /** Trainable parameter count (weights, biases, batch-norm scales and shifts; not running stats). */
+  /** Trainable parameter count of the whole network. */
   public long parameterCount() {
+    return parameterCount(net);
+  }
+
+  /**
+   * Trainable parameter count of an initialised block (weights, biases, batch-norm scales and
+   * shifts; not the running statistics).
+   */
+  public static long parameterCount(Block block) {
     long n = 0;
-    for (var p : net.getParameters().values()) {
+    for (var p : block.getParameters().values()) {
       if (p.requiresGradient()) {
         n += p.getArray().size();
       }
