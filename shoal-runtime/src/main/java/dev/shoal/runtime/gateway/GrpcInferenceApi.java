@@ -20,7 +20,7 @@ import dev.shoal.runtime.gateway.kserve.ServerReadyResponse;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
-import dev.shoal.runtime.serving.TensorSpec;
+import dev.shoal.model.TensorSpec;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;

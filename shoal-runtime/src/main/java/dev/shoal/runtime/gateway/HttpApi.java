@@ -5,7 +5,7 @@ import com.sun.net.httpserver.HttpHandler;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
-import dev.shoal.runtime.serving.TensorSpec;
+import dev.shoal.model.TensorSpec;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;

@@ -5,7 +5,7 @@ import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
-import dev.shoal.runtime.serving.TensorSpec;
+import dev.shoal.model.TensorSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -140,7 +140,7 @@ final class InferenceDispatcher {
         throw bad("input '" + spec.name() + "' must be " + KServeDataType.of(spec.dtype()) + ", got "
             + KServeDataType.of(t.dtype()));
       }
-      if (!shapeMatches(spec.shape(), t.shape())) {
+      if (!spec.accepts(t)) {
         throw bad("input '" + spec.name() + "' must have shape " + Arrays.toString(spec.shape())
             + " (-1 = any), got " + Arrays.toString(t.shape()));
       }
@@ -178,18 +178,6 @@ final class InferenceDispatcher {
       selected.add(t);
     }
     return selected;
-  }
-
-  static boolean shapeMatches(long[] declared, long[] actual) {
-    if (declared.length != actual.length) {
-      return false;
-    }
-    for (int i = 0; i < declared.length; i++) {
-      if (declared[i] >= 0 && declared[i] != actual[i]) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static String names(List<TensorSpec> specs) {

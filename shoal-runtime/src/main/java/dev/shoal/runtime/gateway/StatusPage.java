@@ -2,7 +2,7 @@ package dev.shoal.runtime.gateway;
 
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
-import dev.shoal.runtime.serving.TensorSpec;
+import dev.shoal.model.TensorSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
