@@ -5,10 +5,6 @@ import dev.shoal.model.DType;
 import dev.shoal.model.build.GraphBuilder;
 import dev.shoal.train.nn.ExportableBlock;
 import dev.shoal.train.nn.OnnxExport;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * Whole ONNX models (opset 17) from trained networks: input {@code "input"} float32
@@ -55,18 +51,5 @@ public final class OnnxModels {
     g.output(TOPK_CLASSES, DType.INT64, GraphBuilder.BATCH, k);
     g.output(TOPK_SCORES, DType.FLOAT, GraphBuilder.BATCH, k);
     return g.build();
-  }
-
-  /** Writes {@code model} next to {@code file}, then moves it into place. */
-  public static void write(ModelProto model, Path file) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".part");
-    try {
-      Files.write(tmp, model.toByteArray());
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
   }
 }

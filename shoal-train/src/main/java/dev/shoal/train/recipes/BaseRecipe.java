@@ -3,6 +3,7 @@ package dev.shoal.train.recipes;
 import ai.djl.ndarray.types.Shape;
 import dev.shoal.model.TensorData;
 import dev.shoal.train.export.OnnxEvaluator;
+import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.train.export.OnnxModels;
 import dev.shoal.train.models.MobileNetV2Style;
 import dev.shoal.train.nn.Chain;
@@ -36,7 +37,7 @@ public final class BaseRecipe {
               + " MACs per image");
       var epochs = session.fit(data.train(), Progress.epochs("base", config, log));
       Path file = outDir.resolve(MODEL_FILE);
-      OnnxModels.write(OnnxModels.logits("base", net, data.rows(), data.cols(), data.numClasses()), file);
+      OnnxModelIO.write(OnnxModels.logits("base", net, data.rows(), data.cols(), data.numClasses()), file);
       TensorData logits = OnnxEvaluator.run(file, data.test(), 500, 1).get(OnnxModels.LOGITS);
       double accuracy = Accuracy.of(logits.floats(), data.test().data());
       log.accept(String.format("base: test accuracy %.4f (exported ONNX)", accuracy));

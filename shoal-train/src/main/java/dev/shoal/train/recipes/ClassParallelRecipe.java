@@ -3,6 +3,7 @@ package dev.shoal.train.recipes;
 import ai.djl.ndarray.types.Shape;
 import dev.shoal.model.family.ClassParallelManifest;
 import dev.shoal.train.export.OnnxEvaluator;
+import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.train.export.OnnxModels;
 import dev.shoal.train.models.MobileNetV2Style;
 import dev.shoal.train.nn.Chain;
@@ -73,7 +74,7 @@ public final class ClassParallelRecipe {
         Chain member = members.get(m);
         List<Integer> classes = groups.get(m);
         Path file = outDir.resolve(name + ".onnx");
-        OnnxModels.write(OnnxModels.logits(name, member, data.rows(), data.cols(), classes.size()), file);
+        OnnxModelIO.write(OnnxModels.logits(name, member, data.rows(), data.cols(), classes.size()), file);
         float[] own = OnnxEvaluator.run(file, data.test(), 500, 1).get(OnnxModels.LOGITS).floats();
         for (int i = 0; i < count; i++) {
           for (int j = 0; j < classes.size(); j++) {

@@ -10,6 +10,7 @@ import dev.shoal.train.data.Augmentation;
 import dev.shoal.train.data.BatchMaker;
 import dev.shoal.train.data.LabelledImages;
 import dev.shoal.train.export.OnnxEvaluator;
+import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.train.export.OnnxModels;
 import dev.shoal.train.models.DemoCnn;
 import dev.shoal.train.nn.Chain;
@@ -63,7 +64,7 @@ public final class DemoClassifierRecipe {
       var epochs = session.fit(data.train(), Progress.epochs("demo", config, log));
       double djlAccuracy = Accuracy.of(session.predict(data.test()).get(0), data.test().data());
       Path modelFile = outDir.resolve(MODEL_FILE);
-      OnnxModels.write(
+      OnnxModelIO.write(
           OnnxModels.logits("fashion_classifier", net, data.rows(), data.cols(), data.numClasses()), modelFile);
       TensorData logits = OnnxEvaluator.run(modelFile, data.test(), 500, 1).get(OnnxModels.LOGITS);
       double onnxAccuracy = Accuracy.of(logits.floats(), data.test().data());

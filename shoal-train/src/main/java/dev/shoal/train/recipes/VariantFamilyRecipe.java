@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.family.VariantFamilyManifest;
 import dev.shoal.train.export.OnnxEvaluator;
+import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.train.export.OnnxModels;
 import dev.shoal.train.models.MobileNetV2Style;
 import dev.shoal.train.nn.Chain;
@@ -62,7 +63,7 @@ public final class VariantFamilyRecipe {
         VariantSpec v = family.get(i);
         Chain member = members.get(i);
         Path file = outDir.resolve(v.file());
-        OnnxModels.write(
+        OnnxModelIO.write(
             OnnxModels.topK(v.name(), member, data.rows(), data.cols(), classes, settings.k()), file);
         Map<String, TensorData> out = OnnxEvaluator.run(file, data.test(), 500, 1);
         TopKOutputs topK = TopKOutputs.of(out.get(OnnxModels.TOPK_CLASSES), out.get(OnnxModels.TOPK_SCORES));

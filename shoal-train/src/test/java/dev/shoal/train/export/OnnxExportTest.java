@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.types.Shape;
 import dev.shoal.model.TensorData;
+import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.train.SampleData;
 import dev.shoal.train.models.DemoCnn;
 import dev.shoal.train.models.MobileNetV2Style;
@@ -55,7 +56,7 @@ class OnnxExportTest {
     try (TrainingSession session = train(net, data)) {
       float[] logits = session.predict(data.test()).get(0);
       Path file = tmp.resolve("topk.onnx");
-      OnnxModels.write(OnnxModels.topK("v", net, 28, 28, 10, 3), file);
+      OnnxModelIO.write(OnnxModels.topK("v", net, 28, 28, 10, 3), file);
       Map<String, TensorData> out = OnnxEvaluator.run(file, data.test(), 64, 1);
       TopKOutputs topK = TopKOutputs.of(out.get(OnnxModels.TOPK_CLASSES), out.get(OnnxModels.TOPK_SCORES));
       assertThat(topK.count()).isEqualTo(200);
@@ -77,7 +78,7 @@ class OnnxExportTest {
     try (TrainingSession session = train(net, data)) {
       float[] djl = session.predict(data.test()).get(0);
       Path file = tmp.resolve("net.onnx");
-      OnnxModels.write(OnnxModels.logits("net", net, 28, 28, classes), file);
+      OnnxModelIO.write(OnnxModels.logits("net", net, 28, 28, classes), file);
       TensorData onnx = OnnxEvaluator.run(file, data.test(), 64, 1).get(OnnxModels.LOGITS);
       assertThat(onnx.shape()).containsExactly(200, classes);
       float[] ort = onnx.floats();
