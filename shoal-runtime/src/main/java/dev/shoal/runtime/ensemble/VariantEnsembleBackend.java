@@ -26,17 +26,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * are fused here by {@link TopKFusion}. After the per-request deadline the answer is fused from
  * the variants that arrived; a variant that is down is not waited for.
  *
- * <p>Outputs: {@code probabilities} FP32[N,C] (fused), {@code class} INT64[N] (argmax), {@code
- * degraded} BOOL[1] (true when fewer than all variants were fused — this is how a client learns
- * of it, as an ordinary output tensor over both REST and gRPC) and {@code answered} INT32[1] (how
- * many were fused). With no variant answering the request fails UNAVAILABLE.
+ * <p>Outputs are {@link EnsembleOutputs}: fused probabilities, class, and {@code degraded} = true
+ * when fewer than all variants were fused. With no variant answering the request fails
+ * UNAVAILABLE.
  */
 public final class VariantEnsembleBackend implements ServingBackend {
-
-  public static final String PROBABILITIES = "probabilities";
-  public static final String CLASS = "class";
-  public static final String DEGRADED = "degraded";
-  public static final String ANSWERED = "answered";
 
   /** A variant: where it runs and the weight of its scores in the fusion. */
   public record Variant(EnsembleMember member, double fusionWeight) {}
@@ -83,12 +77,7 @@ public final class VariantEnsembleBackend implements ServingBackend {
       answeredBy.put(v.member().name(), new AtomicLong());
       missedBy.put(v.member().name(), new AtomicLong());
     }
-    this.model = new ServedModel(name, "1", "shoal_variant_ensemble",
-        List.of(new TensorSpec(input.name(), input.dtype(), input.shape())),
-        List.of(new TensorSpec(PROBABILITIES, DType.FLOAT, new long[] {-1, numClasses}),
-            new TensorSpec(CLASS, DType.INT64, new long[] {-1}),
-            new TensorSpec(DEGRADED, DType.BOOL, new long[] {1}),
-            new TensorSpec(ANSWERED, DType.INT32, new long[] {1})));
+    this.model = EnsembleOutputs.servedModel(name, "shoal_variant_ensemble", input, numClasses);
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "shoal-ensemble-" + name);
       t.setDaemon(true);
@@ -190,22 +179,11 @@ public final class VariantEnsembleBackend implements ServingBackend {
       degraded.incrementAndGet();
       EnsembleMetrics.DEGRADED.labelValues(model.name()).inc();
     }
-    ByteBuffer probs = ByteBuffer.allocate(rows * numClasses * 4).order(ByteOrder.LITTLE_ENDIAN);
-    ByteBuffer classes = ByteBuffer.allocate(rows * 8).order(ByteOrder.LITTLE_ENDIAN);
-    for (List<TopKFusion.WeightedTopK> row : perRow) {
-      float[] p = TopKFusion.fuse(numClasses, row);
-      for (float v : p) {
-        probs.putFloat(v);
-      }
-      classes.putLong(TopKFusion.argmax(p));
+    float[][] probabilities = new float[rows][];
+    for (int r = 0; r < rows; r++) {
+      probabilities[r] = TopKFusion.fuse(numClasses, perRow.get(r));
     }
-    Map<String, TensorData> out = new LinkedHashMap<>();
-    out.put(PROBABILITIES, new TensorData(PROBABILITIES, DType.FLOAT, new long[] {rows, numClasses}, probs.array()));
-    out.put(CLASS, new TensorData(CLASS, DType.INT64, new long[] {rows}, classes.array()));
-    out.put(DEGRADED, new TensorData(DEGRADED, DType.BOOL, new long[] {1}, new byte[] {(byte) (isDegraded ? 1 : 0)}));
-    out.put(ANSWERED, new TensorData(ANSWERED, DType.INT32, new long[] {1},
-        ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(answered).array()));
-    return out;
+    return EnsembleOutputs.tensors(probabilities, isDegraded, answered);
   }
 
   private static void addRows(List<List<TopKFusion.WeightedTopK>> perRow, Map<String, TensorData> answer,

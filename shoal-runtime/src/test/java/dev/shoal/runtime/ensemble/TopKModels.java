@@ -50,14 +50,35 @@ final class TopKModels {
         .build().toByteArray();
   }
 
-  /** Top-k (ids, scores) of one input row, as ONNX Runtime's TopK gives them (largest first). */
-  static TopKFusion.WeightedTopK topK(float[] w, int classes, int k, float[] x, double weight) {
-    float[] logits = new float[classes];
+  /** The same classifier without the top-k head: {@code x -> scores = x·W}, FP32[N,classes]. */
+  static byte[] scoresOnnx(float[] w, int classes) {
+    TensorProto.Builder wt = TensorProto.newBuilder().setName("W").setDataType(1).addDims(IN).addDims(classes);
+    for (float v : w) {
+      wt.addFloatData(v);
+    }
+    GraphProto g = GraphProto.newBuilder().setName("scores_classifier")
+        .addInput(value("x", 1, IN)).addOutput(value("scores", 1, classes)).addInitializer(wt)
+        .addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("x").addInput("W").addOutput("scores"))
+        .build();
+    return ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+        .build().toByteArray();
+  }
+
+  /** Row-major {@code x·W} for one input row. */
+  static float[] scores(float[] w, int classes, float[] x) {
+    float[] out = new float[classes];
     for (int c = 0; c < classes; c++) {
       for (int i = 0; i < IN; i++) {
-        logits[c] += x[i] * w[i * classes + c];
+        out[c] += x[i] * w[i * classes + c];
       }
     }
+    return out;
+  }
+
+  /** Top-k (ids, scores) of one input row, as ONNX Runtime's TopK gives them (largest first). */
+  static TopKFusion.WeightedTopK topK(float[] w, int classes, int k, float[] x, double weight) {
+    float[] logits = scores(w, classes, x);
     long[] ids = new long[k];
     float[] scores = new float[k];
     boolean[] taken = new boolean[classes];
