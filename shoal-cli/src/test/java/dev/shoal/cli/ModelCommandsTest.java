@@ -176,6 +176,19 @@ class ModelCommandsTest {
     assertThat(r.out()).contains("split into 3 stages").contains("OK").doesNotContain("MISMATCH");
   }
 
+  @Test
+  void benchSplitWritesItsResults() throws Exception {
+    Path out = dir.resolve("bench");
+    Result r = shoal("bench", "split", "--stages", "2", "--warmup", "0", "--rounds", "2", "--out", out.toString());
+    assertThat(r.status()).as(r.out() + r.err()).isZero();
+    JsonNode json = new ObjectMapper().readTree(out.resolve("split-overhead.json").toFile());
+    assertThat(json.get("rows")).hasSize(2);
+    assertThat(json.get("rows").get(1).get("stages").asInt()).isEqualTo(2);
+    assertThat(json.get("meta").get("nodes").asInt()).isGreaterThanOrEqualTo(150);
+    assertThat(Files.readAllLines(out.resolve("split-overhead.csv"))).hasSize(3);
+    assertThat(out.resolve("split-overhead.png")).isNotEmptyFile();
+  }
+
   private static float[] randoms(Random random, int n) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
