@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "shoal 0.1.0",
     description = "Distributed DNN inference across clusters of small edge devices.",
-    subcommands = {CommandLine.HelpCommand.class, BenchCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, BenchCommand.class, WorkerCommand.class, SecretCommand.class})
 public final class ShoalCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
