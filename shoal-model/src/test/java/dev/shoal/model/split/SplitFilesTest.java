@@ -104,7 +104,8 @@ class SplitFilesTest {
       for (int c : cuts) {
         cutBytes += mnv2.nodes().get(c).cutBytes();
       }
-      // brute force for k = 2: no single cut has a smaller bottleneck beyond the tolerance,
+      // brute force for k = 2 (stage cost = MACs + MACS_PER_BYTE x bytes sent): no single cut has
+      // a smaller bottleneck beyond the tolerance,
       // and none within the tolerance has fewer cut bytes
       if (k == 2) {
         long best = Long.MAX_VALUE;
@@ -120,6 +121,12 @@ class SplitFilesTest {
       }
       assertThat(bottleneck).isLessThan(mnv2.totalMacs());
     }
+    // MACs alone: the 2-stage bottleneck is within the tolerance of half the work or one node more
+    int[] macsOnly = ModelSplitter.balancedCuts(mnv2, 2, 0);
+    long first = mnv2.macs(0, macsOnly[0]);
+    long maxNode = mnv2.nodes().stream().mapToLong(NodeCost::macs).max().orElseThrow();
+    assertThat((double) Math.max(first, mnv2.totalMacs() - first))
+        .isLessThanOrEqualTo((mnv2.totalMacs() / 2.0 + maxNode) * (1 + ModelSplitter.BALANCE_TOLERANCE));
   }
 
   private static long bottleneck(ModelProfile p, int[] cuts) {
@@ -127,7 +134,8 @@ class SplitFilesTest {
     int first = 0;
     for (int s = 0; s <= cuts.length; s++) {
       int last = s == cuts.length ? p.nodes().size() - 1 : cuts[s];
-      worst = Math.max(worst, p.macs(first, last));
+      long send = last < p.nodes().size() - 1 ? ModelSplitter.MACS_PER_BYTE * p.nodes().get(last).cutBytes() : 0;
+      worst = Math.max(worst, p.macs(first, last) + send);
       first = last + 1;
     }
     return worst;
