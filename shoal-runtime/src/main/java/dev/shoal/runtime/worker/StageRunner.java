@@ -11,10 +11,13 @@ import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.Frame;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Logger;
 
 /**
@@ -24,6 +27,7 @@ import java.util.logging.Logger;
  */
 final class StageRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StageRunner.class.getName());
+  private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   /** How long a full queue or an unready link may block before the frame is refused / dropped. */
   static final long BLOCK_MILLIS = 30_000;
 
@@ -74,7 +78,7 @@ final class StageRunner implements AutoCloseable {
       });
     }
     this.computeThread = new Thread(null, this::computeLoop, "stage-" + stageIndex + "-epoch-" + epoch,
-        Worker.ORT_STACK_BYTES);
+        OrtStack.STACK_BYTES);
     this.computeThread.setDaemon(true);
     this.computeThread.start();
   }
@@ -134,12 +138,22 @@ final class StageRunner implements AutoCloseable {
     }
     try {
       long t0 = System.nanoTime();
+      long cpu0 = CPU.getCurrentThreadCpuTime();
       Map<String, TensorData> out = session.run(w.inputs());
       long compute = System.nanoTime() - t0;
       stats.computeNanos.addAndGet(compute);
       if (config.slowdown() > 1.0) {
-        long sleep = (long) ((config.slowdown() - 1.0) * compute);
-        Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+        // A device K times slower needs K times this CPU work: wait until K x the thread's CPU time
+        // has passed. Using CPU time rather than wall time keeps other processes' load on this
+        // host from being multiplied by K.
+        long cpu = CPU.getCurrentThreadCpuTime() - cpu0;
+        long until = t0 + (long) (config.slowdown() * cpu);
+        for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
+          LockSupport.parkNanos(left);
+          if (Thread.interrupted()) {
+            throw new InterruptedException();
+          }
+        }
       }
       return Frames.encode(in.getRequestId(), epoch, stageIndex + 1, out.values(), outputCodec);
     } catch (OnnxRuntimeError e) {

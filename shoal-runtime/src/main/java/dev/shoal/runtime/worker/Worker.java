@@ -28,8 +28,6 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.logging.Logger;
 
 /**
@@ -79,31 +77,10 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /**
-   * ONNX Runtime overflows a default 1 MiB Java thread stack while loading or running models
-   * (the process dies with SIGSEGV), so sessions are opened and run on threads with this stack.
-   */
-  static final long ORT_STACK_BYTES = 16L << 20;
-
   private OnnxSession openSession(DeployRequest req) {
     int threads = req.getIntraOpThreads() > 0 ? req.getIntraOpThreads() : config.intraOpThreads();
-    CompletableFuture<OnnxSession> opened = new CompletableFuture<>();
-    Thread loader = new Thread(null, () -> {
-      try {
-        opened.complete(OnnxSession.open(req.getOnnxModel().toByteArray(), new OnnxSession.Options(threads, false)));
-      } catch (RuntimeException e) {
-        opened.completeExceptionally(e);
-      }
-    }, "ort-loader", ORT_STACK_BYTES);
-    loader.start();
-    try {
-      return opened.join();
-    } catch (CompletionException e) {
-      if (e.getCause() instanceof OnnxRuntimeError ort) {
-        throw ort;
-      }
-      throw new OnnxRuntimeError("cannot open the stage: " + e.getCause(), e.getCause());
-    }
+    return OrtStack.call("ort-loader",
+        () -> OnnxSession.open(req.getOnnxModel().toByteArray(), new OnnxSession.Options(threads, false)));
   }
 
   private final class Control extends WorkerControlGrpc.WorkerControlImplBase {

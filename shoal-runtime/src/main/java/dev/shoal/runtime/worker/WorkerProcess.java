@@ -15,8 +15,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A worker running as its own local process ({@link WorkerMain} on this JVM's class path), as the
- * demo, the benchmarks and the tests start them. {@link #kill()} is SIGKILL: no goodbye to anyone.
+ * A worker (or another serving main class) running as its own local process on this JVM's class
+ * path, as the demo, the benchmarks and the tests start them. {@link #kill()} is SIGKILL: no
+ * goodbye to anyone.
  */
 public final class WorkerProcess implements AutoCloseable {
   private static final Pattern READY = Pattern.compile("listening on (\\S+):(\\d+) ");
@@ -39,6 +40,16 @@ public final class WorkerProcess implements AutoCloseable {
    */
   public static WorkerProcess start(List<String> prefix, String name, String listen, double slowdown,
       Path secretFile, Path log) throws IOException {
+    return startMain(prefix, name, WorkerMain.class.getName(), List.of("--listen", listen, "--name", name,
+        "--slowdown", Double.toString(slowdown), "--secret-file", secretFile.toString()), log);
+  }
+
+  /**
+   * Starts any main class of this class path that prints {@code listening on HOST:PORT } once it
+   * serves (a worker, the benchmarks' echo server), and waits for that line.
+   */
+  public static WorkerProcess startMain(List<String> prefix, String name, String mainClass, List<String> args,
+      Path log) throws IOException {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx512m");
@@ -47,20 +58,19 @@ public final class WorkerProcess implements AutoCloseable {
     cmd.add("-XX:TieredStopAtLevel=1");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    cmd.add(WorkerMain.class.getName());
-    cmd.addAll(List.of("--listen", listen, "--name", name, "--slowdown", Double.toString(slowdown),
-        "--secret-file", secretFile.toString()));
+    cmd.add(mainClass);
+    cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     Process p = pb.start();
     CompletableFuture<String> ready = new CompletableFuture<>();
-    Thread pump = new Thread(() -> pumpOutput(p, log, ready), "worker-log-" + name);
+    Thread pump = new Thread(() -> pumpOutput(p, log, ready), "process-log-" + name);
     pump.setDaemon(true);
     pump.start();
     try {
       return new WorkerProcess(name, p, ready.get(60, TimeUnit.SECONDS));
     } catch (InterruptedException | ExecutionException | TimeoutException e) {
       p.destroyForcibly();
-      throw new IOException("worker " + name + " did not start (see " + log + "): " + e, e);
+      throw new IOException(name + " did not start (see " + log + "): " + e, e);
     }
   }
 
