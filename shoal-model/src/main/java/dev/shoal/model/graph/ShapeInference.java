@@ -55,7 +55,9 @@ final class ShapeInference {
     Map<String, TensorData> two = zeroFeeds(graph, realInputs, 2, where);
     OnnxSession session;
     try {
-      session = OnnxSession.open(probe, OnnxSession.Options.DEFAULT);
+      // all cores: this probe runs the whole model three times over, once per load
+      session = OnnxSession.open(probe,
+          new OnnxSession.Options(Runtime.getRuntime().availableProcessors(), false));
     } catch (OnnxRuntimeError e) {
       throw new ModelFormatException(where + ": ONNX Runtime cannot load the model: "
           + firstLine(e.getMessage()), e);

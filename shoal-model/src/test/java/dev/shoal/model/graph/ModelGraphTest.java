@@ -50,6 +50,9 @@ class ModelGraphTest {
     ModelGraph g = ModelGraph.of(ModelZoo.multiInputOutput(16, 8, 5, 1), "m");
     ModelProfile p = ModelProfile.of(g);
     int embedding = g.producer("embedding");
+    // 'features' feeds the feature Gemm early and the Mul right before the last node
+    assertThat(g.consumers("features")).hasSize(2).last().isEqualTo(g.nodes().size() - 2);
+    assertThat(g.producer("features")).isEqualTo(-1);
     long featureBytes = 8 * 4;
     for (NodeCost c : p.nodes()) {
       List<String> cut = g.cutTensors(c.position());
