@@ -78,6 +78,11 @@ public final class ModelSplitter {
           }
         }
       }
+      for (String out : outputs) {
+        if (initializers.containsKey(out)) {
+          weights.add(out); // a model output that is a stored constant
+        }
+      }
       long paramBytes = 0;
       for (String w : weights) {
         g.addInitializer(initializers.get(w));
@@ -95,12 +100,27 @@ public final class ModelSplitter {
   }
 
   /**
-   * Cut positions for {@code stages} stages that balance MACs while preferring small cuts: first
-   * the smallest achievable bottleneck (the largest stage's MACs) B is found; then, among all cut
-   * sets whose every stage stays within B·(1 + {@link #BALANCE_TOLERANCE}), the one with the fewest
-   * bytes crossing its cuts is returned.
+   * How many MACs sending one byte to the next stage is taken to cost when {@link #balancedCuts}
+   * weighs cuts. Measured in-process on a 2-core x86 machine, copying a tensor between two ONNX
+   * Runtime sessions costs about as much per byte as 25 MACs of MobileNetV2; a 1 Gbit/s link next to
+   * a 10 GMAC/s device is 80 MACs per byte, a 100 Mbit/s one 800. 32 keeps both in view without
+   * letting transfers dominate; the planner (shoal-plan) does the real, bandwidth-aware placement.
    */
+  public static final long MACS_PER_BYTE = 32;
+
+  /** {@link #balancedCuts(ModelProfile, int, long)} with {@link #MACS_PER_BYTE}. */
   public static int[] balancedCuts(ModelProfile profile, int stages) {
+    return balancedCuts(profile, stages, MACS_PER_BYTE);
+  }
+
+  /**
+   * Cut positions for {@code stages} stages that balance MACs while preferring small cuts. A stage's
+   * cost is its MACs plus {@code macsPerByte} times the bytes it sends to the next stage. First the
+   * smallest achievable bottleneck (the largest stage cost) B is found; then, among all cut sets
+   * whose every stage costs at most B·(1 + {@link #BALANCE_TOLERANCE}), the one with the fewest
+   * bytes crossing its cuts is returned. With {@code macsPerByte} 0 this balances MACs alone.
+   */
+  public static int[] balancedCuts(ModelProfile profile, int stages, long macsPerByte) {
     List<NodeCost> nodes = profile.nodes();
     int n = nodes.size();
     if (stages < 1 || stages > n) {
@@ -111,16 +131,20 @@ public final class ModelSplitter {
     for (int i = 0; i < n; i++) {
       prefix[i + 1] = prefix[i] + nodes.get(i).macs();
     }
+    long[] send = new long[n]; // what a stage ending at j pays for sending its cut
+    for (int j = 0; j < n - 1; j++) {
+      send[j] = macsPerByte * nodes.get(j).cutBytes();
+    }
     // best[s][j]: smallest bottleneck of s+1 stages covering positions 0..j
     long[][] best = new long[stages][n];
     for (int j = 0; j < n; j++) {
-      best[0][j] = prefix[j + 1];
+      best[0][j] = prefix[j + 1] + send[j];
     }
     for (int s = 1; s < stages; s++) {
       Arrays.fill(best[s], Long.MAX_VALUE);
       for (int j = s; j < n; j++) {
         for (int i = s; i <= j; i++) { // last stage is i..j
-          long cost = Math.max(best[s - 1][i - 1], prefix[j + 1] - prefix[i]);
+          long cost = Math.max(best[s - 1][i - 1], prefix[j + 1] - prefix[i] + send[j]);
           best[s][j] = Math.min(best[s][j], cost);
         }
       }
@@ -133,14 +157,14 @@ public final class ModelSplitter {
       Arrays.fill(row, Long.MAX_VALUE);
     }
     for (int j = 0; j < n; j++) {
-      if (prefix[j + 1] <= bound) {
+      if (prefix[j + 1] + send[j] <= bound) {
         bytes[0][j] = 0;
       }
     }
     for (int s = 1; s < stages; s++) {
       for (int j = s; j < n; j++) {
         for (int i = s; i <= j; i++) {
-          if (bytes[s - 1][i - 1] == Long.MAX_VALUE || prefix[j + 1] - prefix[i] > bound) {
+          if (bytes[s - 1][i - 1] == Long.MAX_VALUE || prefix[j + 1] - prefix[i] + send[j] > bound) {
             continue;
           }
           long total = bytes[s - 1][i - 1] + nodes.get(i - 1).cutBytes();

@@ -3,13 +3,12 @@ package dev.shoal.model.split;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.graph.ModelGraph;
+import dev.shoal.model.graph.SampleInputs;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.model.zoo.ModelZoo;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeSet;
@@ -48,7 +47,7 @@ class SplitExactnessTest {
     ModelProfile profile = ModelProfile.of(graph);
     int n = graph.nodes().size();
     Random random = new Random(42);
-    Map<String, TensorData> inputs = randomInputs(graph, random);
+    Map<String, TensorData> inputs = SampleInputs.random(graph, 2, 42);
     Map<String, TensorData> expected;
     try (OnnxSession whole = OnnxSession.open(model.toByteArray(), OnnxSession.Options.DEFAULT)) {
       expected = whole.run(inputs);
@@ -95,26 +94,6 @@ class SplitExactnessTest {
             .isEqualTo(argmax(ev, r * cols, cols));
       }
     }
-  }
-
-  static Map<String, TensorData> randomInputs(ModelGraph graph, Random random) {
-    Map<String, TensorData> inputs = new LinkedHashMap<>();
-    for (String name : graph.inputs()) {
-      var t = graph.tensor(name);
-      long[] shape = t.shape().clone();
-      for (int i = 0; i < shape.length; i++) {
-        if (shape[i] < 0) {
-          shape[i] = 2;
-        }
-      }
-      assertThat(t.dtype()).isEqualTo(DType.FLOAT);
-      float[] v = new float[(int) TensorData.elementCount(shape)];
-      for (int i = 0; i < v.length; i++) {
-        v[i] = random.nextFloat() * 2 - 1;
-      }
-      inputs.put(name, TensorData.ofFloats(name, shape, v));
-    }
-    return inputs;
   }
 
   private static int argmax(float[] v, int from, int len) {

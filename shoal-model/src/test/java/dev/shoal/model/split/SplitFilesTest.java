@@ -5,12 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.model.DType;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.build.GraphBuilder;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.cost.NodeCost;
 import dev.shoal.model.graph.ModelGraph;
+import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.model.zoo.ModelZoo;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +60,7 @@ class SplitFilesTest {
   }
 
   @Test
-  void rewritingAPreviousSplitReplacesIt() {
+  void rewritingAPreviousSplitReplacesIt() throws Exception {
     Path out = dir.resolve("out");
     ModelSplitter.split(profile, 1, 5, 9).writeTo(out);
     ModelSplitter.split(profile, 7).writeTo(out);
@@ -63,8 +68,6 @@ class SplitFilesTest {
     assertThat(out.resolve("stage-2.onnx")).doesNotExist();
     try (Stream<Path> siblings = Files.list(dir)) {
       assertThat(siblings).containsExactly(out);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 
@@ -104,7 +107,8 @@ class SplitFilesTest {
       for (int c : cuts) {
         cutBytes += mnv2.nodes().get(c).cutBytes();
       }
-      // brute force for k = 2: no single cut has a smaller bottleneck beyond the tolerance,
+      // brute force for k = 2 (stage cost = MACs + MACS_PER_BYTE x bytes sent): no single cut has
+      // a smaller bottleneck beyond the tolerance,
       // and none within the tolerance has fewer cut bytes
       if (k == 2) {
         long best = Long.MAX_VALUE;
@@ -120,6 +124,12 @@ class SplitFilesTest {
       }
       assertThat(bottleneck).isLessThan(mnv2.totalMacs());
     }
+    // MACs alone: the 2-stage bottleneck is within the tolerance of half the work or one node more
+    int[] macsOnly = ModelSplitter.balancedCuts(mnv2, 2, 0);
+    long first = mnv2.macs(0, macsOnly[0]);
+    long maxNode = mnv2.nodes().stream().mapToLong(NodeCost::macs).max().orElseThrow();
+    assertThat((double) Math.max(first, mnv2.totalMacs() - first))
+        .isLessThanOrEqualTo((mnv2.totalMacs() / 2.0 + maxNode) * (1 + ModelSplitter.BALANCE_TOLERANCE));
   }
 
   private static long bottleneck(ModelProfile p, int[] cuts) {
@@ -127,10 +137,33 @@ class SplitFilesTest {
     int first = 0;
     for (int s = 0; s <= cuts.length; s++) {
       int last = s == cuts.length ? p.nodes().size() - 1 : cuts[s];
-      worst = Math.max(worst, p.macs(first, last));
+      long send = last < p.nodes().size() - 1 ? ModelSplitter.MACS_PER_BYTE * p.nodes().get(last).cutBytes() : 0;
+      worst = Math.max(worst, p.macs(first, last) + send);
       first = last + 1;
     }
     return worst;
+  }
+
+  /** Outputs that are a graph input or an initializer come out of the last stage unchanged. */
+  @Test
+  void inputsAndConstantsListedAsOutputsPassThrough() {
+    GraphBuilder g = new GraphBuilder("pass");
+    String x = g.input("x", DType.FLOAT, GraphBuilder.BATCH, 4);
+    String table = g.initializer("table", new float[] {1, 2, 3, 4}, 4);
+    String y = g.node("Relu", g.node("Neg", x).out()).out();
+    g.output(y, DType.FLOAT).output(x, DType.FLOAT)
+        .output(table, DType.FLOAT);
+    ModelProfile p = ModelProfile.of(ModelGraph.of(g.build(), "pass"));
+    Split split = ModelSplitter.split(p, 0);
+    assertThat(split.stages().get(0).outputs()).containsExactly("x", "Neg_0_out0");
+    try (StageChain chain = StageChain.open(split, OnnxSession.Options.DEFAULT)) {
+      var out = chain.run(Map.of("x",
+          TensorData.ofFloats("x", new long[] {1, 4}, new float[] {-1, 2, -3, 4})));
+      assertThat(out.keySet()).containsExactly(y, "x", "table");
+      assertThat(out.get(y).floats()).containsExactly(1, 0, 3, 0);
+      assertThat(out.get("x").floats()).containsExactly(-1, 2, -3, 4);
+      assertThat(out.get("table").floats()).containsExactly(1, 2, 3, 4);
+    }
   }
 
   @Test

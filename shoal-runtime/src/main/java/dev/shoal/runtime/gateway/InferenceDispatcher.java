@@ -13,9 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -104,19 +102,10 @@ final class InferenceDispatcher {
   }
 
   static InferenceException asInferenceException(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (t instanceof InferenceException ie) {
-      return ie;
-    }
-    if (t instanceof TimeoutException) {
-      return new InferenceException(Kind.DEADLINE, "no answer from the model within the gateway's deadline");
-    }
-    if (t instanceof CancellationException) {
-      return new InferenceException(Kind.UNAVAILABLE, "the inference was cancelled");
-    }
-    return new InferenceException(Kind.INTERNAL, "inference failed: " + t, t);
+    InferenceException e = InferenceException.of(t);
+    return e.getCause() instanceof TimeoutException
+        ? new InferenceException(Kind.DEADLINE, "no answer from the model within the gateway's deadline")
+        : e;
   }
 
   private static Map<String, TensorData> checkInputs(ServedModel model, List<TensorData> given) {

@@ -101,8 +101,12 @@ public final class LocalBackend implements ServingBackend {
         + runner.getQueue().size() + ", completed " + runner.getCompletedTaskCount());
   }
 
+  /** Stops taking requests, lets queued ones finish (up to 5 s) and closes the session; idempotent. */
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
     closed = true;
     runner.shutdown();
     try {

@@ -14,7 +14,7 @@ import ai.onnx.proto.OnnxMl.ValueInfoProto;
  * A small real ONNX model for the API tests: {@code probs = softmax(x·W + b)} and {@code logits =
  * x·W + b}, x: float[N,4], with fixed weights so the tests can compute the answer themselves.
  */
-final class LinearSoftmaxModel {
+public final class LinearSoftmaxModel {
 
   static final int IN = 4;
   static final int OUT = 3;
@@ -23,7 +23,7 @@ final class LinearSoftmaxModel {
 
   private LinearSoftmaxModel() {}
 
-  static byte[] onnx() {
+  public static byte[] onnx() {
     TensorProto.Builder wb = TensorProto.newBuilder().setName("W").setDataType(1).addDims(IN).addDims(OUT);
     for (float v : W) {
       wb.addFloatData(v);
