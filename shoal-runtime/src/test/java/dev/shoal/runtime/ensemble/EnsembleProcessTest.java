@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.model.TensorData;
+import dev.shoal.model.family.TopKFusion;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.pipeline.PipelineBackend;
@@ -133,11 +134,11 @@ class EnsembleProcessTest {
   }
 
   private static float[] expectedVp(int... variants) {
-    List<TopKFusion.WeightedTopK> answers = new ArrayList<>();
+    List<TopKFusion.Answer> answers = new ArrayList<>();
     for (int v : variants) {
       answers.add(TopKModels.topK(TopKModels.weights(v, CLASSES), CLASSES, K, X, WEIGHTS[v]));
     }
-    return TopKFusion.fuse(CLASSES, answers);
+    return EnsembleOutputs.softmax(TopKFusion.fuse(CLASSES, answers));
   }
 
   private static Map<String, TensorData> ask(dev.shoal.runtime.serving.ServingBackend b, String model)
