@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "shoal 0.1.0",
     description = "Distributed DNN inference across clusters of small edge devices.",
-    subcommands = {CommandLine.HelpCommand.class, BenchCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, BenchCommand.class, ProfileCommand.class,
+        SplitCommand.class, RunCommand.class, DemoCommand.class, WorkerCommand.class, SecretCommand.class})
 public final class ShoalCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -20,6 +21,11 @@ public final class ShoalCli implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new ShoalCli()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured command line (errors as one line, exit status 1), for main and tests. */
+  static CommandLine commandLine() {
+    return new CommandLine(new ShoalCli()).setExecutionExceptionHandler(new OneLineErrors());
   }
 }

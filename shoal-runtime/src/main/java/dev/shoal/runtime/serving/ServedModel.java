@@ -1,5 +1,6 @@
 package dev.shoal.runtime.serving;
 
+import dev.shoal.model.TensorSpec;
 import java.util.List;
 
 /** Metadata of a served model (KServe v2 model metadata). */

@@ -1,0 +1,59 @@
+package dev.shoal.cli;
+
+import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.wire.GrpcChannels.HostPort;
+import dev.shoal.runtime.worker.WorkerConfig;
+import dev.shoal.runtime.worker.WorkerMain;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code shoal worker}: a long-running worker that hosts one pipeline stage at a time. */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run a Shoal worker: takes stage deployments from a coordinator, runs its stage in ONNX Runtime and",
+      "forwards outputs straight to the next stage's worker. Every call must be signed with the cluster",
+      "secret (see `shoal secret`)."
+    })
+public final class WorkerCommand implements Callable<Integer> {
+
+  @Option(names = "--listen", defaultValue = "127.0.0.1:7070", description = "HOST:PORT to serve on (port 0: any free one; default ${DEFAULT-VALUE})")
+  String listen;
+
+  @Option(names = "--name", description = "device name, as the cluster file calls it (default: the listen address)")
+  String name;
+
+  @Option(names = "--secret-file", required = true, description = "the cluster secret file")
+  Path secretFile;
+
+  @Option(names = "--slowdown", defaultValue = "1", description = "emulate a device K times slower: sleep (K-1) x measured compute after each stage (default ${DEFAULT-VALUE})")
+  double slowdown;
+
+  @Option(names = "--threads", defaultValue = "1", description = "ONNX Runtime intra-op threads (default ${DEFAULT-VALUE})")
+  int threads;
+
+  @Option(names = "--queue", defaultValue = "" + WorkerConfig.DEFAULT_QUEUE_CAPACITY, description = "frames queued before senders are held back (default ${DEFAULT-VALUE})")
+  int queue;
+
+  @Option(names = "--max-frame-mb", defaultValue = "64", description = "largest frame accepted, MiB (default ${DEFAULT-VALUE})")
+  int maxFrameMb;
+
+  @Override
+  public Integer call() throws Exception {
+    HostPort hp;
+    WorkerConfig config;
+    try {
+      hp = HostPort.parse(listen);
+      config = new WorkerConfig(hp.host(), hp.port(), name == null ? listen : name, slowdown, threads, queue,
+          Math.min(maxFrameMb, 1024) << 20, ClusterSecret.load(secretFile));
+    } catch (IllegalArgumentException e) {
+      System.err.println("shoal worker: " + e.getMessage());
+      return 2;
+    }
+    WorkerMain.run(config);
+    return 0;
+  }
+}

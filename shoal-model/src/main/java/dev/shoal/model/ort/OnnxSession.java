@@ -1,0 +1,208 @@
+package dev.shoal.model.ort;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.shoal.model.DType;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.TensorSpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The one way Shoal runs an ONNX model: an ONNX Runtime session that takes and returns
+ * {@link TensorData}. Thread-safe for concurrent {@link #run} calls (ONNX Runtime sessions are).
+ */
+public final class OnnxSession implements AutoCloseable {
+
+  /**
+   * Session settings. Intra-op threads default to 1: an edge worker usually runs one stage per
+   * core, and the pipeline, not the operator, supplies the parallelism.
+   */
+  public record Options(int intraOpThreads, boolean profiling) {
+    public static final Options DEFAULT = new Options(1, false);
+
+    public Options {
+      if (intraOpThreads < 1) {
+        throw new IllegalArgumentException("intra-op threads must be >= 1, got " + intraOpThreads);
+      }
+    }
+  }
+
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final List<TensorSpec> inputs;
+  private final List<TensorSpec> outputs;
+
+  private OnnxSession(OrtEnvironment env, OrtSession session) throws OrtException {
+    this.env = env;
+    this.session = session;
+    this.inputs = specs(session.getInputInfo());
+    this.outputs = specs(session.getOutputInfo());
+  }
+
+  public static OnnxSession open(byte[] model, Options options) {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    try (OrtSession.SessionOptions so = sessionOptions(options)) {
+      return new OnnxSession(env, env.createSession(model, so));
+    } catch (OrtException e) {
+      throw new OnnxRuntimeError("ONNX Runtime rejected the model: " + e.getMessage(), e);
+    }
+  }
+
+  public static OnnxSession open(Path model, Options options) {
+    try {
+      return open(Files.readAllBytes(model), options);
+    } catch (IOException e) {
+      throw new OnnxRuntimeError("cannot read model " + model + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static OrtSession.SessionOptions sessionOptions(Options options) throws OrtException {
+    OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+    so.setIntraOpNumThreads(options.intraOpThreads());
+    so.setInterOpNumThreads(1);
+    so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+    if (options.profiling()) {
+      so.enableProfiling(Path.of(System.getProperty("java.io.tmpdir"), "shoal-ort-profile").toString());
+    }
+    return so;
+  }
+
+  public List<TensorSpec> inputs() {
+    return inputs;
+  }
+
+  public List<TensorSpec> outputs() {
+    return outputs;
+  }
+
+  /** Runs the model and returns every output, in the model's output order. */
+  public Map<String, TensorData> run(Map<String, TensorData> feeds) {
+    return run(feeds, null);
+  }
+
+  /**
+   * Runs the model and returns the requested outputs ({@code null}: all).
+   *
+   * @throws OnnxRuntimeError naming the missing / unexpected input, or ONNX Runtime's own message
+   */
+  public Map<String, TensorData> run(Map<String, TensorData> feeds, Set<String> wanted) {
+    for (TensorSpec spec : inputs) {
+      TensorData t = feeds.get(spec.name());
+      if (t == null) {
+        throw new OnnxRuntimeError("missing input '" + spec.name() + "' (model expects " + inputs + ")");
+      }
+      if (!spec.accepts(t)) {
+        throw new OnnxRuntimeError("input '" + spec.name() + "' is " + t.dtype() + Arrays.toString(t.shape())
+            + ", model expects " + spec);
+      }
+    }
+    Map<String, OnnxTensor> ortInputs = new LinkedHashMap<>();
+    try {
+      for (TensorSpec spec : inputs) {
+        ortInputs.put(spec.name(), toOrt(feeds.get(spec.name())));
+      }
+      Set<String> names = wanted == null ? session.getOutputNames() : wanted;
+      try (OrtSession.Result result = session.run(ortInputs, names)) {
+        Map<String, TensorData> out = new LinkedHashMap<>();
+        for (Map.Entry<String, OnnxValue> e : result) {
+          out.put(e.getKey(), fromOrt(e.getKey(), e.getValue()));
+        }
+        return out;
+      }
+    } catch (OrtException e) {
+      throw new OnnxRuntimeError("ONNX Runtime failed: " + e.getMessage(), e);
+    } finally {
+      ortInputs.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /** Ends profiling (when enabled) and returns the path of ONNX Runtime's JSON trace. */
+  public Path endProfiling() {
+    try {
+      return Path.of(session.endProfiling());
+    } catch (OrtException e) {
+      throw new OnnxRuntimeError("cannot end profiling: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      session.close();
+    } catch (OrtException e) {
+      throw new OnnxRuntimeError("cannot close session: " + e.getMessage(), e);
+    }
+  }
+
+  private OnnxTensor toOrt(TensorData t) throws OrtException {
+    ByteBuffer buf = ByteBuffer.allocateDirect(t.data().length).order(ByteOrder.nativeOrder());
+    buf.put(t.data()).flip();
+    return OnnxTensor.createTensor(env, buf, t.shape(), javaType(t.dtype()));
+  }
+
+  private static TensorData fromOrt(String name, OnnxValue value) throws OrtException {
+    if (!(value instanceof OnnxTensor tensor)) {
+      throw new OnnxRuntimeError("output '" + name + "' is a " + value.getType() + ", only tensors are supported");
+    }
+    TensorInfo info = tensor.getInfo();
+    DType dtype = dtype(info.type, name);
+    ByteBuffer bytes = tensor.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    byte[] data = new byte[bytes.remaining()];
+    bytes.get(data);
+    return new TensorData(name, dtype, info.getShape(), data);
+  }
+
+  private static List<TensorSpec> specs(Map<String, NodeInfo> infos) {
+    List<TensorSpec> specs = new ArrayList<>();
+    for (NodeInfo n : infos.values()) {
+      if (!(n.getInfo() instanceof TensorInfo ti)) {
+        throw new OnnxRuntimeError("'" + n.getName() + "' is not a tensor; only tensor inputs/outputs are supported");
+      }
+      specs.add(new TensorSpec(n.getName(), dtype(ti.type, n.getName()), ti.getShape()));
+    }
+    return List.copyOf(specs);
+  }
+
+  private static DType dtype(OnnxJavaType type, String name) {
+    return switch (type) {
+      case FLOAT -> DType.FLOAT;
+      case DOUBLE -> DType.DOUBLE;
+      case INT8 -> DType.INT8;
+      case UINT8 -> DType.UINT8;
+      case INT32 -> DType.INT32;
+      case INT64 -> DType.INT64;
+      case BOOL -> DType.BOOL;
+      case FLOAT16 -> DType.FLOAT16;
+      default -> throw new OnnxRuntimeError("tensor '" + name + "' has unsupported element type " + type);
+    };
+  }
+
+  private static OnnxJavaType javaType(DType dtype) {
+    return switch (dtype) {
+      case FLOAT -> OnnxJavaType.FLOAT;
+      case DOUBLE -> OnnxJavaType.DOUBLE;
+      case INT8 -> OnnxJavaType.INT8;
+      case UINT8 -> OnnxJavaType.UINT8;
+      case INT32 -> OnnxJavaType.INT32;
+      case INT64 -> OnnxJavaType.INT64;
+      case BOOL -> OnnxJavaType.BOOL;
+      case FLOAT16 -> OnnxJavaType.FLOAT16;
+    };
+  }
+}

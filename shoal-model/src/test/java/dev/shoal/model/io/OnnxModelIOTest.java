@@ -1,0 +1,62 @@
+package dev.shoal.model.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.shoal.model.ModelFormatException;
+import dev.shoal.model.zoo.ModelZoo;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OnnxModelIOTest {
+
+  @TempDir Path dir;
+
+  private final ModelProto model = ModelZoo.multiInputOutput(16, 8, 5, 3);
+
+  @Test
+  void roundTripsThroughAFile() {
+    Path file = dir.resolve("m.onnx");
+    OnnxModelIO.write(model, file);
+    assertThat(OnnxModelIO.read(file)).isEqualTo(model);
+  }
+
+  @Test
+  void truncatedFilesFailWithOneLine() {
+    byte[] bytes = model.toByteArray();
+    for (int len : new int[] {1, 7, bytes.length / 3, bytes.length / 2, bytes.length - 5}) {
+      assertThatThrownBy(() -> OnnxModelIO.parse(Arrays.copyOf(bytes, len), "m.onnx"))
+          .as("truncated to %d bytes", len)
+          .isInstanceOf(ModelFormatException.class)
+          .hasMessageStartingWith("m.onnx: ")
+          .hasMessageNotContaining("\n");
+    }
+  }
+
+  @Test
+  void nonOnnxFilesFail() throws Exception {
+    Path text = dir.resolve("notes.onnx");
+    Files.writeString(text, "this is not a model\n");
+    assertThatThrownBy(() -> OnnxModelIO.read(text)).isInstanceOf(ModelFormatException.class)
+        .hasMessageContaining("notes.onnx").hasMessageNotContaining("\n");
+    Path empty = dir.resolve("empty.onnx");
+    Files.write(empty, new byte[0]);
+    assertThatThrownBy(() -> OnnxModelIO.read(empty)).hasMessageContaining("empty file");
+    assertThatThrownBy(() -> OnnxModelIO.read(dir.resolve("missing.onnx")))
+        .hasMessageContaining("no such file");
+    byte[] json = "{\"nodes\": []}".getBytes(StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> OnnxModelIO.parse(json, "x.json")).isInstanceOf(ModelFormatException.class);
+  }
+
+  @Test
+  void modelWithoutOutputsFails() {
+    ModelProto noOutputs = model.toBuilder().setGraph(model.getGraph().toBuilder().clearOutput()).build();
+    assertThatThrownBy(() -> OnnxModelIO.parse(noOutputs.toByteArray(), "m.onnx"))
+        .isInstanceOf(ModelFormatException.class).hasMessage("m.onnx: model has no outputs");
+  }
+}

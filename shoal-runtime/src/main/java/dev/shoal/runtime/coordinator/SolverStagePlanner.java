@@ -1,0 +1,113 @@
+package dev.shoal.runtime.coordinator;
+
+import dev.shoal.model.cost.ModelProfile;
+import dev.shoal.model.cost.NodeCost;
+import dev.shoal.model.split.ModelSplitter;
+import dev.shoal.model.split.Split;
+import dev.shoal.model.split.Stage;
+import dev.shoal.plan.DeviceSpec;
+import dev.shoal.plan.Instance;
+import dev.shoal.plan.Layer;
+import dev.shoal.plan.PipelinePlan;
+import dev.shoal.plan.PipelineSolver;
+import dev.shoal.plan.StageAssignment;
+import dev.shoal.runtime.codec.TensorCodec;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Plans with the cost model: builds the planner instance for the live workers (each node's
+ * measured time on this host times the device's slowdown; memory, bandwidth and latency from the
+ * cluster), asks the solver for the partition and placement, and cuts the model there with
+ * {@link ModelSplitter}.
+ */
+public final class SolverStagePlanner implements StagePlanner {
+
+  /** A cluster device: its worker, memory, and how many times slower than this host it computes. */
+  public record Device(WorkerEndpoint worker, long memoryBytes, double slowdown) {}
+
+  private final ModelProfile profile;
+  private final double[] nodeSeconds;
+  private final List<Device> devices;
+  private final double[][] bandwidth;
+  private final double[][] latency;
+  private final PipelineSolver solver;
+  private final TensorCodec codec;
+
+  /**
+   * @param nodeSeconds each node's time for one sample on this host (shoal-model LayerTimer)
+   * @param bandwidth bytes/s between devices, in {@code devices} order (0: no link)
+   * @param latency seconds between devices, in {@code devices} order
+   */
+  public SolverStagePlanner(ModelProfile profile, double[] nodeSeconds, List<Device> devices,
+      double[][] bandwidth, double[][] latency, PipelineSolver solver, TensorCodec codec) {
+    if (nodeSeconds.length != profile.nodes().size()) {
+      throw new IllegalArgumentException("need one time per node: " + profile.nodes().size()
+          + " nodes, " + nodeSeconds.length + " times");
+    }
+    this.profile = profile;
+    this.nodeSeconds = nodeSeconds.clone();
+    this.devices = List.copyOf(devices);
+    this.bandwidth = bandwidth;
+    this.latency = latency;
+    this.solver = solver;
+    this.codec = codec;
+  }
+
+  /** The planner instance over the given live workers (in cluster order). */
+  public Instance instance(List<WorkerEndpoint> alive) {
+    List<Device> live = live(alive);
+    List<Layer> layers = new ArrayList<>();
+    for (NodeCost c : profile.nodes()) {
+      double[] time = new double[live.size()];
+      for (int d = 0; d < live.size(); d++) {
+        time[d] = nodeSeconds[c.position()] * live.get(d).slowdown();
+      }
+      layers.add(new Layer(c.name(), time, c.paramBytes(), c.workBytes(), c.cutBytes()));
+    }
+    int[] index = new int[live.size()];
+    for (int d = 0; d < live.size(); d++) {
+      index[d] = devices.indexOf(live.get(d));
+    }
+    double[][] bw = new double[live.size()][live.size()];
+    double[][] lat = new double[live.size()][live.size()];
+    for (int a = 0; a < live.size(); a++) {
+      for (int b = 0; b < live.size(); b++) {
+        bw[a][b] = bandwidth[index[a]][index[b]];
+        lat[a][b] = latency[index[a]][index[b]];
+      }
+    }
+    List<DeviceSpec> specs = live.stream().map(d -> new DeviceSpec(d.worker().name(), d.memoryBytes())).toList();
+    return new Instance(layers, profile.inputBytes(), specs, bw, lat, null);
+  }
+
+  @Override
+  public PlannedPipeline plan(List<WorkerEndpoint> alive) {
+    List<Device> live = live(alive);
+    PipelinePlan plan = solver.solve(instance(alive));
+    List<StageAssignment> assigned = plan.stages();
+    int[] cuts = new int[assigned.size() - 1];
+    for (int i = 0; i < cuts.length; i++) {
+      cuts[i] = assigned.get(i).last();
+    }
+    Split split = ModelSplitter.split(profile, cuts);
+    List<PlannedStage> stages = new ArrayList<>();
+    for (int i = 0; i < assigned.size(); i++) {
+      StageAssignment a = assigned.get(i);
+      Stage s = split.stages().get(i);
+      stages.add(new PlannedStage(live.get(a.device()).worker(), s.model().toByteArray(), s.inputs(),
+          s.outputs(), codec, "nodes " + a.first() + ".." + a.last() + " (" + (a.last() - a.first() + 1) + ")"));
+    }
+    return new PlannedPipeline(stages, plan);
+  }
+
+  private List<Device> live(List<WorkerEndpoint> alive) {
+    List<Device> out = new ArrayList<>();
+    for (Device d : devices) {
+      if (alive.contains(d.worker())) {
+        out.add(d);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,208 @@
+package dev.shoal.runtime.ensemble;
+
+import dev.shoal.model.DType;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.TensorSpec;
+import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.InferenceException.Kind;
+import dev.shoal.runtime.serving.ServedModel;
+import dev.shoal.runtime.serving.ServingBackend;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Class parallelism, the baseline of the VP paper: N sub-models each score their own subset of the
+ * classes; the scores are placed at their classes' positions in one vector (concatenation in class
+ * order) and a softmax over it gives the probabilities ({@link EnsembleOutputs}).
+ *
+ * <p>A missing sub-model (down, failed or past the deadline) <b>degrades</b> the answer rather
+ * than failing it: its classes get probability 0, so an input of one of those classes is
+ * misclassified — the availability loss the paper describes — and the response says {@code
+ * degraded = true}.
+ */
+public final class ClassParallelBackend implements ServingBackend {
+
+  /** A sub-model and the global class ids its score columns stand for, in column order. */
+  public record Shard(EnsembleMember member, int[] classIds) {}
+
+  private final ServedModel model;
+  private final List<Shard> shards;
+  private final List<String> shardInputs;
+  private final List<String> shardOutputs;
+  private final int numClasses;
+  private final Duration deadline;
+  private final ScheduledExecutorService timer;
+  private final AtomicLong requests = new AtomicLong();
+  private final AtomicLong degraded = new AtomicLong();
+
+  /**
+   * @throws IllegalArgumentException when the shards do not cover each class exactly once, or a
+   *     sub-model is not one input to one FP32 [N, its class count] output
+   */
+  public ClassParallelBackend(String name, List<Shard> shards, int numClasses, Duration deadline) {
+    if (shards.isEmpty()) {
+      throw new IllegalArgumentException("class parallelism needs at least one sub-model");
+    }
+    boolean[] owned = new boolean[numClasses];
+    List<String> inputs = new ArrayList<>();
+    List<String> outputs = new ArrayList<>();
+    TensorSpec input = null;
+    for (Shard s : shards) {
+      for (int c : s.classIds()) {
+        if (c < 0 || c >= numClasses || owned[c]) {
+          throw new IllegalArgumentException("sub-model '" + s.member().name() + "': class " + c
+              + (c < 0 || c >= numClasses ? " is outside [0, " + numClasses + ")" : " is owned twice"));
+        }
+        owned[c] = true;
+      }
+      ServedModel sm = VariantEnsembleBackend.memberModel(s.member());
+      List<TensorSpec> scores = sm.outputs().stream().filter(o -> o.dtype() == DType.FLOAT).toList();
+      if (sm.inputs().size() != 1 || scores.size() != 1 || scores.get(0).shape().length != 2
+          || (scores.get(0).shape()[1] >= 0 && scores.get(0).shape()[1] != s.classIds().length)) {
+        throw new IllegalArgumentException("sub-model '" + s.member().name() + "' must take one input and "
+            + "output FP32 scores [N, " + s.classIds().length + "]; it has " + sm.inputs() + " -> " + sm.outputs());
+      }
+      if (input == null) {
+        input = sm.inputs().get(0);
+      } else if (!Arrays.equals(input.shape(), sm.inputs().get(0).shape())
+          || input.dtype() != sm.inputs().get(0).dtype()) {
+        throw new IllegalArgumentException("sub-model '" + s.member().name() + "' takes " + sm.inputs().get(0)
+            + ", another takes " + input + ": all must take the same input");
+      }
+      inputs.add(sm.inputs().get(0).name());
+      outputs.add(scores.get(0).name());
+    }
+    for (int c = 0; c < numClasses; c++) {
+      if (!owned[c]) {
+        throw new IllegalArgumentException("class " + c + " is owned by no sub-model");
+      }
+    }
+    this.shards = List.copyOf(shards);
+    this.shardInputs = List.copyOf(inputs);
+    this.shardOutputs = List.copyOf(outputs);
+    this.numClasses = numClasses;
+    this.deadline = deadline;
+    this.model = EnsembleOutputs.servedModel(name, "shoal_class_parallel", input, numClasses);
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "shoal-class-parallel-" + name);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  @Override
+  public List<ServedModel> models() {
+    return List.of(model);
+  }
+
+  /** Ready while any sub-model is (answers are then degraded). */
+  @Override
+  public boolean ready() {
+    return shards.stream().anyMatch(s -> s.member().backend().ready());
+  }
+
+  @Override
+  public CompletableFuture<Map<String, TensorData>> infer(String name, Map<String, TensorData> inputs) {
+    if (!model.name().equals(name)) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.NOT_FOUND, "unknown model '" + name + "'"));
+    }
+    TensorData input = inputs.get(model.inputs().get(0).name());
+    if (input == null || inputs.size() != 1) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.BAD_INPUT,
+          "class-parallel model takes exactly one input '" + model.inputs().get(0).name() + "', got " + inputs.keySet()));
+    }
+    List<EnsembleMember> members = new ArrayList<>();
+    List<Map<String, TensorData>> memberInputs = new ArrayList<>();
+    for (int i = 0; i < shards.size(); i++) {
+      members.add(shards.get(i).member());
+      memberInputs.add(Map.of(shardInputs.get(i), input.withName(shardInputs.get(i))));
+    }
+    requests.incrementAndGet();
+    int rows = (int) input.shape()[0];
+    return FanOut.send(members, memberInputs, deadline, timer).thenApply(replies -> concatenate(rows, replies));
+  }
+
+  private Map<String, TensorData> concatenate(int rows, List<FanOut.Reply> replies) {
+    double[][] logits = new double[rows][numClasses];
+    boolean[] present = new boolean[numClasses];
+    List<String> missing = new ArrayList<>();
+    int answered = 0;
+    for (int i = 0; i < replies.size(); i++) {
+      Shard shard = shards.get(i);
+      String why = null;
+      if (replies.get(i) instanceof FanOut.Answered a) {
+        TensorData scores = a.outputs().get(shardOutputs.get(i));
+        int width = shard.classIds().length;
+        if (scores == null || !Arrays.equals(scores.shape(), new long[] {rows, width})) {
+          why = "bad answer: expected '" + shardOutputs.get(i) + "' [" + rows + ", " + width + "]";
+        } else {
+          float[] v = scores.floats();
+          for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < width; j++) {
+              logits[r][shard.classIds()[j]] = v[r * width + j];
+            }
+          }
+          for (int c : shard.classIds()) {
+            present[c] = true;
+          }
+          answered++;
+        }
+      } else {
+        why = ((FanOut.Missing) replies.get(i)).reason();
+      }
+      String member = shard.member().name();
+      if (why == null) {
+        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "answered").inc();
+      } else {
+        missing.add(member + ": " + why);
+        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "missing").inc();
+      }
+    }
+    if (answered == 0) {
+      throw new InferenceException(Kind.UNAVAILABLE, "no sub-model answered (" + String.join("; ", missing) + ")");
+    }
+    boolean isDegraded = answered < shards.size();
+    if (isDegraded) {
+      degraded.incrementAndGet();
+      EnsembleMetrics.DEGRADED.labelValues(model.name()).inc();
+    }
+    float[][] probabilities = new float[rows][];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < numClasses; c++) {
+        if (!present[c]) {
+          logits[r][c] = Double.NEGATIVE_INFINITY; // a missing sub-model's classes get probability 0
+        }
+      }
+      probabilities[r] = TopKFusion.softmax(logits[r]);
+    }
+    return EnsembleOutputs.tensors(probabilities, isDegraded, answered);
+  }
+
+  @Override
+  public List<String> status() {
+    List<String> lines = new ArrayList<>();
+    lines.add(String.format("class-parallel '%s': %d sub-models, %d classes, deadline %d ms; %d requests, %d degraded",
+        model.name(), shards.size(), numClasses, deadline.toMillis(), requests.get(), degraded.get()));
+    for (Shard s : shards) {
+      lines.add(String.format("  sub-model %s classes %s: %s", s.member().name(), Arrays.toString(s.classIds()),
+          s.member().backend().ready() ? "ready" : "DOWN"));
+      s.member().backend().status().forEach(l -> lines.add("    " + l));
+    }
+    return lines;
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    for (Shard s : shards) {
+      s.member().backend().close();
+    }
+  }
+}

@@ -1,0 +1,234 @@
+package dev.shoal.runtime.ensemble;
+
+import dev.shoal.model.DType;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.TensorSpec;
+import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.InferenceException.Kind;
+import dev.shoal.runtime.serving.ServedModel;
+import dev.shoal.runtime.serving.ServingBackend;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Variant parallelism: every input goes to all variants at once (each typically on its own
+ * worker), each answers with its top-k (class ids INT64[N,k], scores FP32[N,k]), and the answers
+ * are fused here by {@link TopKFusion}. After the per-request deadline the answer is fused from
+ * the variants that arrived; a variant that is down is not waited for.
+ *
+ * <p>Outputs are {@link EnsembleOutputs}: fused probabilities, class, and {@code degraded} = true
+ * when fewer than all variants were fused. With no variant answering the request fails
+ * UNAVAILABLE.
+ */
+public final class VariantEnsembleBackend implements ServingBackend {
+
+  /** A variant: where it runs and the weight of its scores in the fusion. */
+  public record Variant(EnsembleMember member, double fusionWeight) {}
+
+  /** How a member's model names its top-k outputs. */
+  private record TopKOutputs(String input, String classIds, String scores) {}
+
+  private final ServedModel model;
+  private final List<Variant> variants;
+  private final List<TopKOutputs> outputs;
+  private final int numClasses;
+  private final Duration deadline;
+  private final ScheduledExecutorService timer;
+  private final AtomicLong requests = new AtomicLong();
+  private final AtomicLong degraded = new AtomicLong();
+  private final Map<String, AtomicLong> answeredBy = new LinkedHashMap<>();
+  private final Map<String, AtomicLong> missedBy = new LinkedHashMap<>();
+
+  /**
+   * @param name the ensemble's model name in the API
+   * @param deadline how long a request waits for the variants before fusing what arrived
+   * @throws IllegalArgumentException when a variant's model is not one input to top-k ids + scores,
+   *     or the variants disagree on the input
+   */
+  public VariantEnsembleBackend(String name, List<Variant> variants, int numClasses, Duration deadline) {
+    if (variants.isEmpty()) {
+      throw new IllegalArgumentException("an ensemble needs at least one variant");
+    }
+    if (numClasses < 2) {
+      throw new IllegalArgumentException("numClasses must be >= 2, got " + numClasses);
+    }
+    this.variants = List.copyOf(variants);
+    this.numClasses = numClasses;
+    this.deadline = deadline;
+    this.outputs = variants.stream().map(v -> topKOutputs(v.member())).toList();
+    TensorSpec input = memberModel(variants.get(0).member()).inputs().get(0);
+    for (Variant v : variants) {
+      TensorSpec other = memberModel(v.member()).inputs().get(0);
+      if (other.dtype() != input.dtype() || !Arrays.equals(other.shape(), input.shape())) {
+        throw new IllegalArgumentException("variant '" + v.member().name() + "' takes " + other
+            + " but variant '" + variants.get(0).member().name() + "' takes " + input
+            + ": every variant must take the same input");
+      }
+      answeredBy.put(v.member().name(), new AtomicLong());
+      missedBy.put(v.member().name(), new AtomicLong());
+    }
+    this.model = EnsembleOutputs.servedModel(name, "shoal_variant_ensemble", input, numClasses);
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "shoal-ensemble-" + name);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  static ServedModel memberModel(EnsembleMember m) {
+    return m.backend().models().stream().filter(s -> s.name().equals(m.model())).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException(
+            "member '" + m.name() + "': its backend does not serve model '" + m.model() + "'"));
+  }
+
+  private static TopKOutputs topKOutputs(EnsembleMember m) {
+    ServedModel sm = memberModel(m);
+    if (sm.inputs().size() != 1) {
+      throw new IllegalArgumentException("variant '" + m.name() + "' must have one input, has " + sm.inputs());
+    }
+    List<TensorSpec> ids = sm.outputs().stream().filter(o -> o.dtype() == DType.INT64).toList();
+    List<TensorSpec> scores = sm.outputs().stream().filter(o -> o.dtype() == DType.FLOAT).toList();
+    if (ids.size() != 1 || scores.size() != 1) {
+      throw new IllegalArgumentException("variant '" + m.name() + "' must output top-k class ids (INT64) and "
+          + "scores (FP32), one each; it outputs " + sm.outputs());
+    }
+    return new TopKOutputs(sm.inputs().get(0).name(), ids.get(0).name(), scores.get(0).name());
+  }
+
+  @Override
+  public List<ServedModel> models() {
+    return List.of(model);
+  }
+
+  /** Ready while at least one variant is: any subset of the variants gives a full prediction. */
+  @Override
+  public boolean ready() {
+    return variants.stream().anyMatch(v -> v.member().backend().ready());
+  }
+
+  public List<Variant> variants() {
+    return variants;
+  }
+
+  @Override
+  public CompletableFuture<Map<String, TensorData>> infer(String name, Map<String, TensorData> inputs) {
+    if (!model.name().equals(name)) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.NOT_FOUND, "unknown model '" + name + "'"));
+    }
+    TensorData input = inputs.get(model.inputs().get(0).name());
+    if (input == null || inputs.size() != 1) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.BAD_INPUT,
+          "the ensemble takes exactly one input '" + model.inputs().get(0).name() + "', got " + inputs.keySet()));
+    }
+    List<EnsembleMember> members = new ArrayList<>();
+    List<Map<String, TensorData>> memberInputs = new ArrayList<>();
+    for (int i = 0; i < variants.size(); i++) {
+      members.add(variants.get(i).member());
+      String inputName = outputs.get(i).input();
+      memberInputs.add(Map.of(inputName, input.withName(inputName)));
+    }
+    requests.incrementAndGet();
+    int rows = (int) input.shape()[0];
+    return FanOut.send(members, memberInputs, deadline, timer).thenApply(replies -> fuse(rows, replies));
+  }
+
+  private Map<String, TensorData> fuse(int rows, List<FanOut.Reply> replies) {
+    List<List<TopKFusion.WeightedTopK>> perRow = new ArrayList<>();
+    for (int r = 0; r < rows; r++) {
+      perRow.add(new ArrayList<>());
+    }
+    List<String> missing = new ArrayList<>();
+    int answered = 0;
+    for (int i = 0; i < replies.size(); i++) {
+      String member = variants.get(i).member().name();
+      String why = null;
+      if (replies.get(i) instanceof FanOut.Answered a) {
+        try {
+          addRows(perRow, a.outputs(), outputs.get(i), variants.get(i).fusionWeight(), rows);
+          answered++;
+        } catch (IllegalArgumentException e) {
+          why = "bad answer: " + e.getMessage();
+        }
+      } else {
+        why = ((FanOut.Missing) replies.get(i)).reason();
+      }
+      if (why == null) {
+        answeredBy.get(member).incrementAndGet();
+        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "answered").inc();
+      } else {
+        missing.add(member + ": " + why);
+        missedBy.get(member).incrementAndGet();
+        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "missing").inc();
+      }
+    }
+    if (answered == 0) {
+      throw new InferenceException(Kind.UNAVAILABLE, "no variant answered (" + String.join("; ", missing) + ")");
+    }
+    boolean isDegraded = answered < variants.size();
+    if (isDegraded) {
+      degraded.incrementAndGet();
+      EnsembleMetrics.DEGRADED.labelValues(model.name()).inc();
+    }
+    float[][] probabilities = new float[rows][];
+    for (int r = 0; r < rows; r++) {
+      probabilities[r] = TopKFusion.fuse(numClasses, perRow.get(r));
+    }
+    return EnsembleOutputs.tensors(probabilities, isDegraded, answered);
+  }
+
+  private static void addRows(List<List<TopKFusion.WeightedTopK>> perRow, Map<String, TensorData> answer,
+      TopKOutputs names, double weight, int rows) {
+    TensorData ids = answer.get(names.classIds());
+    TensorData scores = answer.get(names.scores());
+    if (ids == null || scores == null) {
+      throw new IllegalArgumentException("missing '" + names.classIds() + "' or '" + names.scores() + "'");
+    }
+    if (ids.shape().length != 2 || ids.shape()[0] != rows || !Arrays.equals(ids.shape(), scores.shape())) {
+      throw new IllegalArgumentException("top-k shapes " + Arrays.toString(ids.shape()) + " and "
+          + Arrays.toString(scores.shape()) + " do not match a batch of " + rows);
+    }
+    int k = (int) ids.shape()[1];
+    ByteBuffer idBuf = ByteBuffer.wrap(ids.data()).order(ByteOrder.LITTLE_ENDIAN);
+    float[] s = scores.floats();
+    for (int r = 0; r < rows; r++) {
+      long[] rowIds = new long[k];
+      for (int j = 0; j < k; j++) {
+        rowIds[j] = idBuf.getLong();
+      }
+      perRow.get(r).add(new TopKFusion.WeightedTopK(rowIds, Arrays.copyOfRange(s, r * k, (r + 1) * k), weight));
+    }
+  }
+
+  @Override
+  public List<String> status() {
+    List<String> lines = new ArrayList<>();
+    lines.add(String.format("variant ensemble '%s': %d variants, %d classes, deadline %d ms; %d requests, %d degraded",
+        model.name(), variants.size(), numClasses, deadline.toMillis(), requests.get(), degraded.get()));
+    for (Variant v : variants) {
+      String n = v.member().name();
+      lines.add(String.format("  variant %s (weight %.3f): %s; answered %d, missing %d", n, v.fusionWeight(),
+          v.member().backend().ready() ? "ready" : "DOWN", answeredBy.get(n).get(), missedBy.get(n).get()));
+      v.member().backend().status().forEach(s -> lines.add("    " + s));
+    }
+    return lines;
+  }
+
+  /** Closes the timer and every variant's backend. */
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    for (Variant v : variants) {
+      v.member().backend().close();
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package dev.shoal.runtime.gateway;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.shoal.runtime.serving.ServingBackend;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The user-facing inference API in front of any {@link ServingBackend}: KServe v2 / Open Inference
+ * Protocol over HTTP (JSON) and gRPC, Prometheus {@code /metrics}, and a status page at {@code /}.
+ *
+ * <p>HTTP runs on the JDK's built-in server: requests are small JSON bodies at edge rates, so it
+ * needs no extra dependency, and a bounded thread pool gives back-pressure. gRPC runs on
+ * grpc-netty-shaded, whose message-size limit enforces the same request limit. Closing the gateway
+ * does not close the backend: whoever made the backend owns it.
+ */
+public final class Gateway implements AutoCloseable {
+
+  static final String SERVER_NAME = "shoal";
+  static final String SERVER_VERSION = "0.1.0";
+
+  private final HttpServer http;
+  private final ExecutorService httpExecutor;
+  private final Server grpc;
+  private final ExecutorService grpcExecutor;
+
+  private Gateway(HttpServer http, ExecutorService httpExecutor, Server grpc, ExecutorService grpcExecutor) {
+    this.http = http;
+    this.httpExecutor = httpExecutor;
+    this.grpc = grpc;
+    this.grpcExecutor = grpcExecutor;
+  }
+
+  /** Starts both APIs with default limits; port 0 picks a free port (see {@link #httpPort()}). */
+  public static Gateway start(ServingBackend backend, int httpPort, int grpcPort) {
+    return start(backend, httpPort, grpcPort, GatewayOptions.defaults());
+  }
+
+  public static Gateway start(ServingBackend backend, int httpPort, int grpcPort, GatewayOptions options) {
+    InferenceDispatcher dispatcher = new InferenceDispatcher(backend, options);
+    RequestRecorder recorder = new RequestRecorder();
+    ThreadPoolExecutor httpExecutor = new ThreadPoolExecutor(
+        options.httpThreads(), options.httpThreads(), 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(options.httpQueue()), daemonThreads("shoal-http-"),
+        new ThreadPoolExecutor.CallerRunsPolicy());
+    ExecutorService grpcExecutor = Executors.newFixedThreadPool(options.httpThreads(), daemonThreads("shoal-grpc-"));
+    HttpServer http = null;
+    try {
+      http = HttpServer.create(new InetSocketAddress(httpPort), 128);
+      http.createContext("/", new HttpApi(dispatcher, recorder, options.maxRequestBytes()));
+      http.setExecutor(httpExecutor);
+      http.start();
+      Server grpc = Grpc.newServerBuilderForPort(grpcPort, InsecureServerCredentials.create())
+          .addService(new GrpcInferenceApi(dispatcher, recorder))
+          .maxInboundMessageSize((int) options.maxRequestBytes())
+          .executor(grpcExecutor)
+          .build()
+          .start();
+      return new Gateway(http, httpExecutor, grpc, grpcExecutor);
+    } catch (IOException e) {
+      if (http != null) {
+        http.stop(0);
+      }
+      httpExecutor.shutdownNow();
+      grpcExecutor.shutdownNow();
+      throw new UncheckedIOException("could not start the gateway on HTTP port " + httpPort + ", gRPC port "
+          + grpcPort + ": " + e.getMessage(), e);
+    }
+  }
+
+  public int httpPort() {
+    return http.getAddress().getPort();
+  }
+
+  public int grpcPort() {
+    return grpc.getPort();
+  }
+
+  @Override
+  public void close() {
+    grpc.shutdown();
+    http.stop(0);
+    try {
+      if (!grpc.awaitTermination(2, TimeUnit.SECONDS)) {
+        grpc.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      grpc.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    httpExecutor.shutdownNow();
+    grpcExecutor.shutdownNow();
+  }
+
+  private static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,179 @@
+package dev.shoal.runtime.gateway;
+
+import dev.shoal.model.TensorData;
+import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.InferenceException.Kind;
+import dev.shoal.runtime.serving.ServedModel;
+import dev.shoal.runtime.serving.ServingBackend;
+import dev.shoal.model.TensorSpec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The protocol-independent half of the API: finds the model, checks a request against its declared
+ * inputs and outputs (so a backend only ever sees well-formed tensors), runs it with the gateway's
+ * deadline, and puts the outputs in the order to return.
+ */
+final class InferenceDispatcher {
+
+  private final ServingBackend backend;
+  private final GatewayOptions options;
+
+  InferenceDispatcher(ServingBackend backend, GatewayOptions options) {
+    this.backend = backend;
+    this.options = options;
+  }
+
+  ServingBackend backend() {
+    return backend;
+  }
+
+  /** The served model with this name (and version, unless empty), or NOT_FOUND. */
+  ServedModel model(String name, String version) {
+    for (ServedModel m : backend.models()) {
+      if (m.name().equals(name)) {
+        if (!version.isEmpty() && !version.equals(m.version())) {
+          throw new InferenceException(
+              Kind.NOT_FOUND, "model '" + name + "' has no version '" + version + "' (served: '" + m.version() + "')");
+        }
+        return m;
+      }
+    }
+    throw new InferenceException(Kind.NOT_FOUND, "unknown model '" + name + "'");
+  }
+
+  /** Whether the name is served, for metric labels that must not grow with what clients send. */
+  boolean serves(String name) {
+    return backend.models().stream().anyMatch(m -> m.name().equals(name));
+  }
+
+  /** Checks and runs a request; the future fails with an {@link InferenceException}. */
+  CompletableFuture<InferOutcome> infer(InferRequest request) {
+    ServedModel model;
+    Map<String, TensorData> inputs;
+    try {
+      model = model(request.model(), request.version());
+      inputs = checkInputs(model, request.inputs());
+      checkRequestedOutputs(model, request.requestedOutputs());
+      if (!backend.ready()) {
+        throw new InferenceException(Kind.UNAVAILABLE, "model '" + model.name() + "' is not ready");
+      }
+    } catch (InferenceException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    CompletableFuture<Map<String, TensorData>> running;
+    try {
+      running = backend.infer(model.name(), inputs);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(asInferenceException(e));
+    }
+    long timeoutMs = options.requestTimeout().toMillis();
+    return running
+        .orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .handle(
+            (outputs, failure) -> {
+              if (failure != null) {
+                running.cancel(false);
+                throw asInferenceException(failure);
+              }
+              return new InferOutcome(model, request.id(), selectOutputs(model, outputs, request.requestedOutputs()));
+            });
+  }
+
+  /** Waits for a running inference, for callers that answer on their own thread. */
+  static InferOutcome await(CompletableFuture<InferOutcome> running) {
+    try {
+      return running.get();
+    } catch (ExecutionException e) {
+      throw asInferenceException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InferenceException(Kind.UNAVAILABLE, "interrupted while waiting for the model");
+    }
+  }
+
+  static InferenceException asInferenceException(Throwable t) {
+    InferenceException e = InferenceException.of(t);
+    return e.getCause() instanceof TimeoutException
+        ? new InferenceException(Kind.DEADLINE, "no answer from the model within the gateway's deadline")
+        : e;
+  }
+
+  private static Map<String, TensorData> checkInputs(ServedModel model, List<TensorData> given) {
+    Map<String, TensorData> byName = new LinkedHashMap<>();
+    for (TensorData t : given) {
+      if (byName.put(t.name(), t) != null) {
+        throw bad("input '" + t.name() + "' is given twice");
+      }
+    }
+    for (String name : byName.keySet()) {
+      if (model.inputs().stream().noneMatch(s -> s.name().equals(name))) {
+        throw bad("model '" + model.name() + "' has no input '" + name + "' (inputs: " + names(model.inputs()) + ")");
+      }
+    }
+    for (TensorSpec spec : model.inputs()) {
+      TensorData t = byName.get(spec.name());
+      if (t == null) {
+        throw bad("missing input '" + spec.name() + "' of model '" + model.name() + "'");
+      }
+      if (t.dtype() != spec.dtype()) {
+        throw bad("input '" + spec.name() + "' must be " + KServeDataType.of(spec.dtype()) + ", got "
+            + KServeDataType.of(t.dtype()));
+      }
+      if (!spec.accepts(t)) {
+        throw bad("input '" + spec.name() + "' must have shape " + Arrays.toString(spec.shape())
+            + " (-1 = any), got " + Arrays.toString(t.shape()));
+      }
+    }
+    return byName;
+  }
+
+  private static void checkRequestedOutputs(ServedModel model, List<String> requested) {
+    Set<String> seen = new HashSet<>();
+    for (String name : requested) {
+      if (model.outputs().stream().noneMatch(s -> s.name().equals(name))) {
+        throw bad("model '" + model.name() + "' has no output '" + name + "' (outputs: " + names(model.outputs()) + ")");
+      }
+      if (!seen.add(name)) {
+        throw bad("output '" + name + "' is requested twice");
+      }
+    }
+  }
+
+  private static List<TensorData> selectOutputs(
+      ServedModel model, Map<String, TensorData> outputs, List<String> requested) {
+    List<String> order = new ArrayList<>();
+    if (requested.isEmpty()) {
+      model.outputs().forEach(s -> order.add(s.name()));
+    } else {
+      order.addAll(requested);
+    }
+    List<TensorData> selected = new ArrayList<>(order.size());
+    for (String name : order) {
+      TensorData t = outputs.get(name);
+      if (t == null) {
+        throw new InferenceException(
+            Kind.INTERNAL, "the backend's answer lacks output '" + name + "' (got " + outputs.keySet() + ")");
+      }
+      selected.add(t);
+    }
+    return selected;
+  }
+
+  private static String names(List<TensorSpec> specs) {
+    return specs.stream().map(TensorSpec::name).toList().toString();
+  }
+
+  private static InferenceException bad(String message) {
+    return new InferenceException(Kind.BAD_INPUT, message);
+  }
+}

@@ -1,0 +1,64 @@
+package dev.shoal.runtime.pipeline;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+
+/**
+ * The distributed pipeline's Prometheus metrics, registered once per process in the default
+ * registry (the gateway exposes it on /metrics).
+ */
+final class PipelineMetrics {
+  static final Counter REQUESTS = Counter.builder()
+      .name("shoal_pipeline_requests")
+      .help("Requests the pipeline answered, by outcome (ok or the error kind)")
+      .labelNames("model", "outcome")
+      .register();
+  static final Histogram LATENCY = Histogram.builder()
+      .name("shoal_pipeline_request_seconds")
+      .help("End-to-end pipeline latency, from accepting a request to its answer")
+      .labelNames("model")
+      .register();
+  static final Counter REPLAYED = Counter.builder()
+      .name("shoal_pipeline_replayed_requests")
+      .help("Requests re-sent after a re-plan")
+      .register();
+  static final Counter REPLANS = Counter.builder()
+      .name("shoal_pipeline_replans")
+      .help("Plans deployed (the first one included)")
+      .register();
+  static final Gauge IN_FLIGHT = Gauge.builder()
+      .name("shoal_pipeline_in_flight")
+      .help("Requests accepted and not yet answered")
+      .register();
+  static final Gauge WORKER_UP = Gauge.builder()
+      .name("shoal_worker_up")
+      .help("1 while the worker answers heartbeats, 0 once declared down")
+      .labelNames("worker")
+      .register();
+  static final Gauge DETECTION_SECONDS = Gauge.builder()
+      .name("shoal_failure_detection_seconds")
+      .help("Last failure: time from the worker's last answered heartbeat to its declared failure")
+      .register();
+  static final Gauge RECOVERY_SECONDS = Gauge.builder()
+      .name("shoal_failure_recovery_seconds")
+      .help("Last failure: time from declared failure to the new plan deployed and replay sent")
+      .register();
+  static final Gauge STAGE_COMPUTE_SECONDS = Gauge.builder()
+      .name("shoal_stage_compute_seconds")
+      .help("Cumulative ONNX Runtime compute time of the worker's stage (before emulated slowdown)")
+      .labelNames("worker")
+      .register();
+  static final Gauge STAGE_QUEUE_SECONDS = Gauge.builder()
+      .name("shoal_stage_queue_seconds")
+      .help("Cumulative time frames waited in the worker's stage queue")
+      .labelNames("worker")
+      .register();
+  static final Gauge LINK_BYTES = Gauge.builder()
+      .name("shoal_link_bytes")
+      .help("Bytes sent over a pipeline link (from -> to), cumulative over the current plan's workers")
+      .labelNames("link")
+      .register();
+
+  private PipelineMetrics() {}
+}

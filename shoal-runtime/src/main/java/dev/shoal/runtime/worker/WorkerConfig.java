@@ -1,0 +1,38 @@
+package dev.shoal.runtime.worker;
+
+import dev.shoal.runtime.security.ClusterSecret;
+
+/**
+ * How a worker runs: where it listens, its name, the emulated slowdown (a worker told it is k
+ * times slower waits after each stage until k times its measured compute has passed, i.e. sleeps
+ * about (k-1) times it; compute is measured as the thread's CPU time, so other load on the host is
+ * not multiplied by k), ONNX Runtime intra-op threads, its input queue capacity (back-pressure
+ * beyond it) and the frame size limit.
+ */
+public record WorkerConfig(
+    String host,
+    int port,
+    String name,
+    double slowdown,
+    int intraOpThreads,
+    int queueCapacity,
+    int maxFrameBytes,
+    ClusterSecret secret) {
+
+  public static final int DEFAULT_QUEUE_CAPACITY = 32;
+
+  public WorkerConfig {
+    if (slowdown < 1.0) {
+      throw new IllegalArgumentException("slowdown must be >= 1, got " + slowdown);
+    }
+    if (intraOpThreads < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, got " + intraOpThreads);
+    }
+    if (queueCapacity < 1) {
+      throw new IllegalArgumentException("queue capacity must be >= 1, got " + queueCapacity);
+    }
+    if (maxFrameBytes < 1024) {
+      throw new IllegalArgumentException("max frame bytes must be >= 1024, got " + maxFrameBytes);
+    }
+  }
+}
