@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 /**
  * Random planner instances in the range the benchmarks and tests explore: layer costs spread over
  * two orders of magnitude, devices 0.5-4x a reference speed, memories that force the model onto
- * several devices, symmetric links of 20 Mbit/s - 1 Gbit/s with 0.1-2 ms latency, a random
+ * two to four devices, symmetric links of 20 Mbit/s - 1 Gbit/s with 0.1-2 ms latency, a random
  * source. Reproducible from the seed.
  */
 public final class RandomInstances {
@@ -40,8 +40,8 @@ public final class RandomInstances {
     List<DeviceSpec> specs = new ArrayList<>(devices);
     int stagesForced = Math.max(1, Math.min(devices, 2 + random.nextInt(3)));
     for (int d = 0; d < devices; d++) {
-      // memories between a sixth and a half of what the model needs over `stagesForced` devices
-      long memory = (long) (totalParams / (double) stagesForced * (0.6 + 0.8 * random.nextDouble()));
+      // each device holds 1.15-1.8 times its share of the model over `stagesForced` devices
+      long memory = (long) (totalParams / (double) stagesForced * (1.15 + 0.65 * random.nextDouble()));
       specs.add(new DeviceSpec("dev" + d, Math.max(memory, largestLayer + 2_000_000)));
     }
     double[][] bandwidth = new double[devices][devices];
