@@ -85,6 +85,16 @@ public final class SolverStagePlanner implements StagePlanner {
   public PlannedPipeline plan(List<WorkerEndpoint> alive) {
     List<Device> live = live(alive);
     PipelinePlan plan = solver.solve(instance(alive));
+    return cut(profile, plan, live.stream().map(Device::worker).toList(), codec);
+  }
+
+  /**
+   * Cuts the model where a solved plan says and puts each stage on its device's worker.
+   *
+   * @param workers the worker of each device of the plan's instance, in instance order
+   */
+  public static PlannedPipeline cut(ModelProfile profile, PipelinePlan plan, List<WorkerEndpoint> workers,
+      TensorCodec codec) {
     List<StageAssignment> assigned = plan.stages();
     int[] cuts = new int[assigned.size() - 1];
     for (int i = 0; i < cuts.length; i++) {
@@ -95,7 +105,7 @@ public final class SolverStagePlanner implements StagePlanner {
     for (int i = 0; i < assigned.size(); i++) {
       StageAssignment a = assigned.get(i);
       Stage s = split.stages().get(i);
-      stages.add(new PlannedStage(live.get(a.device()).worker(), s.model().toByteArray(), s.inputs(),
+      stages.add(new PlannedStage(workers.get(a.device()), s.model().toByteArray(), s.inputs(),
           s.outputs(), codec, "nodes " + a.first() + ".." + a.last() + " (" + (a.last() - a.first() + 1) + ")"));
     }
     return new PlannedPipeline(stages, plan);
