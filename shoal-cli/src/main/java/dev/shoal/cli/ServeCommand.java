@@ -25,13 +25,17 @@ import picocli.CommandLine.Option;
     name = "serve",
     mixinStandardHelpOptions = true,
     description = {
-      "Serve a model on a cluster of running `shoal worker`s (their addresses are in the cluster file):",
-      "  --model M.onnx         profile, plan (pipeline model parallelism) and deploy the stages; re-plan",
-      "                         on the survivors when a worker fails",
-      "  --variants DIR         variant parallelism: DIR/family.json, one variant per worker, top-k fused",
-      "  --class-parallel DIR   class parallelism: DIR/class-parallel.json, one sub-model per worker",
-      "Serves the KServe v2 inference protocol over HTTP (/v2/...) and gRPC, Prometheus /metrics and a",
-      "status page (/) until stopped with Ctrl-C or SIGTERM."
+      "Serve a model on a cluster of running `shoal worker`s (their addresses are in",
+      "the cluster file), one of:",
+      "  --model M.onnx        profile, plan (pipeline model parallelism), deploy the",
+      "                        stages; re-plan on the survivors when a worker fails",
+      "  --variants DIR        variant parallelism (DIR/family.json): one variant per",
+      "                        worker, top-k answers fused by summed scores",
+      "  --class-parallel DIR  class parallelism (DIR/class-parallel.json): one",
+      "                        sub-model per worker, class scores concatenated",
+      "Serves the KServe v2 inference protocol over HTTP (/v2/...) and gRPC,",
+      "Prometheus /metrics and a status page (/) until Ctrl-C or SIGTERM.",
+      ""
     })
 public final class ServeCommand implements Callable<Integer> {
 
