@@ -69,7 +69,7 @@ public final class DemoCommand implements Callable<Integer> {
       split.writeTo(target);
       split = Split.readFrom(target);
       System.out.println("  split into " + stages + " stages after positions " + Arrays.toString(cuts)
-          + " -> " + target);
+          + " -> " + (out != null ? target : "a temporary directory (--out DIR keeps it)"));
       split.stages().forEach(s -> System.out.printf(Locale.ROOT,
           "    stage %d: positions %d..%d, %.1f M MACs, sends %s%n", s.index(), s.firstPosition(),
           s.lastPosition(), s.macs() / 1e6, s.outputs()));

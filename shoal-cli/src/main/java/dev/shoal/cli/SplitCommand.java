@@ -30,7 +30,7 @@ public final class SplitCommand implements Callable<Integer> {
   Where where;
 
   static final class Where {
-    @Option(names = "--at", split = ",", paramLabel = "P1,P2,...",
+    @Option(names = "--at", split = ",", paramLabel = "P",
         description = "cut after these positions (see `shoal profile`)")
     int[] at;
 

@@ -22,8 +22,13 @@ import java.util.Set;
  * with batch 1 and once with batch 2 on zero inputs. A dimension whose size differs between the
  * runs follows the batch (kept as -1, symbolic); the others are exact. Every symbolic or unknown
  * dimension of a graph input is treated as a batch dimension (1, then 2). Existing value_info is
- * not trusted over what ONNX Runtime computes; shapes that depend on input values (NonZero) are
- * those of zero inputs.
+ * not trusted over what ONNX Runtime computes.
+ *
+ * <p>Shapes that depend on input values (Range, NonZero, a Reshape whose target is a graph input)
+ * are those of zero inputs: a dimension that comes out empty is kept dynamic (-1, unnamed) so
+ * that stage interfaces do not pin it, but its per-sample bytes count as 0; a model that cannot
+ * run on zero inputs at all (a Reshape target fed as an input) is rejected with ONNX Runtime's
+ * message. Real exported models keep such values in initializers or Constant nodes.
  */
 final class ShapeInference {
 
@@ -48,12 +53,21 @@ final class ShapeInference {
     byte[] probe = model.toBuilder().setGraph(g).build().toByteArray();
     Map<String, TensorData> one = zeroFeeds(graph, realInputs, 1, where);
     Map<String, TensorData> two = zeroFeeds(graph, realInputs, 2, where);
-    try (OnnxSession session = OnnxSession.open(probe, OnnxSession.Options.DEFAULT)) {
+    OnnxSession session;
+    try {
+      // all cores: this probe runs the whole model three times over, once per load
+      session = OnnxSession.open(probe,
+          new OnnxSession.Options(Runtime.getRuntime().availableProcessors(), false));
+    } catch (OnnxRuntimeError e) {
+      throw new ModelFormatException(where + ": ONNX Runtime cannot load the model: "
+          + firstLine(e.getMessage()), e);
+    }
+    try (session) {
       one.putAll(session.run(one));
       two.putAll(session.run(two));
     } catch (OnnxRuntimeError e) {
-      throw new ModelFormatException(where + ": ONNX Runtime cannot run the model: "
-          + firstLine(e.getMessage()), e);
+      throw new ModelFormatException(where + ": ONNX Runtime cannot run the model on zero-filled"
+          + " inputs (how Shoal infers shapes): " + firstLine(e.getMessage()), e);
     }
     Map<String, Inferred> result = new HashMap<>();
     for (Map.Entry<String, TensorData> e : one.entrySet()) {
@@ -65,7 +79,8 @@ final class ShapeInference {
             + "' changes rank with the batch size; not supported");
       }
       for (int i = 0; i < shape.length; i++) {
-        if (b.shape()[i] != shape[i]) {
+        // an empty dimension on zero inputs usually means a value-dependent shape (Range, NonZero)
+        if (b.shape()[i] != shape[i] || shape[i] == 0) {
           shape[i] = -1;
         }
       }
@@ -86,7 +101,7 @@ final class ShapeInference {
       long[] shape = new long[s.getDimCount()];
       for (int i = 0; i < shape.length; i++) {
         TensorShapeProto.Dimension d = s.getDim(i);
-        shape[i] = d.hasDimValue() && d.getDimValue() > 0 ? d.getDimValue() : batch;
+        shape[i] = d.hasDimValue() ? d.getDimValue() : batch;
       }
       byte[] data = new byte[Math.toIntExact(TensorData.elementCount(shape) * dtype.byteSize())];
       feeds.put(in.getName(), new TensorData(in.getName(), dtype, shape, data));

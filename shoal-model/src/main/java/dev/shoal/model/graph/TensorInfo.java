@@ -30,11 +30,6 @@ public record TensorInfo(
     return TensorData.elementCount(sampleShape) * dtype.byteSize();
   }
 
-  /** Whether some dimension follows the batch size. */
-  public boolean batched() {
-    return Arrays.stream(shape).anyMatch(d -> d < 0);
-  }
-
   @Override
   public boolean equals(Object o) {
     return o instanceof TensorInfo t && name.equals(t.name) && dtype == t.dtype

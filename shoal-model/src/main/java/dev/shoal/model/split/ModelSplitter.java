@@ -78,6 +78,11 @@ public final class ModelSplitter {
           }
         }
       }
+      for (String out : outputs) {
+        if (initializers.containsKey(out)) {
+          weights.add(out); // a model output that is a stored constant
+        }
+      }
       long paramBytes = 0;
       for (String w : weights) {
         g.addInitializer(initializers.get(w));

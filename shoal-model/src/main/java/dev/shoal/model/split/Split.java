@@ -71,7 +71,12 @@ public record Split(List<Stage> stages, List<String> modelInputs, List<String> m
           Path old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-");
           Files.delete(old);
           Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+          try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+          } catch (IOException e) {
+            Files.move(old, target, StandardCopyOption.ATOMIC_MOVE); // put the previous split back
+            throw e;
+          }
           deleteTree(old);
         } else {
           Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);

@@ -3,12 +3,17 @@ package dev.shoal.model.graph;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shoal.model.DType;
+import dev.shoal.model.TensorData;
 import dev.shoal.model.build.GraphBuilder;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.cost.NodeCost;
+import dev.shoal.model.ort.OnnxSession;
+import dev.shoal.model.split.ModelSplitter;
+import dev.shoal.model.split.StageChain;
 import dev.shoal.model.zoo.ModelZoo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +50,9 @@ class ModelGraphTest {
     ModelGraph g = ModelGraph.of(ModelZoo.multiInputOutput(16, 8, 5, 1), "m");
     ModelProfile p = ModelProfile.of(g);
     int embedding = g.producer("embedding");
+    // 'features' feeds the feature Gemm early and the Mul right before the last node
+    assertThat(g.consumers("features")).hasSize(2).last().isEqualTo(g.nodes().size() - 2);
+    assertThat(g.producer("features")).isEqualTo(-1);
     long featureBytes = 8 * 4;
     for (NodeCost c : p.nodes()) {
       List<String> cut = g.cutTensors(c.position());
@@ -60,6 +68,26 @@ class ModelGraphTest {
     }
     assertThat(g.cutTensors(g.nodes().size() - 1)).containsExactlyInAnyOrderElementsOf(g.outputs());
     assertThat(g.cutTensors(-1)).containsExactly("image", "features");
+  }
+
+  /** Range's length is the value of its input: zero inputs give it length 0, kept dynamic. */
+  @Test
+  void valueDependentShapesStayDynamicAcrossCuts() {
+    GraphBuilder b = new GraphBuilder("range");
+    String limit = b.input("limit", DType.FLOAT);
+    String start = b.initializer("start", new float[] {0f});
+    String delta = b.initializer("delta", new float[] {1f});
+    String r = b.node("Range", start, limit, delta).out();
+    b.output(b.node("Relu", r).out(), DType.FLOAT);
+    ModelGraph g = ModelGraph.of(b.build(), "range");
+    assertThat(g.tensor(r).shape()).containsExactly(-1);
+    ModelProfile profile = ModelProfile.of(g);
+    var split = ModelSplitter.split(profile, 0);
+    try (var chain = StageChain.open(split, OnnxSession.Options.DEFAULT)) {
+      var out = chain.run(Map.of("limit",
+          TensorData.ofFloats("limit", new long[0], new float[] {5f})));
+      assertThat(out.values().iterator().next().floats()).containsExactly(0f, 1f, 2f, 3f, 4f);
+    }
   }
 
   /** File order opens all four branches before closing any; ours finishes each branch first. */

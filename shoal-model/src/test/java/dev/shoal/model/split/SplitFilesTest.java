@@ -5,12 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.model.DType;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.build.GraphBuilder;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.cost.NodeCost;
 import dev.shoal.model.graph.ModelGraph;
+import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.model.zoo.ModelZoo;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +60,7 @@ class SplitFilesTest {
   }
 
   @Test
-  void rewritingAPreviousSplitReplacesIt() {
+  void rewritingAPreviousSplitReplacesIt() throws Exception {
     Path out = dir.resolve("out");
     ModelSplitter.split(profile, 1, 5, 9).writeTo(out);
     ModelSplitter.split(profile, 7).writeTo(out);
@@ -63,8 +68,6 @@ class SplitFilesTest {
     assertThat(out.resolve("stage-2.onnx")).doesNotExist();
     try (Stream<Path> siblings = Files.list(dir)) {
       assertThat(siblings).containsExactly(out);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 
@@ -139,6 +142,28 @@ class SplitFilesTest {
       first = last + 1;
     }
     return worst;
+  }
+
+  /** Outputs that are a graph input or an initializer come out of the last stage unchanged. */
+  @Test
+  void inputsAndConstantsListedAsOutputsPassThrough() {
+    GraphBuilder g = new GraphBuilder("pass");
+    String x = g.input("x", DType.FLOAT, GraphBuilder.BATCH, 4);
+    String table = g.initializer("table", new float[] {1, 2, 3, 4}, 4);
+    String y = g.node("Relu", g.node("Neg", x).out()).out();
+    g.output(y, DType.FLOAT).output(x, DType.FLOAT)
+        .output(table, DType.FLOAT);
+    ModelProfile p = ModelProfile.of(ModelGraph.of(g.build(), "pass"));
+    Split split = ModelSplitter.split(p, 0);
+    assertThat(split.stages().get(0).outputs()).containsExactly("x", "Neg_0_out0");
+    try (StageChain chain = StageChain.open(split, OnnxSession.Options.DEFAULT)) {
+      var out = chain.run(Map.of("x",
+          TensorData.ofFloats("x", new long[] {1, 4}, new float[] {-1, 2, -3, 4})));
+      assertThat(out.keySet()).containsExactly(y, "x", "table");
+      assertThat(out.get(y).floats()).containsExactly(1, 0, 3, 0);
+      assertThat(out.get("x").floats()).containsExactly(-1, 2, -3, 4);
+      assertThat(out.get("table").floats()).containsExactly(1, 2, 3, 4);
+    }
   }
 
   @Test

@@ -1,0 +1,109 @@
+package dev.shoal.cli;
+
+import dev.shoal.train.recipes.BaseRecipe;
+import dev.shoal.train.recipes.ClassParallelRecipe;
+import dev.shoal.train.recipes.DemoClassifierRecipe;
+import dev.shoal.train.recipes.FashionData;
+import dev.shoal.train.recipes.TrainingReport;
+import dev.shoal.train.recipes.VariantFamilyRecipe;
+import dev.shoal.train.train.DjlSetup;
+import dev.shoal.train.train.TrainConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code shoal train demo|base|variants|class}: trains on the CPU with DJL and exports ONNX. */
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Train on an MNIST-format data set (IDX files, .gz or raw) and export ONNX (opset 17).",
+      "Recipe: SGD momentum 0.9, lr 0.1, cosine schedule with warm-up, weight decay 5e-5,",
+      "label smoothing 0.1, random crop (pad 2) + horizontal flip, batch 128, fixed seed.",
+      "  demo      the product demo's 5-block CNN: fashion-classifier.onnx + test .npy files",
+      "  base      MobileNetV2-style base: base.onnx (logits)",
+      "  variants  the variant family, trained jointly: v*.onnx (top-k heads) + family.json",
+      "  class     class-parallel sub-models: cp*.onnx + class-parallel.json"
+    })
+public final class TrainCommand implements Callable<Integer> {
+
+  private static final List<String> KINDS = List.of("demo", "base", "variants", "class");
+
+  @Parameters(index = "0", description = "what to train: demo, base, variants or class")
+  String kind;
+
+  @Option(names = "--data", description = "directory with the IDX files (default: ${DEFAULT-VALUE})")
+  Path data = Path.of("/usr/share/datasets/fashion-mnist");
+
+  @Option(names = "--epochs", description = "training epochs (default: ${DEFAULT-VALUE})")
+  int epochs = 3;
+
+  @Option(names = "--out", description = "output directory (default: out/train/<kind>)")
+  Path out;
+
+  @Option(names = "--train-limit", description = "train on the first N training images only (default: all)")
+  int trainLimit = Integer.MAX_VALUE;
+
+  @Option(names = "--threads", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE})")
+  int threads = 1;
+
+  @Option(names = "--seed", description = "seed for init, shuffling and augmentation (default: ${DEFAULT-VALUE})")
+  long seed = 42;
+
+  @Option(names = "--samples", description = "demo: test images to write as .npy (default: ${DEFAULT-VALUE})")
+  int samples = 500;
+
+  @Option(names = "--k", description = "variants: classes each variant returns (default: ${DEFAULT-VALUE})")
+  int k = 3;
+
+  @Option(names = "--sub-models", description = "class: number of sub-models (default: ${DEFAULT-VALUE})")
+  int subModels = 4;
+
+  @Override
+  public Integer call() {
+    if (!KINDS.contains(kind)) {
+      System.err.println("shoal train: unknown kind '" + kind + "', expected demo, base, variants or class");
+      return 2;
+    }
+    DjlSetup.configure(threads);
+    Path outDir = out != null ? out : Path.of("out", "train", kind);
+    TrainConfig config = TrainConfig.standard(epochs, seed);
+    try {
+      FashionData fashion = FashionData.load(data, trainLimit, System.out::println);
+      switch (kind) {
+        case "demo" -> {
+          var r = DemoClassifierRecipe.run(fashion, config, samples, outDir, System.out::println);
+          System.out.printf(
+              "demo classifier: test accuracy %.4f (ONNX), %d parameters, %d MACs, %.1f s/epoch -> %s%n",
+              r.testAccuracyOnnx(), r.parameters(), r.macs(), r.secondsPerEpoch(), outDir);
+        }
+        case "base" -> print(BaseRecipe.run(fashion, config, outDir, System.out::println), outDir);
+        case "variants" ->
+            print(
+                VariantFamilyRecipe.run(
+                    fashion,
+                    new VariantFamilyRecipe.Settings(
+                        VariantFamilyRecipe.Settings.DEFAULT.family(), k, VariantFamilyRecipe.Settings.DEFAULT.fusedLossWeight()),
+                    config,
+                    outDir,
+                    System.out::println),
+                outDir);
+        default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
+      }
+      return 0;
+    } catch (IOException | IllegalArgumentException e) {
+      System.err.println("shoal train: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  private static void print(TrainingReport r, Path outDir) {
+    System.out.printf(
+        "%s: %d epochs on %d images, %.1f s/epoch; test accuracy %s -> %s%n",
+        r.kind(), r.config().epochs(), r.trainImages(), r.meanSecondsPerEpoch(), r.testAccuracy(), outDir);
+  }
+}

@@ -1,0 +1,56 @@
+package dev.shoal.train.recipes;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shoal.train.train.TrainConfig;
+import dev.shoal.train.train.TrainingSession.EpochReport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code training.json}: how a model (family) was trained and what it scored on the full test set
+ * ({@code testAccuracy}: member or ensemble name to top-1 accuracy, measured on the exported ONNX).
+ */
+public record TrainingReport(
+    String kind,
+    TrainConfig config,
+    int trainImages,
+    int testImages,
+    List<EpochReport> epochs,
+    double meanSecondsPerEpoch,
+    Map<String, Double> testAccuracy) {
+
+  public static final String FILE_NAME = "training.json";
+
+  public static TrainingReport of(
+      String kind, TrainConfig config, FashionData data, List<EpochReport> epochs, Map<String, Double> accuracy) {
+    return new TrainingReport(
+        kind,
+        config,
+        data.train().data().count(),
+        data.test().data().count(),
+        epochs,
+        epochs.stream().mapToDouble(EpochReport::seconds).average().orElse(0),
+        accuracy);
+  }
+
+  public void write(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Path file = dir.resolve(FILE_NAME);
+    Path tmp = Files.createTempFile(dir, FILE_NAME, ".part");
+    try {
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), this);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  public static TrainingReport read(Path dir) throws IOException {
+    return new ObjectMapper().readValue(dir.resolve(FILE_NAME).toFile(), TrainingReport.class);
+  }
+}

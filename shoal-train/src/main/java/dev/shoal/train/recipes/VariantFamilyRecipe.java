@@ -1,0 +1,117 @@
+package dev.shoal.train.recipes;
+
+import ai.djl.ndarray.types.Shape;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.family.VariantFamilyManifest;
+import dev.shoal.train.export.OnnxEvaluator;
+import dev.shoal.model.io.OnnxModelIO;
+import dev.shoal.train.export.OnnxModels;
+import dev.shoal.train.models.MobileNetV2Style;
+import dev.shoal.train.nn.Chain;
+import dev.shoal.train.nn.ParallelNets;
+import dev.shoal.train.train.Objective;
+import dev.shoal.train.train.TrainConfig;
+import dev.shoal.train.train.TrainingSession;
+import dev.shoal.train.variants.EnsembleAccuracy;
+import dev.shoal.train.variants.TopKOutputs;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Trains the variant family simultaneously — one loop, shared batches, the joint loss of
+ * {@link Objective.VariantJoint} — and exports one top-k ONNX per variant plus
+ * {@code family.json} and {@code training.json}.
+ */
+public final class VariantFamilyRecipe {
+
+  private VariantFamilyRecipe() {}
+
+  /** Family settings: the members, k of each top-k head, the weight of the fused term in the loss. */
+  public record Settings(List<VariantSpec> family, int k, float fusedLossWeight) {
+    public static final Settings DEFAULT = new Settings(VariantSpec.DEFAULT_FAMILY, 3, 1.0f);
+  }
+
+  public static TrainingReport run(
+      FashionData data, Settings settings, TrainConfig config, Path outDir, Consumer<String> log)
+      throws IOException {
+    List<VariantSpec> family = settings.family();
+    int maxResolution = family.stream().mapToInt(VariantSpec::resolution).max().orElseThrow();
+    int classes = data.numClasses();
+    List<Chain> members = new ArrayList<>();
+    float[] weights = new float[family.size()];
+    for (int i = 0; i < family.size(); i++) {
+      VariantSpec v = family.get(i);
+      members.add(MobileNetV2Style.variant(data.rows(), v.resolution(), v.widthMultiplier(), v.headWidth(), classes));
+      weights[i] = (float) v.fusionWeight(maxResolution);
+    }
+    ParallelNets net = new ParallelNets(members, false);
+    Shape sample = new Shape(1, data.rows(), data.cols());
+    Shape one = new Shape(1).addAll(sample);
+    Objective objective = new Objective.VariantJoint(weights, settings.fusedLossWeight());
+    try (TrainingSession session =
+        new TrainingSession(net, objective, config, sample, data.train().data().count())) {
+      var epochs = session.fit(data.train(), Progress.epochs("variants", config, log));
+      List<VariantFamilyManifest.Variant> entries = new ArrayList<>();
+      List<TopKOutputs> outputs = new ArrayList<>();
+      Map<String, Double> accuracy = new LinkedHashMap<>();
+      for (int i = 0; i < family.size(); i++) {
+        VariantSpec v = family.get(i);
+        Chain member = members.get(i);
+        Path file = outDir.resolve(v.file());
+        OnnxModelIO.write(
+            OnnxModels.topK(v.name(), member, data.rows(), data.cols(), classes, settings.k()), file);
+        Map<String, TensorData> out = OnnxEvaluator.run(file, data.test(), 500, 1);
+        TopKOutputs topK = TopKOutputs.of(out.get(OnnxModels.TOPK_CLASSES), out.get(OnnxModels.TOPK_SCORES));
+        outputs.add(topK);
+        double acc = EnsembleAccuracy.of(List.of(topK), new double[] {1}, classes, data.test().data());
+        accuracy.put(v.name(), acc);
+        long params = TrainingSession.parameterCount(member);
+        long macs = member.macs(one);
+        log.accept(
+            String.format(
+                "%s: r=%d alpha=%.2f head=%d, %d parameters, %d MACs, test accuracy %.4f",
+                v.name(), v.resolution(), v.widthMultiplier(), v.headWidth(), params, macs, acc));
+        entries.add(
+            new VariantFamilyManifest.Variant(
+                v.name(),
+                v.file(),
+                v.resolution(),
+                v.widthMultiplier(),
+                v.headWidth(),
+                params,
+                macs,
+                weights[i],
+                settings.k(),
+                OnnxModels.TOPK_CLASSES,
+                OnnxModels.TOPK_SCORES,
+                acc));
+      }
+      double[] w = new double[weights.length];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = weights[i];
+      }
+      for (int n = 2; n <= family.size(); n++) {
+        double acc =
+            EnsembleAccuracy.of(outputs.subList(0, n), java.util.Arrays.copyOf(w, n), classes, data.test().data());
+        accuracy.put("ensemble-first-" + n, acc);
+        log.accept(String.format("ensemble of the first %d variants: test accuracy %.4f", n, acc));
+      }
+      new VariantFamilyManifest(
+              VariantFamilyManifest.FORMAT_VERSION,
+              "fashion-mnist-variants",
+              classes,
+              data.modelInput(),
+              VariantFamilyManifest.FUSION_WEIGHTED_TOPK_SUM,
+              entries)
+          .write(outDir.resolve(VariantFamilyManifest.FILE_NAME));
+      TrainingReport report = TrainingReport.of("variants", config, data, epochs, accuracy);
+      report.write(outDir);
+      return report;
+    }
+  }
+}

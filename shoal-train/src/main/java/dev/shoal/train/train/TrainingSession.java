@@ -1,0 +1,194 @@
+package dev.shoal.train.train;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.CosineTracker;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.training.tracker.WarmUpTracker;
+import dev.shoal.train.data.Augmentation;
+import dev.shoal.train.data.BatchMaker;
+import dev.shoal.train.data.LabelledImages;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Trains one network (possibly with several outputs) on the CPU with DJL's PyTorch engine. The
+ * network's weights live as long as the session, so export before closing it.
+ */
+public final class TrainingSession implements AutoCloseable {
+
+  private static final int EVAL_BATCH = 500;
+
+  private final Block net;
+  private final Objective objective;
+  private final TrainConfig config;
+  private final Model model;
+  private final Trainer trainer;
+  private final int stepsPerEpoch;
+
+  /** Progress of one finished epoch. */
+  public record EpochReport(int epoch, double meanLoss, double seconds, int samples) {}
+
+  /** Hears about training progress: every finished epoch, and every {@link #STEP_REPORT_EVERY} steps. */
+  public interface Listener {
+    void epoch(EpochReport report);
+
+    default void steps(int epoch, int step, int stepsPerEpoch, double meanLoss) {}
+  }
+
+  public static final int STEP_REPORT_EVERY = 100;
+
+  public TrainingSession(
+      Block net, Objective objective, TrainConfig config, Shape sampleShape, int trainCount) {
+    this.net = net;
+    this.objective = objective;
+    this.config = config;
+    this.stepsPerEpoch = (trainCount + config.batchSize() - 1) / config.batchSize();
+    Engine.getInstance().setRandomSeed((int) config.seed());
+    int totalSteps = Math.max(1, stepsPerEpoch * config.epochs());
+    int warmUp = Math.min(stepsPerEpoch / 2, totalSteps / 10);
+    Tracker cosine =
+        CosineTracker.builder()
+            .setBaseValue(config.learningRate())
+            .optFinalValue(0f)
+            .setMaxUpdates(totalSteps - warmUp)
+            .build();
+    Tracker schedule =
+        warmUp == 0
+            ? cosine
+            : WarmUpTracker.builder().setMainTracker(cosine).optWarmUpSteps(warmUp).build();
+    Optimizer sgd =
+        Optimizer.sgd()
+            .setLearningRateTracker(schedule)
+            .optMomentum(config.momentum())
+            .optWeightDecays(config.weightDecay())
+            .build();
+    DefaultTrainingConfig djlConfig =
+        new DefaultTrainingConfig(objective.asDjlLoss(config.labelSmoothing()))
+            .optOptimizer(sgd)
+            .optDevices(new Device[] {Device.cpu()})
+            .optInitializer(
+                new XavierInitializer(
+                    XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2),
+                Parameter.Type.WEIGHT);
+    this.model = Model.newInstance("shoal-train", Device.cpu());
+    model.setBlock(net);
+    this.trainer = model.newTrainer(djlConfig);
+    trainer.initialize(new Shape(config.batchSize()).addAll(sampleShape));
+  }
+
+  public Block net() {
+    return net;
+  }
+
+  /** Trains for the configured epochs, reporting progress to {@code listener}. */
+  public List<EpochReport> fit(BatchMaker train, Listener listener) {
+    Random random = new Random(config.seed());
+    LabelledImages data = train.data();
+    Shape imageShape = new Shape(1, data.rows(), data.cols());
+    List<EpochReport> reports = new ArrayList<>();
+    for (int epoch = 1; epoch <= config.epochs(); epoch++) {
+      long start = System.nanoTime();
+      int[] order = train.shuffledOrder(random);
+      double lossSum = 0;
+      int batches = 0;
+      for (int from = 0; from < order.length; from += config.batchSize()) {
+        int to = Math.min(order.length, from + config.batchSize());
+        try (NDManager batch = trainer.getManager().newSubManager()) {
+          NDArray x =
+              batch.create(
+                  train.images(order, from, to, config.augmentation(), random),
+                  new Shape(to - from).addAll(imageShape));
+          NDArray y = batch.create(train.labels(order, from, to));
+          try (GradientCollector gc = trainer.newGradientCollector()) {
+            NDList outputs = trainer.forward(new NDList(x));
+            NDArray loss = objective.loss(y, outputs, config.labelSmoothing());
+            gc.backward(loss);
+            lossSum += loss.getFloat();
+          }
+          trainer.step();
+        }
+        batches++;
+        if (batches % STEP_REPORT_EVERY == 0) {
+          listener.steps(epoch, batches, stepsPerEpoch, lossSum / batches);
+        }
+      }
+      EpochReport report =
+          new EpochReport(epoch, lossSum / batches, (System.nanoTime() - start) / 1e9, order.length);
+      reports.add(report);
+      listener.epoch(report);
+    }
+    return reports;
+  }
+
+  /**
+   * Inference-mode outputs of the network for every image of {@code data}, in order: one
+   * {@code float[count * width]} per network output.
+   */
+  public List<float[]> predict(BatchMaker data) {
+    LabelledImages images = data.data();
+    int[] order = data.sequentialOrder();
+    Shape imageShape = new Shape(1, images.rows(), images.cols());
+    List<float[]> outputs = new ArrayList<>();
+    ParameterStore store = new ParameterStore(trainer.getManager(), false);
+    for (int from = 0; from < order.length; from += EVAL_BATCH) {
+      int to = Math.min(order.length, from + EVAL_BATCH);
+      try (NDManager batch = trainer.getManager().newSubManager()) {
+        NDArray x =
+            batch.create(
+                data.images(order, from, to, Augmentation.NONE, null),
+                new Shape(to - from).addAll(imageShape));
+        NDList out = net.forward(store, new NDList(x), false);
+        for (int i = 0; i < out.size(); i++) {
+          NDArray o = out.get(i).toType(DataType.FLOAT32, false);
+          int width = (int) (o.size() / (to - from));
+          if (outputs.size() <= i) {
+            outputs.add(new float[order.length * width]);
+          }
+          System.arraycopy(o.toFloatArray(), 0, outputs.get(i), from * width, (to - from) * width);
+        }
+      }
+    }
+    return outputs;
+  }
+
+  /** Trainable parameter count of the whole network. */
+  public long parameterCount() {
+    return parameterCount(net);
+  }
+
+  /**
+   * Trainable parameter count of an initialised block (weights, biases, batch-norm scales and
+   * shifts; not the running statistics).
+   */
+  public static long parameterCount(Block block) {
+    long n = 0;
+    for (var p : block.getParameters().values()) {
+      if (p.requiresGradient()) {
+        n += p.getArray().size();
+      }
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    trainer.close();
+    model.close();
+  }
+}

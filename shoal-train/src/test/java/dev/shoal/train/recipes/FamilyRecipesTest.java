@@ -1,0 +1,88 @@
+package dev.shoal.train.recipes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.shoal.model.TensorData;
+import dev.shoal.model.family.ClassParallelManifest;
+import dev.shoal.model.family.VariantFamilyManifest;
+import dev.shoal.train.SampleData;
+import dev.shoal.train.export.OnnxEvaluator;
+import dev.shoal.train.train.DjlSetup;
+import dev.shoal.train.train.TrainConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The variant-family and class-parallel recipes end to end on the committed sample, one epoch. */
+class FamilyRecipesTest {
+
+  @TempDir Path out;
+
+  @BeforeAll
+  static void setUp() {
+    DjlSetup.configure(1);
+  }
+
+  @Test
+  void variantFamilyWritesOneTopKModelPerVariantAndAManifest() throws IOException {
+    FashionData data = SampleData.load();
+    var settings =
+        new VariantFamilyRecipe.Settings(
+            List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.5, 24)), 2, 1f);
+    TrainingReport report =
+        VariantFamilyRecipe.run(data, settings, TrainConfig.standard(1, 5).withBatchSize(50), out, line -> {});
+
+    VariantFamilyManifest m = VariantFamilyManifest.read(out.resolve(VariantFamilyManifest.FILE_NAME));
+    assertThat(m.numClasses()).isEqualTo(10);
+    assertThat(m.fusion()).isEqualTo(VariantFamilyManifest.FUSION_WEIGHTED_TOPK_SUM);
+    assertThat(m.input().name()).isEqualTo("input");
+    assertThat(m.input().shape()).containsExactly(-1L, 1L, 28L, 28L);
+    assertThat(m.variants()).extracting(VariantFamilyManifest.Variant::name).containsExactly("a", "b");
+    VariantFamilyManifest.Variant b = m.variants().get(1);
+    assertThat(b.fusionWeight()).isCloseTo(20.0 / 28 * Math.pow(0.5 / 0.35, 1.15), org.assertj.core.data.Offset.offset(1e-6));
+    assertThat(b.resolution()).isEqualTo(20);
+    assertThat(b.k()).isEqualTo(2);
+    // the lower-resolution variant does fewer MACs despite being wider in the head
+    assertThat(b.macs()).isLessThan(m.variants().get(0).macs() * 2);
+    for (VariantFamilyManifest.Variant v : m.variants()) {
+      Path file = out.resolve(v.file());
+      assertThat(file).exists();
+      Map<String, TensorData> outputs = OnnxEvaluator.run(file, data.test(), 100, 1);
+      assertThat(outputs.get(v.classesOutput()).shape()).containsExactly(200, 2);
+      assertThat(outputs.get(v.scoresOutput()).shape()).containsExactly(200, 2);
+      assertThat(v.params()).isPositive();
+      assertThat(v.testAccuracy()).isBetween(0.0, 1.0);
+    }
+    assertThat(report.testAccuracy()).containsKeys("a", "b", "ensemble-first-2");
+    assertThat(report.epochs()).hasSize(1);
+    assertThat(Files.exists(out.resolve(TrainingReport.FILE_NAME))).isTrue();
+  }
+
+  @Test
+  void classParallelMembersCoverEveryClassOnce() throws IOException {
+    FashionData data = SampleData.load();
+    ClassParallelRecipe.run(data, 3, TrainConfig.standard(1, 5).withBatchSize(50), out, line -> {});
+
+    ClassParallelManifest m = ClassParallelManifest.read(out.resolve(ClassParallelManifest.FILE_NAME));
+    assertThat(m.members()).hasSize(3);
+    List<Integer> all = new ArrayList<>();
+    for (ClassParallelManifest.Member member : m.members()) {
+      all.addAll(member.classes());
+      TensorData logits = OnnxEvaluator.run(out.resolve(member.file()), data.test(), 100, 1).get(member.output());
+      assertThat(logits.shape()).containsExactly(200, member.classes().size());
+    }
+    assertThat(all).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+  }
+
+  @Test
+  void splitsClassesIntoNearlyEqualContiguousGroups() {
+    assertThat(ClassParallelRecipe.split(10, 4))
+        .containsExactly(List.of(0, 1, 2), List.of(3, 4, 5), List.of(6, 7), List.of(8, 9));
+  }
+}
