@@ -162,9 +162,16 @@ public final class OnnxSession implements AutoCloseable {
     }
     TensorInfo info = tensor.getInfo();
     DType dtype = dtype(info.type, name);
-    ByteBuffer bytes = tensor.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    byte[] data = new byte[bytes.remaining()];
-    bytes.get(data);
+    // getByteBuffer() already copies the native output into a fresh heap buffer: take its array
+    // rather than copying a second time.
+    ByteBuffer bytes = tensor.getByteBuffer();
+    byte[] data;
+    if (bytes.hasArray() && bytes.arrayOffset() == 0 && bytes.remaining() == bytes.array().length) {
+      data = bytes.array();
+    } else {
+      data = new byte[bytes.remaining()];
+      bytes.get(data);
+    }
     return new TensorData(name, dtype, info.getShape(), data);
   }
 
