@@ -19,9 +19,10 @@ import java.util.Map;
  * What the coordinator knows about a model before planning: its graph and cost profile, each
  * node's time for one sample on this host, and the metadata the inference API serves.
  *
- * <p>Node times are ONNX Runtime's kernel times (one intra-op thread) plus an equal share of what a
- * whole {@code run} call costs beyond its kernels (the executor's per-node work, input and output
- * copies), so that a stage's predicted compute is what a worker measures around its session call.
+ * <p>Node times are ONNX Runtime's kernel times (profiled, one intra-op thread) scaled so that they
+ * add up to the measured time of a whole {@code run} call: profiling itself slows kernels, and a
+ * call costs more than its kernels (executor, input and output copies). What a cut adds (each stage
+ * is its own call, with its own copies) is not in the cost model.
  *
  * @param kernelSeconds the kernel times alone
  * @param runSeconds median time of one whole-model {@code run} call
@@ -36,8 +37,9 @@ public record PreparedModel(ModelGraph graph, ModelProfile profile, double[] nod
       ModelProfile profile = ModelProfile.of(graph);
       double[] kernels = LayerTimer.measure(graph, runs, 1).seconds();
       double run = medianRunSeconds(graph, runs);
-      double share = Math.max(0, run - Arrays.stream(kernels).sum()) / kernels.length;
-      double[] seconds = Arrays.stream(kernels).map(k -> k + share).toArray();
+      double total = Arrays.stream(kernels).sum();
+      double[] seconds = total > 0 ? Arrays.stream(kernels).map(k -> k * run / total).toArray()
+          : Arrays.stream(kernels).map(k -> run / kernels.length).toArray();
       return new PreparedModel(graph, profile, seconds, kernels, run, servedModel(name, graph));
     });
   }
