@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
     version = "shoal 0.1.0",
     description = "Distributed DNN inference across clusters of small edge devices.",
     subcommands = {CommandLine.HelpCommand.class, BenchCommand.class, ProfileCommand.class,
-        SplitCommand.class, RunCommand.class, DemoCommand.class, WorkerCommand.class, SecretCommand.class,
-        TrainCommand.class})
+        SplitCommand.class, PlanCommand.class, RunCommand.class, DemoCommand.class, WorkerCommand.class,
+        SecretCommand.class, TrainCommand.class})
 public final class ShoalCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -64,41 +64,35 @@ public final class TrainCommand implements Callable<Integer> {
   int subModels = 4;
 
   @Override
-  public Integer call() {
+  public Integer call() throws IOException {
     if (!KINDS.contains(kind)) {
-      System.err.println("shoal train: unknown kind '" + kind + "', expected demo, base, variants or class");
-      return 2;
+      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants or class");
     }
     DjlSetup.configure(threads);
     Path outDir = out != null ? out : Path.of("out", "train", kind);
     TrainConfig config = TrainConfig.standard(epochs, seed);
-    try {
-      FashionData fashion = FashionData.load(data, trainLimit, System.out::println);
-      switch (kind) {
-        case "demo" -> {
-          var r = DemoClassifierRecipe.run(fashion, config, samples, outDir, System.out::println);
-          System.out.printf(
-              "demo classifier: test accuracy %.4f (ONNX), %d parameters, %d MACs, %.1f s/epoch -> %s%n",
-              r.testAccuracyOnnx(), r.parameters(), r.macs(), r.secondsPerEpoch(), outDir);
-        }
-        case "base" -> print(BaseRecipe.run(fashion, config, outDir, System.out::println), outDir);
-        case "variants" ->
-            print(
-                VariantFamilyRecipe.run(
-                    fashion,
-                    new VariantFamilyRecipe.Settings(
-                        VariantFamilyRecipe.Settings.DEFAULT.family(), k, VariantFamilyRecipe.Settings.DEFAULT.fusedLossWeight()),
-                    config,
-                    outDir,
-                    System.out::println),
-                outDir);
-        default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
+    FashionData fashion = FashionData.load(data, trainLimit, System.out::println);
+    switch (kind) {
+      case "demo" -> {
+        var r = DemoClassifierRecipe.run(fashion, config, samples, outDir, System.out::println);
+        System.out.printf(
+            "demo classifier: test accuracy %.4f (ONNX), %d parameters, %d MACs, %.1f s/epoch -> %s%n",
+            r.testAccuracyOnnx(), r.parameters(), r.macs(), r.secondsPerEpoch(), outDir);
       }
-      return 0;
-    } catch (IOException | IllegalArgumentException e) {
-      System.err.println("shoal train: " + e.getMessage());
-      return 1;
+      case "base" -> print(BaseRecipe.run(fashion, config, outDir, System.out::println), outDir);
+      case "variants" ->
+          print(
+              VariantFamilyRecipe.run(
+                  fashion,
+                  new VariantFamilyRecipe.Settings(
+                      VariantFamilyRecipe.Settings.DEFAULT.family(), k, VariantFamilyRecipe.Settings.DEFAULT.fusedLossWeight()),
+                  config,
+                  outDir,
+                  System.out::println),
+              outDir);
+      default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
     }
+    return 0;
   }
 
   private static void print(TrainingReport r, Path outDir) {

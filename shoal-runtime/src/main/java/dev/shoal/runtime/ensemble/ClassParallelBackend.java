@@ -180,7 +180,7 @@ public final class ClassParallelBackend implements ServingBackend {
           logits[r][c] = Double.NEGATIVE_INFINITY; // a missing sub-model's classes get probability 0
         }
       }
-      probabilities[r] = TopKFusion.softmax(logits[r]);
+      probabilities[r] = EnsembleOutputs.softmax(logits[r]);
     }
     return EnsembleOutputs.tensors(probabilities, isDegraded, answered);
   }

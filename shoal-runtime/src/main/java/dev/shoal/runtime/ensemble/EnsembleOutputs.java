@@ -43,7 +43,7 @@ public final class EnsembleOutputs {
       for (float v : p) {
         probs.putFloat(v);
       }
-      argmax.putLong(TopKFusion.argmax(p));
+      argmax.putLong(argmax(p));
     }
     Map<String, TensorData> out = new LinkedHashMap<>();
     out.put(PROBABILITIES, new TensorData(PROBABILITIES, DType.FLOAT, new long[] {rows, classes}, probs.array()));
@@ -52,6 +52,36 @@ public final class EnsembleOutputs {
     out.put(ANSWERED, new TensorData(ANSWERED, DType.INT32, new long[] {1},
         ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(answered).array()));
     return out;
+  }
+
+  /** Softmax of a score vector; -infinity entries get probability 0. */
+  public static float[] softmax(double[] scores) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (double v : scores) {
+      max = Math.max(max, v);
+    }
+    double total = 0;
+    double[] e = new double[scores.length];
+    for (int i = 0; i < scores.length; i++) {
+      e[i] = Math.exp(scores[i] - max);
+      total += e[i];
+    }
+    float[] out = new float[scores.length];
+    for (int i = 0; i < scores.length; i++) {
+      out[i] = (float) (e[i] / total);
+    }
+    return out;
+  }
+
+  /** Index of the largest value (the first on ties). */
+  public static int argmax(float[] values) {
+    int best = 0;
+    for (int i = 1; i < values.length; i++) {
+      if (values[i] > values[best]) {
+        best = i;
+      }
+    }
+    return best;
   }
 
   /** The class ids of an answer's {@code class} output. */

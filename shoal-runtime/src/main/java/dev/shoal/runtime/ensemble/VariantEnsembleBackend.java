@@ -3,6 +3,7 @@ package dev.shoal.runtime.ensemble;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
+import dev.shoal.model.family.TopKFusion;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
@@ -23,7 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Variant parallelism: every input goes to all variants at once (each typically on its own
  * worker), each answers with its top-k (class ids INT64[N,k], scores FP32[N,k]), and the answers
- * are fused here by {@link TopKFusion}. After the per-request deadline the answer is fused from
+ * are fused here by the family's rule, {@link TopKFusion} (scatter each variant's top-k scores into
+ * a class vector, scaled by its fusion weight, and sum), followed by the paper's softmax to give
+ * probabilities. After the per-request deadline the answer is fused from
  * the variants that arrived; a variant that is down is not waited for.
  *
  * <p>Outputs are {@link EnsembleOutputs}: fused probabilities, class, and {@code degraded} = true
@@ -143,7 +146,7 @@ public final class VariantEnsembleBackend implements ServingBackend {
   }
 
   private Map<String, TensorData> fuse(int rows, List<FanOut.Reply> replies) {
-    List<List<TopKFusion.WeightedTopK>> perRow = new ArrayList<>();
+    List<List<TopKFusion.Answer>> perRow = new ArrayList<>();
     for (int r = 0; r < rows; r++) {
       perRow.add(new ArrayList<>());
     }
@@ -181,12 +184,12 @@ public final class VariantEnsembleBackend implements ServingBackend {
     }
     float[][] probabilities = new float[rows][];
     for (int r = 0; r < rows; r++) {
-      probabilities[r] = TopKFusion.fuse(numClasses, perRow.get(r));
+      probabilities[r] = EnsembleOutputs.softmax(TopKFusion.fuse(numClasses, perRow.get(r)));
     }
     return EnsembleOutputs.tensors(probabilities, isDegraded, answered);
   }
 
-  private static void addRows(List<List<TopKFusion.WeightedTopK>> perRow, Map<String, TensorData> answer,
+  private static void addRows(List<List<TopKFusion.Answer>> perRow, Map<String, TensorData> answer,
       TopKOutputs names, double weight, int rows) {
     TensorData ids = answer.get(names.classIds());
     TensorData scores = answer.get(names.scores());
@@ -205,7 +208,7 @@ public final class VariantEnsembleBackend implements ServingBackend {
       for (int j = 0; j < k; j++) {
         rowIds[j] = idBuf.getLong();
       }
-      perRow.get(r).add(new TopKFusion.WeightedTopK(rowIds, Arrays.copyOfRange(s, r * k, (r + 1) * k), weight));
+      perRow.get(r).add(new TopKFusion.Answer(weight, rowIds, Arrays.copyOfRange(s, r * k, (r + 1) * k)));
     }
   }
 

@@ -45,9 +45,9 @@ class ClassParallelBackendTest {
     List<LocalBackend> locals = new ArrayList<>();
     try (ClassParallelBackend cp = backend(locals)) {
       Map<String, TensorData> out = cp.infer("cp", Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X))).get();
-      float[] want = TopKFusion.softmax(concatenated());
+      float[] want = EnsembleOutputs.softmax(concatenated());
       assertThat(out.get("probabilities").floats()).containsExactly(want, within(1e-5f));
-      assertThat(EnsembleOutputs.classes(out)).containsExactly(TopKFusion.argmax(want));
+      assertThat(EnsembleOutputs.classes(out)).containsExactly(EnsembleOutputs.argmax(want));
       assertThat(EnsembleOutputs.degraded(out)).isFalse();
     }
   }

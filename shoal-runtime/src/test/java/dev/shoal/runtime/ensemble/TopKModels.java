@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.shoal.model.family.TopKFusion;
 import java.util.Random;
 
 /**
@@ -77,7 +78,7 @@ final class TopKModels {
   }
 
   /** Top-k (ids, scores) of one input row, as ONNX Runtime's TopK gives them (largest first). */
-  static TopKFusion.WeightedTopK topK(float[] w, int classes, int k, float[] x, double weight) {
+  static TopKFusion.Answer topK(float[] w, int classes, int k, float[] x, double weight) {
     float[] logits = scores(w, classes, x);
     long[] ids = new long[k];
     float[] scores = new float[k];
@@ -93,7 +94,7 @@ final class TopKModels {
       ids[j] = best;
       scores[j] = logits[best];
     }
-    return new TopKFusion.WeightedTopK(ids, scores, weight);
+    return new TopKFusion.Answer(weight, ids, scores);
   }
 
   private static ValueInfoProto value(String name, int elemType, int width) {

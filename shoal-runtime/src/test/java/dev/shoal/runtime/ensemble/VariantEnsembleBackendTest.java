@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.shoal.model.TensorData;
+import dev.shoal.model.family.TopKFusion;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.LocalBackend;
 import java.nio.ByteBuffer;
@@ -36,11 +37,11 @@ class VariantEnsembleBackendTest {
 
   private static float[] expected(int row, int... variants) {
     float[] x = java.util.Arrays.copyOfRange(X, row * 4, row * 4 + 4);
-    List<TopKFusion.WeightedTopK> answers = new ArrayList<>();
+    List<TopKFusion.Answer> answers = new ArrayList<>();
     for (int v : variants) {
       answers.add(TopKModels.topK(TopKModels.weights(v, CLASSES), CLASSES, K, x, WEIGHTS[v]));
     }
-    return TopKFusion.fuse(CLASSES, answers);
+    return EnsembleOutputs.softmax(TopKFusion.fuse(CLASSES, answers));
   }
 
   private static Map<String, TensorData> infer(VariantEnsembleBackend e) throws Exception {
@@ -62,7 +63,7 @@ class VariantEnsembleBackendTest {
           assertThat(probs[row * CLASSES + c]).isCloseTo(want[c], within(1e-5f));
         }
         long cls = ByteBuffer.wrap(out.get("class").data()).order(ByteOrder.LITTLE_ENDIAN).getLong(row * 8);
-        assertThat(cls).isEqualTo(TopKFusion.argmax(want));
+        assertThat(cls).isEqualTo(EnsembleOutputs.argmax(want));
       }
       assertThat(out.get("degraded").data()).containsExactly(0);
       assertThat(ByteBuffer.wrap(out.get("answered").data()).order(ByteOrder.LITTLE_ENDIAN).getInt()).isEqualTo(3);

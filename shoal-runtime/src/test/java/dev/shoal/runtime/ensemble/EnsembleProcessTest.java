@@ -1,0 +1,230 @@
+package dev.shoal.runtime.ensemble;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.family.TopKFusion;
+import dev.shoal.runtime.coordinator.WorkerEndpoint;
+import dev.shoal.runtime.gateway.Gateway;
+import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.worker.WorkerProcess;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Variant and class parallelism across real worker processes on loopback: a frozen worker
+ * (SIGSTOP) is answered around by the deadline — CP loses that worker's classes — and SIGKILLed
+ * workers leave VP answering, through the gateway, from the survivors. A worker holds one
+ * deployment at a time, so CP is tested first, then VP takes the workers over.
+ */
+class EnsembleProcessTest {
+
+  private static final int CLASSES = 6;
+  private static final int K = 2;
+  private static final double[] WEIGHTS = {1.0, 0.7, 0.4};
+  private static final int[][] OWNED = {{0, 3}, {1, 4}, {2, 5}};
+  private static final float[] X = {0.5f, -1f, 2f, 0.25f};
+  private static final Path LOGS = Path.of("target", "ensemble-test-logs");
+
+  private static Path dir;
+  private static final List<WorkerProcess> workers = new ArrayList<>();
+  private static final Duration DEADLINE = Duration.ofSeconds(1);
+  private static VariantEnsembleBackend vp;
+  private static ClassParallelBackend cp;
+  private static Gateway gateway;
+
+  @BeforeAll
+  static void start() throws IOException {
+    dir = Files.createTempDirectory("shoal-ensemble-test");
+    Files.createDirectories(LOGS);
+    ClusterSecret secret = ClusterSecret.generate();
+    Path secretFile = dir.resolve("cluster.secret");
+    secret.write(secretFile);
+    List<WorkerEndpoint> endpoints = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, secretFile,
+          LOGS.resolve("w" + i + ".log"));
+      workers.add(p);
+      endpoints.add(new WorkerEndpoint(p.name(), p.address()));
+    }
+    secretHolder = secret;
+    workerEndpoints = endpoints;
+  }
+
+  private static ClusterSecret secretHolder;
+  private static List<WorkerEndpoint> workerEndpoints;
+
+  private static ClassParallelBackend deployCp() {
+    List<WorkerMembers.MemberModel> models = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      models.add(new WorkerMembers.MemberModel("cp" + i,
+          TopKModels.scoresOnnx(TopKModels.weights(20 + i, OWNED[i].length), OWNED[i].length)));
+    }
+    List<EnsembleMember> members =
+        WorkerMembers.deploy(models, workerEndpoints, secretHolder, PipelineBackend.Options.DEFAULT);
+    List<ClassParallelBackend.Shard> shards = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      shards.add(new ClassParallelBackend.Shard(members.get(i), OWNED[i]));
+    }
+    return new ClassParallelBackend("cp", shards, CLASSES, DEADLINE);
+  }
+
+  private static VariantEnsembleBackend deployVp() {
+    List<WorkerMembers.MemberModel> models = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      models.add(new WorkerMembers.MemberModel("v" + i, TopKModels.onnx(TopKModels.weights(i, CLASSES), CLASSES, K)));
+    }
+    List<EnsembleMember> members =
+        WorkerMembers.deploy(models, workerEndpoints, secretHolder, PipelineBackend.Options.DEFAULT);
+    List<VariantEnsembleBackend.Variant> variants = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      variants.add(new VariantEnsembleBackend.Variant(members.get(i), WEIGHTS[i]));
+    }
+    return new VariantEnsembleBackend("vp", variants, CLASSES, DEADLINE);
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    if (gateway != null) {
+      gateway.close();
+    }
+    if (vp != null) {
+      vp.close();
+    }
+    if (cp != null) {
+      cp.close();
+    }
+    for (WorkerProcess w : workers) {
+      if (w.isAlive()) {
+        signal("CONT", w); // a worker frozen by a failed assertion must be able to exit
+      }
+      w.close();
+    }
+    try (var files = Files.list(dir)) {
+      for (Path f : files.toList()) {
+        Files.delete(f);
+      }
+    }
+    Files.delete(dir);
+  }
+
+  private static void signal(String name, WorkerProcess w) {
+    try {
+      Process p = new ProcessBuilder("kill", "-" + name, Long.toString(w.pid())).inheritIO().start();
+      assertThat(p.waitFor()).as("kill -%s %d", name, w.pid()).isZero();
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException("cannot signal worker " + w.name(), e);
+    }
+  }
+
+  private static float[] expectedVp(int... variants) {
+    List<TopKFusion.Answer> answers = new ArrayList<>();
+    for (int v : variants) {
+      answers.add(TopKModels.topK(TopKModels.weights(v, CLASSES), CLASSES, K, X, WEIGHTS[v]));
+    }
+    return EnsembleOutputs.softmax(TopKFusion.fuse(CLASSES, answers));
+  }
+
+  private static Map<String, TensorData> ask(dev.shoal.runtime.serving.ServingBackend b, String model)
+      throws Exception {
+    return b.infer(model, Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X))).get();
+  }
+
+  private static JsonNode askOverHttp() throws Exception {
+    String body = "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[0.5,-1,2,0.25]}]}";
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort() + "/v2/models/vp/infer"))
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    JsonNode outputs = new ObjectMapper().readTree(r.body()).get("outputs");
+    JsonNode byName = new ObjectMapper().createObjectNode();
+    for (JsonNode o : outputs) {
+      ((com.fasterxml.jackson.databind.node.ObjectNode) byName).set(o.get("name").asText(), o.get("data"));
+    }
+    return byName;
+  }
+
+  private static void awaitRejoined(WorkerProcess w) throws Exception {
+    long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < end) {
+      Map<String, TensorData> out = ask(vp, "vp");
+      if (!EnsembleOutputs.degraded(out)) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("worker " + w.name() + " did not rejoin within 20 s");
+  }
+
+  @Test
+  void survivesAFrozenWorkerThenKilledWorkers() throws Exception {
+    // class parallelism: all up, then w1 frozen loses classes 1 and 4
+    cp = deployCp();
+    assertThat(EnsembleOutputs.degraded(ask(cp, "cp"))).isFalse();
+    signal("STOP", workers.get(1));
+    try {
+      Map<String, TensorData> cpFrozen = ask(cp, "cp");
+      assertThat(EnsembleOutputs.degraded(cpFrozen)).isTrue();
+      assertThat(EnsembleOutputs.answered(cpFrozen)).isEqualTo(2);
+      assertThat(cpFrozen.get("probabilities").floats()[1]).isZero();
+      assertThat(cpFrozen.get("probabilities").floats()[4]).isZero();
+    } finally {
+      signal("CONT", workers.get(1));
+    }
+    cp.close();
+    cp = null;
+
+    // variant parallelism: all up, the exact fusion of all three, not degraded, over HTTP
+    vp = deployVp();
+    gateway = Gateway.start(vp, 0, 0);
+    JsonNode all = askOverHttp();
+    float[] want = expectedVp(0, 1, 2);
+    for (int c = 0; c < CLASSES; c++) {
+      assertThat(all.get("probabilities").get(c).floatValue()).isCloseTo(want[c], within(1e-5f));
+    }
+    assertThat(all.get("degraded").get(0).asBoolean()).isFalse();
+
+    // w1 frozen: the deadline answers from v0 and v2, marked degraded; CP loses classes 1 and 4
+    signal("STOP", workers.get(1));
+    try {
+      Map<String, TensorData> frozen = ask(vp, "vp");
+      assertThat(EnsembleOutputs.degraded(frozen)).isTrue();
+      assertThat(EnsembleOutputs.answered(frozen)).isEqualTo(2);
+      assertThat(frozen.get("probabilities").floats()).containsExactly(expectedVp(0, 2), within(1e-5f));
+    } finally {
+      signal("CONT", workers.get(1));
+    }
+    awaitRejoined(workers.get(1));
+
+    // SIGKILL w2, then w1: VP keeps answering over HTTP from what is left
+    workers.get(2).kill();
+    JsonNode oneDown = askOverHttp();
+    assertThat(oneDown.get("degraded").get(0).asBoolean()).isTrue();
+    assertThat(oneDown.get("answered").get(0).asInt()).isEqualTo(2);
+    workers.get(1).kill();
+    JsonNode twoDown = askOverHttp();
+    assertThat(twoDown.get("answered").get(0).asInt()).isEqualTo(1);
+    float[] onlyV0 = expectedVp(0);
+    for (int c = 0; c < CLASSES; c++) {
+      assertThat(twoDown.get("probabilities").get(c).floatValue()).isCloseTo(onlyV0[c], within(1e-5f));
+    }
+    assertThat(String.join("\n", vp.status())).contains("DOWN");
+  }
+}
