@@ -139,7 +139,7 @@ public final class ThroughputProbe {
         StatusReply z = statusBefore.get(i);
         StatusReply a = statusAfter.get(i);
         if (a == null || z == null) {
-          perStage.addObject().put("worker", workers.get(i).name()).put("warmMs", a.getStageSeconds() * 1e3).put("unreachable", true);
+          perStage.addObject().put("worker", workers.get(i).name()).put("unreachable", true);
           continue;
         }
         long frames = a.getFramesIn() - z.getFramesIn();
