@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
       "Transport overhead per hop (4 KB, 100 KB, 1 MB tensors, p50/p99) against a plain gRPC echo, and measured",
       "pipeline throughput against the cost model's prediction for 1..n worker processes, on loopback and in",
       "network namespaces joined by veth pairs with tbf-limited links (needs root and iproute2).",
-      "Workers emulate slower devices: worker i sleeps (K_i - 1) x its measured compute after each stage."
+      "Workers emulate slower devices: worker i holds each frame for K_i x its stage's profiled compute on this host."
     })
 public final class PipelineBenchCommand implements Callable<Integer> {
 
