@@ -72,7 +72,7 @@ public final class DemoCommand implements Callable<Integer> {
   static final double LOOPBACK_LATENCY_SECONDS = 0.0002;
   static final long PROGRESS_SECONDS = 3;
 
-  @Option(names = "--device-ms", split = ",", defaultValue = "20,30,40,50",
+  @Option(names = "--device-ms", split = ",", defaultValue = "100,150,200,250",
       description = {"one worker per value: an emulated device that needs this many ms per image for the whole",
           "model; each worker is made K = ms / (this host's ms) times slower (default ${DEFAULT-VALUE})"})
   double[] deviceMs;

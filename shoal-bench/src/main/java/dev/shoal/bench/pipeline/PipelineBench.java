@@ -103,13 +103,13 @@ public final class PipelineBench {
 
   private static void printThroughput(List<PipelineThroughput.Row> rows, PrintStream log) {
     log.printf("%n%-13s %7s %6s %11s %11s %7s %9s %9s %9s  %s%n", "network", "workers", "stages", "predicted/s",
-        "measured/s", "ratio", "p50 ms", "p99 ms", "cut ms", "bottleneck (cost model)");
+        "measured/s", "ratio", "p50 ms", "p99 ms", "ort ms", "bottleneck (cost model)");
     for (PipelineThroughput.Row r : rows) {
       log.printf("%-13s %7d %6d %11.1f %11.1f %6.0f%% %9.1f %9.1f %9.3f  %s%n", r.network(), r.workers(), r.stages(),
-          r.predicted(), r.measured(), 100 * r.ratio(), r.p50Ms(), r.p99Ms(), r.cutOverheadMs(), r.bottleneck());
+          r.predicted(), r.measured(), 100 * r.ratio(), r.p50Ms(), r.p99Ms(), r.hostOrtMsPerInference(), r.bottleneck());
     }
-    log.println("predicted: the cost model (PipelineCost) on the plan; ratio = measured / predicted; cut ms: what"
-        + " running the stages as separate calls adds per inference on this host (not in the cost model)");
+    log.println("predicted: the cost model (PipelineCost) on the plan; ratio = measured / predicted; ort ms: ONNX"
+        + " Runtime time per inference on this host during the run, all stages (profiled whole model: see above)");
   }
 
   private static void write(Path out, List<TransportOverhead.Row> transport, List<PipelineThroughput.Row> rows,
@@ -121,10 +121,10 @@ public final class PipelineBench {
     }
     writeAside(out.resolve("transport.csv"), t.toString());
     StringBuilder c = new StringBuilder(
-        "network,workers,stages,predicted_per_s,cut_overhead_ms,measured_per_s,ratio,p50_ms,p99_ms,errors,bottleneck,plan,bytes_per_inference_per_link\n");
+        "network,workers,stages,predicted_per_s,host_ort_ms_per_inference,measured_per_s,ratio,p50_ms,p99_ms,errors,bottleneck,plan,bytes_per_inference_per_link\n");
     for (PipelineThroughput.Row r : rows) {
       c.append(String.format("%s,%d,%d,%.2f,%.2f,%.2f,%.3f,%.2f,%.2f,%d,%s,\"%s\",\"%s\"%n", r.network(), r.workers(),
-          r.stages(), r.predicted(), r.cutOverheadMs(), r.measured(), r.ratio(), r.p50Ms(), r.p99Ms(), r.errors(), r.bottleneck(),
+          r.stages(), r.predicted(), r.hostOrtMsPerInference(), r.measured(), r.ratio(), r.p50Ms(), r.p99Ms(), r.errors(), r.bottleneck(),
           r.plan(), r.bytesPerLink()));
     }
     writeAside(out.resolve("throughput.csv"), c.toString());

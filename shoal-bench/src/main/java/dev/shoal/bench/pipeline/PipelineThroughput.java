@@ -48,12 +48,11 @@ final class PipelineThroughput {
 
   /**
    * @param predicted the cost model's throughput for the plan (layer times x slowdown)
-   * @param cutOverheadMs what running the model as separate stage calls costs on this host, per
-   *     inference: the sum of the stages' warm runs (measured by the workers at deploy) minus the
-   *     sum of their reference times (which add up to one whole-model call); not in the cost model,
-   *     and not multiplied by the emulated slowdown
+   * @param hostOrtMsPerInference the ONNX Runtime time per inference on this host during the run,
+   *     summed over the stages (before the emulated slowdown): times the throughput, the share of a
+   *     core the stages' compute took; far above the profiled time when the host is saturated
    */
-  record Row(String network, int workers, int stages, String plan, double predicted, double cutOverheadMs,
+  record Row(String network, int workers, int stages, String plan, double predicted, double hostOrtMsPerInference,
       double measured,
       double p50Ms, double p99Ms, int errors, String bottleneck, String bytesPerLink) {
     double ratio() {
@@ -115,14 +114,12 @@ final class PipelineThroughput {
           Integer.toString(requests), Integer.toString(window), "raw"));
       StringBuilder desc = new StringBuilder();
       StringBuilder reference = new StringBuilder("--reference=");
-      double referenceSum = 0;
       for (int i = 0; i < plan.stages().size(); i++) {
         PlannedStage s = plan.stages().get(i);
         Files.write(stageDir.resolve("stage-" + i + ".onnx"), s.onnxModel());
         args.add(s.worker().name() + "=" + s.worker().address());
         desc.append(i == 0 ? "" : " | ").append(s.worker().name()).append(": ").append(s.layers());
         reference.append(i == 0 ? "" : ",").append(s.referenceSeconds());
-        referenceSum += s.referenceSeconds();
       }
       args.add(reference.toString());
       log.printf("  %s, %d worker(s): %s; predicted %.1f/s%n", net.name(), k, desc, plan.predictedThroughput());
@@ -133,13 +130,13 @@ final class PipelineThroughput {
             .append(l.get("to").asText()).append(' ').append(Math.round(l.get("bytesPerInference").asDouble()));
       }
       StringBuilder measuredStages = new StringBuilder();
-      double warmSumMs = 0;
+      double ortMs = 0;
       for (int i = 0; i < plan.stages().size(); i++) {
         JsonNode st = r.get("stages").get(i);
         if (st.has("unreachable")) {
           continue;
         }
-        warmSumMs += st.get("warmMs").asDouble();
+        ortMs += st.get("computeMs").asDouble();
         measuredStages.append(measuredStages.length() == 0 ? "" : "; ").append(st.get("worker").asText())
             .append(String.format(" warm %.2f ms, per frame %.2f ms, queue %.1f ms", st.get("warmMs").asDouble(),
                 st.get("computeMs").asDouble(), st.get("queueMs").asDouble()));
@@ -151,11 +148,12 @@ final class PipelineThroughput {
       }
       log.printf("    cost model: %s%n    measured on this host, before the slowdown: %s%n", predictedStages, measuredStages);
       Row row = new Row(net.name(), k, plan.stages().size(), desc.toString(), plan.predictedThroughput(),
-          warmSumMs - referenceSum * 1e3, r.get("throughput").asDouble(), r.get("p50Ms").asDouble(), r.get("p99Ms").asDouble(),
+          ortMs, r.get("throughput").asDouble(), r.get("p50Ms").asDouble(), r.get("p99Ms").asDouble(),
           r.get("errors").asInt(), eval.bottleneckTerm().kind() + " of stage " + eval.bottleneckTerm().stage(),
           bytes.toString());
-      log.printf("    measured %.1f/s (%.0f%% of predicted), p50 %.1f ms, p99 %.1f ms; cutting adds %.3f ms per"
-          + " inference on this host%n", row.measured(), 100 * row.ratio(), row.p50Ms(), row.p99Ms(), row.cutOverheadMs());
+      log.printf("    measured %.1f/s (%.0f%% of predicted), p50 %.1f ms, p99 %.1f ms; ONNX Runtime on this host %.2f ms"
+          + " per inference (%.2f cores at this rate)%n", row.measured(), 100 * row.ratio(), row.p50Ms(), row.p99Ms(),
+          row.hostOrtMsPerInference(), row.hostOrtMsPerInference() * row.measured() / 1e3);
       return row;
     } finally {
       processes.forEach(WorkerProcess::close);
