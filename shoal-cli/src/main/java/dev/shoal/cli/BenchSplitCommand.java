@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {"Split overhead: K balanced stages run back to back in one process vs the whole",
         "model (batch 1, interleaved rounds). Default model: MobileNetV2 224x224 from the model zoo",
-        "(152 nodes). Target: <= 5% overhead. Writes CSV, JSON and a plot to --out."})
+        "(152 nodes). Target: <= 5%% overhead. Writes CSV, JSON and a plot to --out."})
 public final class BenchSplitCommand implements Callable<Integer> {
 
   @Option(names = "--model", paramLabel = "MODEL.onnx", description = "model file to split instead of a zoo model")

@@ -21,8 +21,9 @@ import java.util.function.Function;
 
 /**
  * Split overhead: the model cut into K balanced stages ({@link ModelSplitter#balancedCuts}) run back
- * to back in one process ({@link StageChain}: one ONNX Runtime session per stage, tensors copied out
- * of one session and into the next) against the whole model in one session, batch 1.
+ * to back in one process ({@link StageChain}: one ONNX Runtime session per stage, intermediate
+ * tensors handed from one session to the next inside ONNX Runtime) against the whole model in one
+ * session, batch 1.
  *
  * <p>All variants are timed in interleaved rounds (one run of each per round, the order rotating),
  * so drift in machine load hits them alike; overhead is the ratio of medians.

@@ -102,16 +102,7 @@ public final class OnnxSession implements AutoCloseable {
    * @throws OnnxRuntimeError naming the missing / unexpected input, or ONNX Runtime's own message
    */
   public Map<String, TensorData> run(Map<String, TensorData> feeds, Set<String> wanted) {
-    for (TensorSpec spec : inputs) {
-      TensorData t = feeds.get(spec.name());
-      if (t == null) {
-        throw new OnnxRuntimeError("missing input '" + spec.name() + "' (model expects " + inputs + ")");
-      }
-      if (!spec.accepts(t)) {
-        throw new OnnxRuntimeError("input '" + spec.name() + "' is " + t.dtype() + Arrays.toString(t.shape())
-            + ", model expects " + spec);
-      }
-    }
+    checkFeeds(feeds);
     Map<String, OnnxTensor> ortInputs = new LinkedHashMap<>();
     try {
       for (TensorSpec spec : inputs) {
@@ -129,6 +120,77 @@ public final class OnnxSession implements AutoCloseable {
       throw new OnnxRuntimeError("ONNX Runtime failed: " + e.getMessage(), e);
     } finally {
       ortInputs.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /**
+   * Runs {@code chain} one session after another on one machine: each session takes its inputs, by
+   * name, from the previous session's outputs (the first from {@code feeds}); returns the last
+   * session's outputs. Intermediate tensors stay inside ONNX Runtime, so chaining costs no copies
+   * through the Java heap; only the first inputs and the last outputs cross it.
+   */
+  public static Map<String, TensorData> runChained(List<OnnxSession> chain, Map<String, TensorData> feeds) {
+    if (chain.isEmpty()) {
+      throw new IllegalArgumentException("an empty chain of sessions");
+    }
+    OnnxSession first = chain.get(0);
+    first.checkFeeds(feeds);
+    Map<String, OnnxTensor> firstInputs = new LinkedHashMap<>();
+    OrtSession.Result previous = null;
+    try {
+      for (TensorSpec spec : first.inputs) {
+        firstInputs.put(spec.name(), first.toOrt(feeds.get(spec.name())));
+      }
+      Map<String, OnnxTensor> carried = firstInputs;
+      for (int i = 0; i < chain.size(); i++) {
+        OnnxSession stage = chain.get(i);
+        Map<String, OnnxTensor> stageInputs = new LinkedHashMap<>();
+        for (TensorSpec spec : stage.inputs) {
+          OnnxTensor t = carried.get(spec.name());
+          if (t == null) {
+            throw new OnnxRuntimeError("session " + i + " of the chain needs '" + spec.name()
+                + "', which the previous one does not produce (it gives " + carried.keySet() + ")");
+          }
+          stageInputs.put(spec.name(), t);
+        }
+        OrtSession.Result result = stage.session.run(stageInputs);
+        if (previous != null) {
+          previous.close();
+        }
+        previous = result;
+        carried = new LinkedHashMap<>();
+        for (Map.Entry<String, OnnxValue> e : result) {
+          if (!(e.getValue() instanceof OnnxTensor t)) {
+            throw new OnnxRuntimeError("output '" + e.getKey() + "' of session " + i + " is not a tensor");
+          }
+          carried.put(e.getKey(), t);
+        }
+      }
+      Map<String, TensorData> out = new LinkedHashMap<>();
+      for (Map.Entry<String, OnnxTensor> e : carried.entrySet()) {
+        out.put(e.getKey(), fromOrt(e.getKey(), e.getValue()));
+      }
+      return out;
+    } catch (OrtException e) {
+      throw new OnnxRuntimeError("ONNX Runtime failed: " + e.getMessage(), e);
+    } finally {
+      firstInputs.values().forEach(OnnxTensor::close);
+      if (previous != null) {
+        previous.close();
+      }
+    }
+  }
+
+  private void checkFeeds(Map<String, TensorData> feeds) {
+    for (TensorSpec spec : inputs) {
+      TensorData t = feeds.get(spec.name());
+      if (t == null) {
+        throw new OnnxRuntimeError("missing input '" + spec.name() + "' (model expects " + inputs + ")");
+      }
+      if (!spec.accepts(t)) {
+        throw new OnnxRuntimeError("input '" + spec.name() + "' is " + t.dtype() + Arrays.toString(t.shape())
+            + ", model expects " + spec);
+      }
     }
   }
 

@@ -36,17 +36,14 @@ public final class StageChain implements AutoCloseable {
 
   /** Runs every stage on {@code inputs} (by model input name); returns the model outputs in order. */
   public Map<String, TensorData> run(Map<String, TensorData> inputs) {
-    Map<String, TensorData> carried = inputs;
-    for (int s = 0; s < sessions.size(); s++) {
-      Map<String, TensorData> feeds = new HashMap<>();
-      for (String name : split.stages().get(s).inputs()) {
-        feeds.put(name, carried.get(name));
-      }
-      carried = sessions.get(s).run(feeds);
+    Map<String, TensorData> first = new HashMap<>();
+    for (String name : split.stages().get(0).inputs()) {
+      first.put(name, inputs.get(name));
     }
+    Map<String, TensorData> last = OnnxSession.runChained(sessions, first);
     Map<String, TensorData> outputs = new LinkedHashMap<>();
     for (String name : split.modelOutputs()) {
-      outputs.put(name, carried.get(name));
+      outputs.put(name, last.get(name));
     }
     return outputs;
   }

@@ -13,6 +13,7 @@ import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -20,12 +21,16 @@ class OnnxSessionTest {
 
   /** y = relu(x + b) with x: float[N,3], b a constant initializer. */
   private static byte[] addRelu() {
+    return addRelu("x", "y");
+  }
+
+  private static byte[] addRelu(String x, String y) {
     TensorProto b = TensorProto.newBuilder().setName("b").setDataType(1).addDims(3)
         .addFloatData(1f).addFloatData(-1f).addFloatData(0.5f).build();
     GraphProto g = GraphProto.newBuilder().setName("g")
-        .addInput(value("x")).addOutput(value("y")).addInitializer(b)
-        .addNode(NodeProto.newBuilder().setOpType("Add").addInput("x").addInput("b").addOutput("s"))
-        .addNode(NodeProto.newBuilder().setOpType("Relu").addInput("s").addOutput("y"))
+        .addInput(value(x)).addOutput(value(y)).addInitializer(b)
+        .addNode(NodeProto.newBuilder().setOpType("Add").addInput(x).addInput("b").addOutput("s"))
+        .addNode(NodeProto.newBuilder().setOpType("Relu").addInput("s").addOutput(y))
         .build();
     return ModelProto.newBuilder().setIrVersion(8).setGraph(g)
         .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
@@ -64,6 +69,20 @@ class OnnxSessionTest {
       assertThatThrownBy(() -> s.run(Map.of("x",
               TensorData.ofFloats("x", new long[] {1, 4}, new float[4]))))
           .isInstanceOf(OnnxRuntimeError.class).hasMessageContaining("input 'x' is FLOAT[1, 4]");
+    }
+  }
+
+  @Test
+  void chainsSessionsByTensorName() {
+    try (OnnxSession first = OnnxSession.open(addRelu("x", "h"), OnnxSession.Options.DEFAULT);
+        OnnxSession second = OnnxSession.open(addRelu("h", "y"), OnnxSession.Options.DEFAULT);
+        OnnxSession stray = OnnxSession.open(addRelu("x", "y"), OnnxSession.Options.DEFAULT)) {
+      TensorData x = TensorData.ofFloats("x", new long[] {1, 3}, new float[] {0, 2, -3});
+      // relu(relu(x + b) + b) with b = (1, -1, 0.5)
+      assertThat(OnnxSession.runChained(List.of(first, second), Map.of("x", x)).get("y").floats())
+          .containsExactly(2f, 0f, 0.5f);
+      assertThatThrownBy(() -> OnnxSession.runChained(List.of(first, stray), Map.of("x", x)))
+          .isInstanceOf(OnnxRuntimeError.class).hasMessageContaining("session 1 of the chain needs 'x'");
     }
   }
 

@@ -38,6 +38,8 @@ final class StageRunner implements AutoCloseable {
   private final int stageCount;
   private final TensorCodec outputCodec;
   private final OnnxSession session;
+  /** The stage's median warm run time on this host, measured at deploy; 0 if unknown. */
+  private final long warmRunNanos;
   private final WorkerConfig config;
   private final WorkerStats stats;
   private final ResultSubscribers results;
@@ -48,9 +50,12 @@ final class StageRunner implements AutoCloseable {
   private volatile boolean accepting = true;
   private volatile boolean running = true;
   private volatile boolean busy;
+  /** When the emulated device finishes its current frame (compute thread only). */
+  private long deviceFreeAt;
 
-  StageRunner(DeployRequest d, OnnxSession session, WorkerConfig config, WorkerStats stats,
+  StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
       ResultSubscribers results) {
+    this.warmRunNanos = warmRunNanos;
     this.epoch = d.getPlanEpoch();
     this.stageIndex = d.getStageIndex();
     this.stageCount = d.getStageCount();
@@ -140,20 +145,9 @@ final class StageRunner implements AutoCloseable {
       long t0 = System.nanoTime();
       long cpu0 = CPU.getCurrentThreadCpuTime();
       Map<String, TensorData> out = session.run(w.inputs());
-      long compute = System.nanoTime() - t0;
-      stats.computeNanos.addAndGet(compute);
+      stats.computeNanos.addAndGet(System.nanoTime() - t0);
       if (config.slowdown() > 1.0) {
-        // A device K times slower needs K times this CPU work: wait until K x the thread's CPU time
-        // has passed. Using CPU time rather than wall time keeps other processes' load on this
-        // host from being multiplied by K.
-        long cpu = CPU.getCurrentThreadCpuTime() - cpu0;
-        long until = t0 + (long) (config.slowdown() * cpu);
-        for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
-          LockSupport.parkNanos(left);
-          if (Thread.interrupted()) {
-            throw new InterruptedException();
-          }
-        }
+        emulateSlowDevice(w, CPU.getCurrentThreadCpuTime() - cpu0);
       }
       return Frames.encode(in.getRequestId(), epoch, stageIndex + 1, out.values(), outputCodec);
     } catch (OnnxRuntimeError e) {
@@ -163,6 +157,31 @@ final class StageRunner implements AutoCloseable {
       Thread.currentThread().interrupt();
       return Frames.error(in.getRequestId(), epoch, stageIndex + 1, "worker " + config.name() + " stopping");
     }
+  }
+
+  /**
+   * Holds the frame until a device {@code slowdown} times slower than this host would be done
+   * with it. Its work per frame is the stage's warm run time measured at deploy (this thread's CPU
+   * time for the frame when that is unknown): a single run on a mostly idle thread is slower than a
+   * warm one (cold caches), and multiplying that noise by the slowdown would emulate a device
+   * slower than asked. The device starts a frame when it arrives or when it finishes the previous
+   * one, whichever is later, so late wake-ups of this thread on a loaded host do not add up.
+   */
+  private void emulateSlowDevice(Work w, long cpuNanos) throws InterruptedException {
+    long work = warmRunNanos > 0 ? warmRunNanos : cpuNanos;
+    long start = Math.max(deviceFreeAt, w.enqueuedNanos());
+    long until = start + (long) (config.slowdown() * work);
+    deviceFreeAt = Math.max(until, System.nanoTime());
+    for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
+      LockSupport.parkNanos(left);
+      if (Thread.interrupted()) {
+        throw new InterruptedException();
+      }
+    }
+  }
+
+  long warmRunNanos() {
+    return warmRunNanos;
   }
 
   private void forward(Frame out) {

@@ -4,10 +4,9 @@ import dev.shoal.runtime.security.ClusterSecret;
 
 /**
  * How a worker runs: where it listens, its name, the emulated slowdown (a worker told it is k
- * times slower waits after each stage until k times its measured compute has passed, i.e. sleeps
- * about (k-1) times it; compute is measured as the thread's CPU time, so other load on the host is
- * not multiplied by k), ONNX Runtime intra-op threads, its input queue capacity (back-pressure
- * beyond it) and the frame size limit.
+ * times slower holds each frame until k times the stage's compute on this host has passed, i.e.
+ * sleeps about (k-1) times it; see {@code StageRunner#emulateSlowDevice}), ONNX Runtime intra-op
+ * threads, its input queue capacity (back-pressure beyond it) and the frame size limit.
  */
 public record WorkerConfig(
     String host,

@@ -55,7 +55,6 @@ public final class WorkerProcess implements AutoCloseable {
     cmd.add("-Xmx512m");
     cmd.add("-Xss4m"); // ONNX Runtime needs more than the default 1 MiB thread stack
     cmd.add("-XX:+UseSerialGC");
-    cmd.add("-XX:TieredStopAtLevel=1");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(mainClass);

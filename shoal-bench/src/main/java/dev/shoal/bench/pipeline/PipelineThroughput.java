@@ -1,0 +1,192 @@
+package dev.shoal.bench.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.model.cost.ModelProfile;
+import dev.shoal.model.io.OnnxModelIO;
+import dev.shoal.plan.Instance;
+import dev.shoal.plan.PipelineCost;
+import dev.shoal.plan.PipelineSolver;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.coordinator.PlannedPipeline;
+import dev.shoal.runtime.coordinator.PlannedStage;
+import dev.shoal.runtime.coordinator.SolverStagePlanner;
+import dev.shoal.runtime.coordinator.WorkerEndpoint;
+import dev.shoal.runtime.worker.WorkerProcess;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Measured pipeline throughput against the cost model's prediction for the same plan: for 1..n
+ * workers (each emulating a device {@code slowdown[i]} times slower than this host), the solver
+ * plans over the cluster, the stages are deployed on worker processes, and a coordinator process
+ * keeps a window of requests in flight.
+ */
+final class PipelineThroughput {
+
+  /** A network to measure on: loopback, or namespaces whose workers' egress is shaped. */
+  record Network(String name, int rateMbit) {
+    boolean namespaces() {
+      return rateMbit > 0;
+    }
+
+    /** Bytes/s the cost model assumes (loopback: the transport's measured order of magnitude). */
+    double bandwidth() {
+      return rateMbit > 0 ? rateMbit * 1e6 / 8 : LOOPBACK_BYTES_PER_SECOND;
+    }
+  }
+
+  static final double LOOPBACK_BYTES_PER_SECOND = 400e6;
+  static final double LINK_LATENCY_SECONDS = 0.0002;
+
+  /**
+   * @param predicted the cost model's throughput for the plan (layer times x slowdown)
+   * @param predictedFromStages the same, with each stage's compute replaced by the worker's warm
+   *     run of that stage measured at deploy (x slowdown): what the cut stages can do
+   */
+  record Row(String network, int workers, int stages, String plan, double predicted, double predictedFromStages,
+      double measured,
+      double p50Ms, double p99Ms, int errors, String bottleneck, String bytesPerLink) {
+    double ratio() {
+      return measured / predicted;
+    }
+  }
+
+  private PipelineThroughput() {}
+
+  static List<Row> run(Network net, Path modelFile, ModelProfile profile, double[] nodeSeconds, double[] slowdowns,
+      PipelineSolver solver, int requests, int window, Path secretFile, Path workDir, PrintStream log)
+      throws Exception {
+    List<Row> rows = new ArrayList<>();
+    NetNamespaces ns = net.namespaces() ? new NetNamespaces(slowdowns.length, net.rateMbit()) : null;
+    try {
+      for (int k = 1; k <= slowdowns.length; k++) {
+        rows.add(runOne(net, ns, k, modelFile, profile, nodeSeconds, slowdowns, solver, requests, window,
+            secretFile, workDir, log));
+      }
+    } finally {
+      if (ns != null) {
+        ns.close();
+      }
+    }
+    return rows;
+  }
+
+  private static Row runOne(Network net, NetNamespaces ns, int k, Path modelFile, ModelProfile profile,
+      double[] nodeSeconds, double[] slowdowns, PipelineSolver solver, int requests, int window, Path secretFile,
+      Path workDir, PrintStream log) throws Exception {
+    List<WorkerProcess> processes = new ArrayList<>();
+    try {
+      List<SolverStagePlanner.Device> devices = new ArrayList<>();
+      for (int i = 0; i < k; i++) {
+        String name = "w" + i;
+        List<String> prefix = ns == null ? List.of() : ns.exec(i + 1);
+        String listen = ns == null ? "127.0.0.1:0" : ns.address(i + 1) + ":7070";
+        WorkerProcess p = WorkerProcess.start(prefix, name, listen, slowdowns[i], secretFile,
+            workDir.resolve(net.name() + "-" + k + "-" + name + ".log"));
+        processes.add(p);
+        devices.add(new SolverStagePlanner.Device(new WorkerEndpoint(name, p.address()), 1L << 32, slowdowns[i]));
+      }
+      double[][] bw = new double[k][k];
+      double[][] lat = new double[k][k];
+      for (int a = 0; a < k; a++) {
+        for (int b = 0; b < k; b++) {
+          bw[a][b] = a == b ? 0 : net.bandwidth();
+          lat[a][b] = a == b ? 0 : LINK_LATENCY_SECONDS;
+        }
+      }
+      SolverStagePlanner planner = new SolverStagePlanner(profile, nodeSeconds, devices, bw, lat, solver,
+          TensorCodec.parse("raw"));
+      List<WorkerEndpoint> endpoints = devices.stream().map(SolverStagePlanner.Device::worker).toList();
+      Instance instance = planner.instance(endpoints);
+      PlannedPipeline plan = planner.plan(endpoints);
+      PipelineCost.Evaluation eval = new PipelineCost(instance).evaluate(plan.prediction().stages());
+      Path stageDir = Files.createDirectories(workDir.resolve(net.name() + "-" + k + "-stages"));
+      List<String> args = new ArrayList<>(List.of(modelFile.toString(), stageDir.toString(), secretFile.toString(),
+          Integer.toString(requests), Integer.toString(window), "raw"));
+      StringBuilder desc = new StringBuilder();
+      for (int i = 0; i < plan.stages().size(); i++) {
+        PlannedStage s = plan.stages().get(i);
+        Files.write(stageDir.resolve("stage-" + i + ".onnx"), s.onnxModel());
+        args.add(s.worker().name() + "=" + s.worker().address());
+        desc.append(i == 0 ? "" : " | ").append(s.worker().name()).append(": ").append(s.layers());
+      }
+      log.printf("  %s, %d worker(s): %s; predicted %.1f/s%n", net.name(), k, desc, plan.predictedThroughput());
+      JsonNode r = probe(ns == null ? List.of() : ns.exec(0), args, workDir.resolve(net.name() + "-" + k + "-probe.log"));
+      StringBuilder bytes = new StringBuilder();
+      for (JsonNode l : r.get("links")) {
+        bytes.append(bytes.length() == 0 ? "" : "; ").append(l.get("from").asText()).append("->")
+            .append(l.get("to").asText()).append(' ').append(Math.round(l.get("bytesPerInference").asDouble()));
+      }
+      StringBuilder measuredStages = new StringBuilder();
+      double warmBottleneck = 0;
+      for (PipelineCost.Term t : eval.terms()) {
+        if (t.kind() != PipelineCost.Term.Kind.COMPUTE) {
+          warmBottleneck = Math.max(warmBottleneck, t.seconds());
+        }
+      }
+      for (int i = 0; i < plan.stages().size(); i++) {
+        JsonNode st = r.get("stages").get(i);
+        if (st.has("unreachable")) {
+          continue;
+        }
+        double slowdown = slowdowns[Integer.parseInt(st.get("worker").asText().substring(1))];
+        warmBottleneck = Math.max(warmBottleneck, slowdown * st.get("warmMs").asDouble() / 1e3);
+        measuredStages.append(measuredStages.length() == 0 ? "" : "; ").append(st.get("worker").asText())
+            .append(String.format(" warm %.2f ms, per frame %.2f ms, queue %.1f ms", st.get("warmMs").asDouble(),
+                st.get("computeMs").asDouble(), st.get("queueMs").asDouble()));
+      }
+      StringBuilder predictedStages = new StringBuilder();
+      for (PipelineCost.Term t : eval.terms()) {
+        predictedStages.append(predictedStages.length() == 0 ? "" : "; ")
+            .append(String.format("%s %d %.2f ms", t.kind(), t.stage(), t.seconds() * 1e3));
+      }
+      log.printf("    cost model: %s%n    measured on this host, before the slowdown: %s%n", predictedStages, measuredStages);
+      Row row = new Row(net.name(), k, plan.stages().size(), desc.toString(), plan.predictedThroughput(),
+          1 / warmBottleneck, r.get("throughput").asDouble(), r.get("p50Ms").asDouble(), r.get("p99Ms").asDouble(),
+          r.get("errors").asInt(), eval.bottleneckTerm().kind() + " of stage " + eval.bottleneckTerm().stage(),
+          bytes.toString());
+      log.printf("    measured %.1f/s (%.0f%% of predicted; cost model on warm stage times %.1f/s), p50 %.1f ms,"
+          + " p99 %.1f ms%n", row.measured(), 100 * row.ratio(), row.predictedFromStages(), row.p50Ms(), row.p99Ms());
+      return row;
+    } finally {
+      processes.forEach(WorkerProcess::close);
+    }
+  }
+
+  static JsonNode probe(List<String> prefix, List<String> args, Path log) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx1g",
+        "-cp", System.getProperty("java.class.path"), ThroughputProbe.class.getName()));
+    cmd.addAll(args);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String result = null;
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        var out = Files.newBufferedWriter(log, StandardCharsets.UTF_8)) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        out.write(line);
+        out.newLine();
+        if (line.startsWith("RESULT ")) {
+          result = line.substring(7);
+        }
+      }
+    }
+    int rc = p.waitFor();
+    if (result == null) {
+      throw new IOException("throughput probe failed (exit " + rc + "), see " + log);
+    }
+    return new ObjectMapper().readTree(result);
+  }
+
+  static ModelProfile profile(Path modelFile) {
+    return ModelProfile.of(dev.shoal.model.graph.ModelGraph.of(OnnxModelIO.read(modelFile), modelFile.toString()));
+  }
+}
