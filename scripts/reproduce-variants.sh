@@ -4,7 +4,7 @@
 # $MODELS (default models/fashion, the committed set), then runs `shoal bench variants` on them.
 #
 # The defaults are the settings of the committed models (see docs/training.md): the first
-# 15,000 training images, 2 epochs, fixed seed 42. For the full training set: TRAIN_LIMIT=60000.
+# 10,000 training images, 2 epochs, fixed seed 42. For the full training set: TRAIN_LIMIT=60000.
 # Environment: DATA, MODELS, EPOCHS, TRAIN_LIMIT, BASE_THREADS, THREADS, OUT.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +13,7 @@ cd "$here"
 DATA="${DATA:-/usr/share/datasets/fashion-mnist}"
 MODELS="${MODELS:-models/fashion}"
 EPOCHS="${EPOCHS:-2}"
-TRAIN_LIMIT="${TRAIN_LIMIT:-15000}"
+TRAIN_LIMIT="${TRAIN_LIMIT:-10000}"
 BASE_THREADS="${BASE_THREADS:-2}"
 THREADS="${THREADS:-1}"
 OUT="${OUT:-bench-results/variants}"

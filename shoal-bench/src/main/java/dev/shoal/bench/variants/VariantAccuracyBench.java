@@ -18,6 +18,7 @@ import dev.shoal.train.variants.EnsembleAccuracy;
 import dev.shoal.train.variants.TopKOutputs;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -57,6 +58,13 @@ public final class VariantAccuracyBench {
     Path baseDir = config.models().resolve("base");
     Path variantDir = config.models().resolve("variants");
     Path cpDir = config.models().resolve("class-parallel");
+    for (Path needed : List.of(baseDir.resolve(BaseRecipe.MODEL_FILE), variantDir.resolve(VariantFamilyManifest.FILE_NAME),
+        cpDir.resolve(ClassParallelManifest.FILE_NAME))) {
+      if (!Files.isRegularFile(needed)) {
+        throw new IOException(needed + " not found: train it with `shoal train base|variants|class --out DIR`"
+            + " or scripts/reproduce-variants.sh");
+      }
+    }
     VariantFamilyManifest family = VariantFamilyManifest.read(variantDir.resolve(VariantFamilyManifest.FILE_NAME));
     ClassParallelManifest cp = ClassParallelManifest.read(cpDir.resolve(ClassParallelManifest.FILE_NAME));
     FashionData data = FashionData.load(config.data(), 1, progress::println);
