@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Run a benchmark; each prints a table and writes machine-readable results.",
-    subcommands = {BenchSplitCommand.class, PipelineBenchCommand.class, BenchVariantsCommand.class})
+    subcommands = {BenchSplitCommand.class, PipelineBenchCommand.class, BenchVariantsCommand.class,
+        BenchPlannerCommand.class})
 public final class BenchCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
