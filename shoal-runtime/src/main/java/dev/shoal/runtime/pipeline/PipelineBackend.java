@@ -75,11 +75,11 @@ public final class PipelineBackend implements ServingBackend {
 
   /**
    * One failure and its handling: how long after the worker's last answered heartbeat it was
-   * declared down, how long the re-plan, redeploy and replay then took, and how many requests
-   * were replayed.
+   * declared down ({@code detectedAtNanos} on this process's {@link System#nanoTime} clock), how
+   * long the re-plan, redeploy and replay then took, and how many requests were replayed.
    */
-  public record Recovery(String worker, String reason, double detectionSeconds, double recoverySeconds,
-      int replayed, long epoch, String plan) {}
+  public record Recovery(String worker, String reason, long detectedAtNanos, double detectionSeconds,
+      double recoverySeconds, int replayed, long epoch, String plan) {}
 
   /** Bytes and frames a link carried under the current plan. */
   public record LinkStats(String from, String to, long bytes, long frames) {}
@@ -380,7 +380,7 @@ public final class PipelineBackend implements ServingBackend {
       double recovery = (System.nanoTime() - detectedNanos) / 1e9;
       PipelineMetrics.DETECTION_SECONDS.set(detection);
       PipelineMetrics.RECOVERY_SECONDS.set(recovery);
-      recoveries.add(new Recovery(failedWorker, reason, detection, recovery, replayed, current.epoch(),
+      recoveries.add(new Recovery(failedWorker, reason, detectedNanos, detection, recovery, replayed, current.epoch(),
           current.plan().describe()));
     }
   }
@@ -449,6 +449,7 @@ public final class PipelineBackend implements ServingBackend {
           .setSha256Hex(Checksums.sha256Hex(s.onnxModel()))
           .setOutputCodec(s.outputCodec().id())
           .setNextHop(i + 1 < stages.size() ? stages.get(i + 1).worker().address() : "")
+          .setReferenceSeconds(s.referenceSeconds())
           .addAllInputNames(s.inputNames())
           .addAllOutputNames(s.outputNames())
           .build();
