@@ -2,6 +2,8 @@ package dev.shoal.bench.availability;
 
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.pipeline.Percentiles;
+import dev.shoal.bench.variants.Latencies;
+import dev.shoal.model.TensorData;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.family.ClassParallelManifest;
 import dev.shoal.model.family.ModelInput;
@@ -31,6 +33,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Issue 4's availability experiment on real worker processes (loopback, all of equal speed, no
@@ -164,15 +167,23 @@ public final class AvailabilityBench {
       }
       Percentiles bp = Percentiles.of(baseMs);
       Percentiles vpp = Percentiles.of(vpMs);
+      // the models' own batch-1 ONNX Runtime time in this process: the ensemble's critical path is its slowest variant
+      List<Path> files = new ArrayList<>(List.of(baseFile));
+      family.variants().forEach(v -> files.add(variantsDir.resolve(v.file())));
+      Map<Path, Double> ort = Latencies.medianMillis(files, imageTensor(images[0]), config.warmup(), config.rounds());
+      double baseOrt = ort.get(baseFile);
+      double vpOrt = files.subList(1, files.size()).stream().mapToDouble(ort::get).max().orElseThrow();
       ResultTable t = new ResultTable("served", "workers", "requests", "failed", "p50_ms", "p99_ms",
-          "base_p50_over_this_p50", "target");
-      t.row("base (whole model, one worker)", 1, config.rounds(), failed, bp.p50(), bp.p99(), 1.0, "");
+          "base_p50_over_this_p50", "target", "onnxruntime_ms", "base_ort_over_this_ort");
+      t.row("base (whole model, one worker)", 1, config.rounds(), failed, bp.p50(), bp.p99(), 1.0, "", baseOrt, 1.0);
       t.row("variant ensemble (" + cluster.size() + " variants, fused)", cluster.size(), config.rounds(), failed,
-          vpp.p50(), vpp.p99(), bp.p50() / vpp.p50(), ">= 2.5");
+          vpp.p50(), vpp.p99(), bp.p50() / vpp.p50(), ">= 2.5", vpOrt, baseOrt / vpOrt);
       t.meta("what", "batch-1 response time through the gateway's KServe v2 REST API (JSON), one request at a "
-          + "time, base and ensemble interleaved; workers on loopback, 1 ONNX Runtime thread each, no slowdown");
+          + "time, base and ensemble interleaved; workers on loopback, 1 ONNX Runtime thread each, no slowdown. "
+          + "onnxruntime_ms: median in-process batch-1 run of the model (ensemble: its slowest variant)");
       t.meta("warmup", config.warmup());
       t.meta("host_cpus", Runtime.getRuntime().availableProcessors());
+      t.meta("load_average_at_end", loadAverage());
       return t;
     } finally {
       if (baseGateway != null) {
@@ -237,6 +248,7 @@ public final class AvailabilityBench {
         + "failed request as wrong");
     t.meta("deadline_ms", config.deadline().toMillis());
     t.meta("settle_ms", SETTLE.toMillis());
+    t.meta("load_average_at_end", loadAverage());
     return t;
   }
 
@@ -282,12 +294,29 @@ public final class AvailabilityBench {
     }
   }
 
-  private GatewayClient client(Gateway gateway, String model) {
+  private TensorData imageTensor(float[] image) {
+    return TensorData.ofFloats(family.input().name(), batchOfOne(), image);
+  }
+
+  private long[] batchOfOne() {
     long[] shape = new long[family.input().shape().size()];
     for (int i = 0; i < shape.length; i++) {
       shape[i] = Math.max(1, family.input().shape().get(i));
     }
-    return new GatewayClient(gateway.httpPort(), model, family.input().name(), shape);
+    return shape;
+  }
+
+  /** The host's 1-minute load average (the machine is shared), or "" where unknown. */
+  private static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private GatewayClient client(Gateway gateway, String model) {
+    return new GatewayClient(gateway.httpPort(), model, family.input().name(), batchOfOne());
   }
 
   /** The workers as a cluster of equal devices joined by 1 Gbit/s, 0.1 ms links (loopback). */
