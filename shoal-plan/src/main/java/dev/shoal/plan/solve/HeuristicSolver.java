@@ -15,9 +15,10 @@ import java.util.stream.IntStream;
 
 /**
  * Polynomial time: the exact solver's search with a node budget per bottleneck probe of
- * {@value #PROBE_NODES_PER_CELL} x layers x devices (each node costs O(devices x layers)), so a
- * probe that cannot find a plan within it counts as infeasible, and a latency pass of
- * {@value #LATENCY_NODES_PER_CELL} x layers x devices states. The relaxed lower bound and the
+ * {@value #PROBE_NODES_PER_CELL} x layers x devices (each node costs O(devices x layers); past 16
+ * devices the budget shrinks by (16 / devices)^2), so a probe that cannot find a plan within it
+ * counts as infeasible, and a latency pass of {@value #LATENCY_NODES_PER_CELL} x layers x devices
+ * states (shrunk alike). The relaxed lower bound and the
  * most-progress-first ordering usually find the optimal chain within the budget; when not, the
  * answer is a feasible plan a little above it. Clusters of more than {@value #MAX_DEVICES} devices
  * are first narrowed to the {@value #MAX_DEVICES} most promising ones (fast, large, well linked;
@@ -40,11 +41,15 @@ public final class HeuristicSolver implements PipelineSolver {
     PipelineCost cost = new PipelineCost(instance);
     int[] kept = promising(instance);
     Instance narrowed = kept.length == instance.devices().size() ? instance : restrict(instance, kept);
-    long cells = (long) narrowed.layers().size() * narrowed.devices().size();
+    int devices = narrowed.devices().size();
+    // a node costs O(devices x layers): past 16 devices the budget shrinks so that a probe's work
+    // grows with layers x devices only, as it does up to 16
+    double shrink = devices <= 16 ? 1.0 : (16.0 * 16.0) / ((double) devices * devices);
+    long cells = (long) narrowed.layers().size() * devices;
     ChainSolve.Outcome outcome =
         ChainSolve.solve(
-            new PipelineCost(narrowed), PROBE_NODES_PER_CELL * cells, LATENCY_NODES_PER_CELL * cells,
-            Long.MAX_VALUE);
+            new PipelineCost(narrowed), Math.max(1000, Math.round(PROBE_NODES_PER_CELL * cells * shrink)),
+            Math.max(100, Math.round(LATENCY_NODES_PER_CELL * cells * shrink)), Long.MAX_VALUE);
     List<StageAssignment> stages = new ArrayList<>();
     for (StageAssignment stage : outcome.stages()) {
       stages.add(new StageAssignment(kept[stage.device()], stage.first(), stage.last()));
