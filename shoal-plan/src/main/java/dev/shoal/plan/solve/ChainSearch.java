@@ -59,7 +59,8 @@ final class ChainSearch {
     layers = cost.layerCount();
     devices = cost.deviceCount();
     if (devices > 64) {
-      throw new IllegalArgumentException("this solver handles at most 64 devices, got " + devices);
+      throw new IllegalArgumentException(
+          "the exact solver handles at most 64 devices, got " + devices + " (the heuristic solver takes more)");
     }
     time = new double[devices][layers];
     param = new long[layers];
