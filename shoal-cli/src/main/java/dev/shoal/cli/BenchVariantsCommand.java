@@ -1,7 +1,6 @@
 package dev.shoal.cli;
 
 import dev.shoal.bench.variants.VariantAccuracyBench;
-import dev.shoal.train.train.DjlSetup;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -11,11 +10,12 @@ import picocli.CommandLine.Option;
 @Command(
     name = "variants",
     mixinStandardHelpOptions = true,
-    description = {"Variant parallelism (training/accuracy half): base, each variant, every ensemble of",
-        "2-4 variants and class parallelism on the full Fashion-MNIST test set — accuracy, parameters,",
-        "MACs, batch-1 ONNX Runtime response time, bytes returned per inference; training time per",
-        "epoch; the paper's targets checked. --retrain trains everything from scratch first.",
-        "Writes CSV and JSON to --out."})
+    description = {"Variant parallelism: the base, each variant, every ensemble of 2-4 variants (fused by",
+        "summed top-k scores, as served) and class parallelism on the full Fashion-MNIST test set —",
+        "accuracy, parameters, MACs, batch-1 ONNX Runtime response time (1 intra-op thread), values and",
+        "bytes returned per inference, ratios against the base with the paper's targets marked, training",
+        "time per epoch. Reads the models that `shoal train base|variants|class` wrote under --models",
+        "(base/, variants/, class-parallel/). Writes CSV, JSON and a PNG plot to --out."})
 public final class BenchVariantsCommand implements Callable<Integer> {
 
   @Option(names = "--models", defaultValue = "models/fashion",
@@ -23,21 +23,8 @@ public final class BenchVariantsCommand implements Callable<Integer> {
   Path models;
 
   @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "MNIST-format IDX directory (default: ${DEFAULT-VALUE})")
+      description = "MNIST-format IDX directory with the test set (default: ${DEFAULT-VALUE})")
   Path data;
-
-  @Option(names = "--retrain", description = "train base, variants and class-parallel from scratch into --models first")
-  boolean retrain;
-
-  @Option(names = "--epochs", defaultValue = "2", description = "with --retrain: epochs (default: ${DEFAULT-VALUE})")
-  int epochs;
-
-  @Option(names = "--train-limit", defaultValue = "2147483647",
-      description = "with --retrain: train on the first N training images (default: all)")
-  int trainLimit;
-
-  @Option(names = "--threads", defaultValue = "1", description = "with --retrain: PyTorch threads (default: ${DEFAULT-VALUE})")
-  int threads;
 
   @Option(names = "--warmup", defaultValue = "20", description = "warm-up runs per model (default: ${DEFAULT-VALUE})")
   int warmup;
@@ -50,12 +37,10 @@ public final class BenchVariantsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (rounds < 1 || warmup < 0 || epochs < 1) {
-      throw new IllegalArgumentException("--rounds and --epochs must be >= 1 and --warmup >= 0");
+    if (rounds < 1 || warmup < 0) {
+      throw new IllegalArgumentException("--rounds must be >= 1 and --warmup >= 0, got " + rounds + " and " + warmup);
     }
-    DjlSetup.configure(threads);
-    VariantAccuracyBench.run(
-        new VariantAccuracyBench.Config(models, data, retrain, epochs, trainLimit, warmup, rounds), out, System.out);
+    VariantAccuracyBench.run(new VariantAccuracyBench.Config(models, data, warmup, rounds), out, System.out);
     return 0;
   }
 }

@@ -27,7 +27,9 @@ import picocli.CommandLine.Parameters;
       "  demo      the product demo's 5-block CNN: fashion-classifier.onnx + test .npy files",
       "  base      MobileNetV2-style base: base.onnx (logits)",
       "  variants  the variant family, trained jointly: v*.onnx (top-k heads) + family.json",
-      "  class     class-parallel sub-models: cp*.onnx + class-parallel.json"
+      "  class     class-parallel sub-models: cp*.onnx + class-parallel.json",
+      "Committed Fashion-MNIST models: models/fashion/{base,variants,class-parallel};",
+      "scripts/reproduce-variants.sh retrains them and runs `shoal bench variants` (docs/training.md)."
     })
 public final class TrainCommand implements Callable<Integer> {
 

@@ -26,7 +26,7 @@ public final class DemoCnn {
         .add(new MaxPool(2))
         .add(ConvBn.dense(64, 3, 1, Act.RELU))
         .add(ConvBn.dense(80, 3, 1, Act.RELU))
-        .add(new GlobalPool(GlobalPool.Kind.AVG))
+        .add(new GlobalPool())
         .add(new Dense(classes));
   }
 }

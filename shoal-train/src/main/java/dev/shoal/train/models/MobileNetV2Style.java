@@ -16,7 +16,9 @@ import dev.shoal.train.nn.ResizeTo;
  *
  * <p>Two heads: the base uses MobileNetV2's own (1x1 conv to 1280, ReLU6, global average pool,
  * linear); the variants use the variant-parallelism paper's (1x1 conv of the variant's head width,
- * BN, ReLU, global max pool, linear to the classes).
+ * BN, ReLU, global pool, linear to the classes), but pool by average where the paper's code takes
+ * the max: with max pooling the variants diverged under the shared recipe (SGD, lr 0.1), a loss
+ * of 88 for the family and 10% accuracy after 10 steps, while average pooling trains like the base.
  */
 public final class MobileNetV2Style {
 
@@ -40,7 +42,7 @@ public final class MobileNetV2Style {
   public static Chain base(int classes) {
     Chain net = backbone(1.0);
     net.add(ConvBn.dense(BASE_HEAD, 1, 1, Act.RELU6));
-    net.add(new GlobalPool(GlobalPool.Kind.AVG));
+    net.add(new GlobalPool());
     net.add(new Dense(classes));
     return net;
   }
@@ -48,7 +50,7 @@ public final class MobileNetV2Style {
   /**
    * A variant: the input resized to {@code resolution} (left alone when it already has that size),
    * the backbone at width {@code widthMultiplier}, its own head of {@code headWidth} channels with
-   * global max pooling, {@code outputs} logits.
+   * global average pooling, {@code outputs} logits.
    */
   public static Chain variant(
       int inputSize, int resolution, double widthMultiplier, int headWidth, int outputs) {
@@ -59,7 +61,7 @@ public final class MobileNetV2Style {
     Chain body = backbone(widthMultiplier);
     net.add(body);
     net.add(ConvBn.dense(headWidth, 1, 1, Act.RELU));
-    net.add(new GlobalPool(GlobalPool.Kind.MAX));
+    net.add(new GlobalPool());
     net.add(new Dense(outputs));
     return net;
   }

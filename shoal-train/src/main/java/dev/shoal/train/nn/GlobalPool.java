@@ -7,26 +7,14 @@ import ai.djl.nn.pooling.Pool;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
-/** Global average or max pooling to a {@code [N, C]} feature vector. */
+/** Global average pooling to a {@code [N, C]} feature vector. */
 public final class GlobalPool extends ExportableBlock {
-
-  /** Average (the usual classifier head) or max (the variant heads of the VP paper's code). */
-  public enum Kind {
-    AVG,
-    MAX
-  }
-
-  private final Kind kind;
-
-  public GlobalPool(Kind kind) {
-    this.kind = kind;
-  }
 
   @Override
   protected NDList forwardInternal(
       ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
     NDArray x = inputs.singletonOrThrow();
-    NDArray pooled = kind == Kind.AVG ? Pool.globalAvgPool2d(x) : Pool.globalMaxPool2d(x);
+    NDArray pooled = Pool.globalAvgPool2d(x);
     return new NDList(pooled.reshape(x.getShape().get(0), x.getShape().get(1)));
   }
 
@@ -37,8 +25,7 @@ public final class GlobalPool extends ExportableBlock {
 
   @Override
   public String export(OnnxExport out, String input) {
-    String pooled =
-        out.graph().node(kind == Kind.AVG ? "GlobalAveragePool" : "GlobalMaxPool", input).out();
+    String pooled = out.graph().node("GlobalAveragePool", input).out();
     return out.graph().node("Flatten", pooled).attr("axis", 1L).out();
   }
 

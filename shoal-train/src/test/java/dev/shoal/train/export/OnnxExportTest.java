@@ -45,7 +45,7 @@ class OnnxExportTest {
 
   @Test
   void mobileNetVariantWithResizeMatchesDjl() throws IOException {
-    // Resize 28 -> 20, depthwise and grouped convs, ReLU6 as Clip, residual Add, GlobalMaxPool
+    // Resize 28 -> 20, depthwise and grouped convs, ReLU6 as Clip, residual Add, GlobalAveragePool
     assertExportMatches(MobileNetV2Style.variant(28, 20, 0.35, 32, 10), 10);
   }
 
