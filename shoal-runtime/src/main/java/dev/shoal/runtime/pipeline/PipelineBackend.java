@@ -212,9 +212,15 @@ public final class PipelineBackend implements ServingBackend {
     return List.of(model);
   }
 
+  /**
+   * True while requests are taken and will be answered: a plan serves, or a re-plan after a
+   * failure is under way (requests wait for the new plan rather than being refused, so that a
+   * failover loses none). False before the first deployment, when no plan fits the live workers,
+   * and after close.
+   */
   @Override
   public boolean ready() {
-    return current != null && !closed;
+    return !closed && unavailableReason == null;
   }
 
   @Override
