@@ -286,6 +286,29 @@ public final class PipelineBackend implements ServingBackend {
     return ordered;
   }
 
+  /** For the gateway's status page: the plan serving now, each worker up or down, past recoveries. */
+  @Override
+  public List<String> status() {
+    List<String> lines = new ArrayList<>();
+    Deployment d = current;
+    if (d == null) {
+      String why = unavailableReason;
+      lines.add("pipeline '" + model.name() + "': no plan deployed (" + (why == null ? "re-planning" : why) + ")");
+    } else {
+      lines.add("pipeline '" + model.name() + "': plan epoch " + d.epoch() + ", " + pending.size() + " in flight");
+      d.plan().describe().lines().forEach(l -> lines.add(l.strip()));
+    }
+    for (WorkerEndpoint w : workers) {
+      lines.add("worker " + w.name() + " (" + w.address() + "): " + (monitor.isUp(w.name()) ? "up" : "DOWN"));
+    }
+    for (Recovery r : recoveries) {
+      lines.add(String.format(java.util.Locale.ROOT,
+          "recovery from %s: detected in %.3f s, recovered in %.3f s, %d requests replayed", r.worker(),
+          r.detectionSeconds(), r.recoverySeconds(), r.replayed()));
+    }
+    return lines;
+  }
+
   // ---- what the demo, benchmarks and tests read ----
 
   /** The plan serving now, or null while none is deployed. */
