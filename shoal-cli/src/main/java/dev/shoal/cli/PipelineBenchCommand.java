@@ -15,14 +15,14 @@ import picocli.CommandLine.Option;
       "Transport overhead per hop (4 KB, 100 KB, 1 MB tensors, p50/p99) against a plain gRPC echo, and measured",
       "pipeline throughput against the cost model's prediction for 1..n worker processes, on loopback and in",
       "network namespaces joined by veth pairs with tbf-limited links (needs root and iproute2).",
-      "Workers emulate slower devices: worker i sleeps (K_i - 1) x its measured compute after each stage."
+      "Workers emulate slower devices: worker i holds each frame for K_i x its stage's profiled compute on this host."
     })
 public final class PipelineBenchCommand implements Callable<Integer> {
 
   @Option(names = "--out", defaultValue = "bench-results/pipeline", description = "output directory (default ${DEFAULT-VALUE})")
   Path out;
 
-  @Option(names = "--slowdowns", split = ",", defaultValue = "4,6,8,8",
+  @Option(names = "--slowdowns", split = ",", defaultValue = "40,50,60,80",
       description = "emulated slowdown of each worker; their count is the largest pipeline (default ${DEFAULT-VALUE})")
   double[] slowdowns;
 
@@ -30,7 +30,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
       description = "tbf link rates in Mbit/s to measure in network namespaces; 0 for loopback only (default ${DEFAULT-VALUE})")
   int[] rates;
 
-  @Option(names = "--requests", defaultValue = "300", description = "requests per measurement (default ${DEFAULT-VALUE})")
+  @Option(names = "--requests", defaultValue = "100", description = "requests per measurement (default ${DEFAULT-VALUE})")
   int requests;
 
   @Option(names = "--window", defaultValue = "16", description = "requests kept in flight (default ${DEFAULT-VALUE})")

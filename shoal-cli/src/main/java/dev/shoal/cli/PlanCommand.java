@@ -3,6 +3,8 @@ package dev.shoal.cli;
 import dev.shoal.model.cost.CostModel;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.graph.ModelGraph;
+import dev.shoal.model.zoo.ModelZoo;
+import dev.shoal.plan.InfeasibleInstanceException;
 import dev.shoal.plan.Instance;
 import dev.shoal.plan.InstanceJson;
 import dev.shoal.plan.PipelineCost;
@@ -25,7 +27,8 @@ import picocli.CommandLine.Option;
     description = {
       "Partition a model into pipeline stages and place them on devices, minimising the bottleneck",
       "(slowest stage compute or transfer), then the end-to-end latency (DESIGN.md cost model).",
-      "Give a planner instance (--instance) or a model and a cluster (--model, --cluster)."
+      "Give a planner instance (--instance) or a model and a cluster (--model or --zoo, --cluster).",
+      "Exit status 1 with a one-line reason when no valid plan exists (memory, links)."
     })
 public final class PlanCommand implements Callable<Integer> {
 
@@ -41,8 +44,12 @@ public final class PlanCommand implements Callable<Integer> {
   }
 
   static final class ModelAndCluster {
-    @Option(names = "--model", paramLabel = "M.onnx", required = true, description = "the ONNX model")
+    @Option(names = "--model", paramLabel = "M.onnx", description = "the ONNX model")
     Path model;
+
+    @Option(names = "--zoo", paramLabel = "NAME",
+        description = "a zoo model instead of --model: mobilenetv2, resnet50, densenet121, inception (224x224)")
+    String zoo;
 
     @Option(names = "--cluster", paramLabel = "C.yaml", required = true, description = "the cluster spec (YAML)")
     Path cluster;
@@ -82,11 +89,9 @@ public final class PlanCommand implements Callable<Integer> {
     Instance instance;
     boolean fromModel = source.model != null;
     if (fromModel) {
-      System.err.println("plan: profiling " + source.model.model + " ...");
+      ModelGraph graph = graph(source.model);
       ModelProfile profile =
-          ModelProfile.of(
-              ModelGraph.load(source.model.model),
-              allowUnknownOps ? CostModel.UnknownOps.COUNT_ZERO : CostModel.UnknownOps.REJECT);
+          ModelProfile.of(graph, allowUnknownOps ? CostModel.UnknownOps.COUNT_ZERO : CostModel.UnknownOps.REJECT);
       instance = InstanceBuilder.build(profile, ClusterYaml.read(source.model.cluster), compression);
       if (emitInstance != null) {
         InstanceJson.write(instance, emitInstance);
@@ -102,7 +107,12 @@ public final class PlanCommand implements Callable<Integer> {
     System.err.println(
         "plan: " + chosen.name() + " on " + instance.layers().size() + " layers x " + instance.devices().size()
             + " devices ...");
-    PipelinePlan plan = chosen.solve(instance);
+    PipelinePlan plan;
+    try {
+      plan = chosen.solve(instance);
+    } catch (InfeasibleInstanceException e) {
+      throw new InfeasibleInstanceException("no valid plan (" + chosen.name() + "): " + e.getMessage());
+    }
     PlanReport report = new PlanReport(cost, plan, chosen.name());
     Format shown = format != null ? format : fromModel ? Format.table : Format.json;
     System.out.print(shown == Format.json ? InstanceJson.toJson(plan) + "\n" : report.table());
@@ -112,5 +122,17 @@ public final class PlanCommand implements Callable<Integer> {
       System.err.println("plan: picture written to " + picture);
     }
     return 0;
+  }
+
+  private static ModelGraph graph(ModelAndCluster given) {
+    if ((given.model == null) == (given.zoo == null)) {
+      throw new IllegalArgumentException("give exactly one of --model FILE.onnx or --zoo NAME with --cluster");
+    }
+    if (given.zoo != null) {
+      System.err.println("plan: building zoo model " + given.zoo + " (224x224, random weights) and profiling it ...");
+      return ModelGraph.of(ModelZoo.benchmarkModel(given.zoo), "zoo " + given.zoo);
+    }
+    System.err.println("plan: profiling " + given.model + " ...");
+    return ModelGraph.load(given.model);
   }
 }

@@ -29,7 +29,8 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--secret-file", required = true, description = "the cluster secret file")
   Path secretFile;
 
-  @Option(names = "--slowdown", defaultValue = "1", description = "emulate a device K times slower: sleep (K-1) x measured compute after each stage (default ${DEFAULT-VALUE})")
+  @Option(names = "--slowdown", defaultValue = "1", description = {"emulate a device K times slower: hold each frame until K x the stage's compute on the",
+      "reference host has passed (the planner's profiled time, else the stage's warm run here) (default ${DEFAULT-VALUE})"})
   double slowdown;
 
   @Option(names = "--threads", defaultValue = "1", description = "ONNX Runtime intra-op threads (default ${DEFAULT-VALUE})")

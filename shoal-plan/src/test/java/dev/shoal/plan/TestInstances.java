@@ -36,38 +36,4 @@ final class TestInstances {
     Integer source = random.nextInt(3) == 0 ? null : base.source();
     return new Instance(list, base.inputBytes(), base.devices(), bandwidth, base.latency(), source);
   }
-
-  /**
-   * Integer-valued costs (times in whole seconds, transfers in whole seconds), so an integer
-   * optimiser (CP-SAT) sees exactly the same figures as our double arithmetic.
-   */
-  static Instance integral(int layers, int devices, long seed) {
-    SplittableRandom random = new SplittableRandom(seed);
-    List<Layer> list = new ArrayList<>();
-    long params = 0;
-    for (int l = 0; l < layers; l++) {
-      double[] time = new double[devices];
-      for (int d = 0; d < devices; d++) {
-        time[d] = 1 + random.nextInt(9);
-      }
-      long param = 1 + random.nextInt(20);
-      params += param;
-      list.add(new Layer("l" + l, time, param, random.nextInt(5), 2000L * random.nextInt(6)));
-    }
-    List<DeviceSpec> specs = new ArrayList<>();
-    for (int d = 0; d < devices; d++) {
-      specs.add(new DeviceSpec("d" + d, params / 2 + random.nextInt((int) params)));
-    }
-    double[][] bandwidth = new double[devices][devices];
-    double[][] latency = new double[devices][devices];
-    for (int a = 0; a < devices; a++) {
-      for (int b = 0; b < devices; b++) {
-        if (a != b) {
-          bandwidth[a][b] = random.nextInt(6) == 0 ? 0 : 1000 * (1 + random.nextInt(2));
-          latency[a][b] = random.nextInt(2);
-        }
-      }
-    }
-    return new Instance(list, 4000, specs, bandwidth, latency, random.nextInt(devices));
-  }
 }

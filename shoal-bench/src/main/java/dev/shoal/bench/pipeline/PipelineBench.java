@@ -29,7 +29,8 @@ import java.util.List;
 public final class PipelineBench {
 
   /**
-   * @param slowdowns emulated slowdown of worker i (it sleeps (K-1) x its measured compute)
+   * @param slowdowns emulated slowdown of worker i (it holds each frame for K x its stage's profiled
+   *     compute on this host)
    * @param rates tbf rates (Mbit/s) to measure in namespaces; empty for loopback only
    */
   public record Options(Path out, PipelineSolver solver, double[] slowdowns, int[] rates, int requests, int window,
@@ -60,7 +61,8 @@ public final class PipelineBench {
     log.printf("   on this host, 1 thread: %.2f ms per sample in profiled kernels, %.2f ms per whole run call"
         + " (node times are the kernel times scaled to the latter)%n",
         Arrays.stream(model.kernelSeconds()).sum() * 1e3, model.runSeconds() * 1e3);
-    log.printf("   emulated devices: worker i is %s times slower (holds each frame for K x its stage's compute here)%n",
+    log.printf("   emulated devices: worker i is %s times slower (holds each frame for K x its stage's profiled"
+        + " compute here)%n",
         Arrays.toString(o.slowdowns()));
     List<PipelineThroughput.Network> networks = new ArrayList<>();
     networks.add(new PipelineThroughput.Network("loopback", 0));
@@ -100,14 +102,14 @@ public final class PipelineBench {
   }
 
   private static void printThroughput(List<PipelineThroughput.Row> rows, PrintStream log) {
-    log.printf("%n%-13s %7s %6s %11s %11s %11s %7s %9s %9s  %s%n", "network", "workers", "stages", "predicted/s",
-        "stage-pred/s", "measured/s", "ratio", "p50 ms", "p99 ms", "bottleneck (cost model)");
+    log.printf("%n%-13s %7s %6s %11s %11s %7s %9s %9s %9s  %s%n", "network", "workers", "stages", "predicted/s",
+        "measured/s", "ratio", "p50 ms", "p99 ms", "ort ms", "bottleneck (cost model)");
     for (PipelineThroughput.Row r : rows) {
-      log.printf("%-13s %7d %6d %11.1f %11.1f %11.1f %6.0f%% %9.1f %9.1f  %s%n", r.network(), r.workers(), r.stages(),
-          r.predicted(), r.predictedFromStages(), r.measured(), 100 * r.ratio(), r.p50Ms(), r.p99Ms(), r.bottleneck());
+      log.printf("%-13s %7d %6d %11.1f %11.1f %6.0f%% %9.1f %9.1f %9.3f  %s%n", r.network(), r.workers(), r.stages(),
+          r.predicted(), r.measured(), 100 * r.ratio(), r.p50Ms(), r.p99Ms(), r.hostOrtMsPerInference(), r.bottleneck());
     }
-    log.println("predicted: cost model on layer times; stage-pred: cost model with each stage's compute replaced by"
-        + " the worker's warm run of it (x slowdown); ratio = measured / predicted");
+    log.println("predicted: the cost model (PipelineCost) on the plan; ratio = measured / predicted; ort ms: ONNX"
+        + " Runtime time per inference on this host during the run, all stages (profiled whole model: see above)");
   }
 
   private static void write(Path out, List<TransportOverhead.Row> transport, List<PipelineThroughput.Row> rows,
@@ -119,10 +121,10 @@ public final class PipelineBench {
     }
     writeAside(out.resolve("transport.csv"), t.toString());
     StringBuilder c = new StringBuilder(
-        "network,workers,stages,predicted_per_s,stage_predicted_per_s,measured_per_s,ratio,p50_ms,p99_ms,errors,bottleneck,plan,bytes_per_inference_per_link\n");
+        "network,workers,stages,predicted_per_s,host_ort_ms_per_inference,measured_per_s,ratio,p50_ms,p99_ms,errors,bottleneck,plan,bytes_per_inference_per_link\n");
     for (PipelineThroughput.Row r : rows) {
       c.append(String.format("%s,%d,%d,%.2f,%.2f,%.2f,%.3f,%.2f,%.2f,%d,%s,\"%s\",\"%s\"%n", r.network(), r.workers(),
-          r.stages(), r.predicted(), r.predictedFromStages(), r.measured(), r.ratio(), r.p50Ms(), r.p99Ms(), r.errors(), r.bottleneck(),
+          r.stages(), r.predicted(), r.hostOrtMsPerInference(), r.measured(), r.ratio(), r.p50Ms(), r.p99Ms(), r.errors(), r.bottleneck(),
           r.plan(), r.bytesPerLink()));
     }
     writeAside(out.resolve("throughput.csv"), c.toString());

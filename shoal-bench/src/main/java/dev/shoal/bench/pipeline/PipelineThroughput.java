@@ -48,10 +48,11 @@ final class PipelineThroughput {
 
   /**
    * @param predicted the cost model's throughput for the plan (layer times x slowdown)
-   * @param predictedFromStages the same, with each stage's compute replaced by the worker's warm
-   *     run of that stage measured at deploy (x slowdown): what the cut stages can do
+   * @param hostOrtMsPerInference the ONNX Runtime time per inference on this host during the run,
+   *     summed over the stages (before the emulated slowdown): times the throughput, the share of a
+   *     core the stages' compute took; far above the profiled time when the host is saturated
    */
-  record Row(String network, int workers, int stages, String plan, double predicted, double predictedFromStages,
+  record Row(String network, int workers, int stages, String plan, double predicted, double hostOrtMsPerInference,
       double measured,
       double p50Ms, double p99Ms, int errors, String bottleneck, String bytesPerLink) {
     double ratio() {
@@ -112,12 +113,15 @@ final class PipelineThroughput {
       List<String> args = new ArrayList<>(List.of(modelFile.toString(), stageDir.toString(), secretFile.toString(),
           Integer.toString(requests), Integer.toString(window), "raw"));
       StringBuilder desc = new StringBuilder();
+      StringBuilder reference = new StringBuilder("--reference=");
       for (int i = 0; i < plan.stages().size(); i++) {
         PlannedStage s = plan.stages().get(i);
         Files.write(stageDir.resolve("stage-" + i + ".onnx"), s.onnxModel());
         args.add(s.worker().name() + "=" + s.worker().address());
         desc.append(i == 0 ? "" : " | ").append(s.worker().name()).append(": ").append(s.layers());
+        reference.append(i == 0 ? "" : ",").append(s.referenceSeconds());
       }
+      args.add(reference.toString());
       log.printf("  %s, %d worker(s): %s; predicted %.1f/s%n", net.name(), k, desc, plan.predictedThroughput());
       JsonNode r = probe(ns == null ? List.of() : ns.exec(0), args, workDir.resolve(net.name() + "-" + k + "-probe.log"));
       StringBuilder bytes = new StringBuilder();
@@ -126,19 +130,13 @@ final class PipelineThroughput {
             .append(l.get("to").asText()).append(' ').append(Math.round(l.get("bytesPerInference").asDouble()));
       }
       StringBuilder measuredStages = new StringBuilder();
-      double warmBottleneck = 0;
-      for (PipelineCost.Term t : eval.terms()) {
-        if (t.kind() != PipelineCost.Term.Kind.COMPUTE) {
-          warmBottleneck = Math.max(warmBottleneck, t.seconds());
-        }
-      }
+      double ortMs = 0;
       for (int i = 0; i < plan.stages().size(); i++) {
         JsonNode st = r.get("stages").get(i);
         if (st.has("unreachable")) {
           continue;
         }
-        double slowdown = slowdowns[Integer.parseInt(st.get("worker").asText().substring(1))];
-        warmBottleneck = Math.max(warmBottleneck, slowdown * st.get("warmMs").asDouble() / 1e3);
+        ortMs += st.get("computeMs").asDouble();
         measuredStages.append(measuredStages.length() == 0 ? "" : "; ").append(st.get("worker").asText())
             .append(String.format(" warm %.2f ms, per frame %.2f ms, queue %.1f ms", st.get("warmMs").asDouble(),
                 st.get("computeMs").asDouble(), st.get("queueMs").asDouble()));
@@ -150,11 +148,12 @@ final class PipelineThroughput {
       }
       log.printf("    cost model: %s%n    measured on this host, before the slowdown: %s%n", predictedStages, measuredStages);
       Row row = new Row(net.name(), k, plan.stages().size(), desc.toString(), plan.predictedThroughput(),
-          1 / warmBottleneck, r.get("throughput").asDouble(), r.get("p50Ms").asDouble(), r.get("p99Ms").asDouble(),
+          ortMs, r.get("throughput").asDouble(), r.get("p50Ms").asDouble(), r.get("p99Ms").asDouble(),
           r.get("errors").asInt(), eval.bottleneckTerm().kind() + " of stage " + eval.bottleneckTerm().stage(),
           bytes.toString());
-      log.printf("    measured %.1f/s (%.0f%% of predicted; cost model on warm stage times %.1f/s), p50 %.1f ms,"
-          + " p99 %.1f ms%n", row.measured(), 100 * row.ratio(), row.predictedFromStages(), row.p50Ms(), row.p99Ms());
+      log.printf("    measured %.1f/s (%.0f%% of predicted), p50 %.1f ms, p99 %.1f ms; ONNX Runtime on this host %.2f ms"
+          + " per inference (%.2f cores at this rate)%n", row.measured(), 100 * row.ratio(), row.p50Ms(), row.p99Ms(),
+          row.hostOrtMsPerInference(), row.hostOrtMsPerInference() * row.measured() / 1e3);
       return row;
     } finally {
       processes.forEach(WorkerProcess::close);

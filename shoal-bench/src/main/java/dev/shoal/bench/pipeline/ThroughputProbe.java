@@ -32,8 +32,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * prints one JSON line with the steady-state throughput (between 10% and 90% of the answers),
  * latency percentiles and bytes per link.
  *
- * <p>Arguments: MODEL.onnx STAGE_DIR SECRET_FILE REQUESTS WINDOW CODEC name=host:port... and, for
- * fault injection, {@code --fault-after=K --fault=COMMAND} (run after the K-th request is sent).
+ * <p>Arguments: MODEL.onnx STAGE_DIR SECRET_FILE REQUESTS WINDOW CODEC name=host:port..., optionally
+ * {@code --reference=S0,S1,...} (each stage's compute on the reference host, seconds: what the
+ * workers' emulated devices scale) and, for fault injection, {@code --fault-after=K
+ * --fault=COMMAND} (run after the K-th request is sent).
  * Each answer is compared with the whole model's, run in this process.
  */
 public final class ThroughputProbe {
@@ -51,9 +53,13 @@ public final class ThroughputProbe {
     List<WorkerEndpoint> workers = new ArrayList<>();
     int faultAfter = -1;
     List<String> fault = List.of();
+    double[] reference = null;
     for (int i = 6; i < args.length; i++) {
       if (args[i].startsWith("--fault-after=")) {
         faultAfter = Integer.parseInt(args[i].substring("--fault-after=".length()));
+      } else if (args[i].startsWith("--reference=")) {
+        reference = java.util.Arrays.stream(args[i].substring("--reference=".length()).split(","))
+            .mapToDouble(Double::parseDouble).toArray();
       } else if (args[i].startsWith("--fault=")) {
         fault = List.of(args[i].substring("--fault=".length()).split(" "));
       } else {
@@ -67,6 +73,8 @@ public final class ThroughputProbe {
     }
     ModelGraph graph = OrtStack.call("load", () -> ModelGraph.load(modelFile));
     ServedModel model = PreparedModel.servedModel("model", graph);
+    FixedStagePlanner planner = reference == null ? new FixedStagePlanner(stages, codec)
+        : new FixedStagePlanner(stages, codec, reference);
     List<Map<String, TensorData>> inputs = new ArrayList<>();
     for (int i = 0; i < DISTINCT_INPUTS; i++) {
       inputs.add(SampleInputs.random(graph, 1, 11 + i));
@@ -78,7 +86,7 @@ public final class ThroughputProbe {
     });
     PipelineBackend.Options options = new PipelineBackend.Options(Math.max(1024, window * 2),
         java.time.Duration.ofSeconds(120), TensorCodec.parse("raw"), PipelineBackend.Options.DEFAULT.maxFrameBytes());
-    try (PipelineBackend b = PipelineBackend.start(model, workers, new FixedStagePlanner(stages, codec), secret, options)) {
+    try (PipelineBackend b = PipelineBackend.start(model, workers, planner, secret, options)) {
       // warm-up: JIT, sessions, connections
       for (int i = 0; i < Math.min(20, requests); i++) {
         b.infer(model.name(), inputs.get(i % DISTINCT_INPUTS)).get();
@@ -103,7 +111,7 @@ public final class ThroughputProbe {
           latencyMs[k] = (now - t0) / 1e6;
           if (err != null) {
             errors.incrementAndGet();
-          } else if (!close(out, expected.get(which))) {
+          } else if (!ModelAgreement.agrees(out, expected.get(which))) {
             mismatches.incrementAndGet();
           }
           inFlight.release();
@@ -157,41 +165,6 @@ public final class ThroughputProbe {
       System.out.println("RESULT " + json.writeValueAsString(r));
     }
     System.exit(0);
-  }
-
-  /**
-   * Whether the pipeline's answer is the whole model's: same tensors, values within 1e-4 of the
-   * largest magnitude (cutting a model can change ONNX Runtime's operator fusion, hence rounding).
-   */
-  static boolean close(Map<String, TensorData> got, Map<String, TensorData> want) {
-    if (!got.keySet().equals(want.keySet())) {
-      return false;
-    }
-    for (String name : want.keySet()) {
-      TensorData a = got.get(name);
-      TensorData b = want.get(name);
-      if (a.dtype() != b.dtype() || !java.util.Arrays.equals(a.shape(), b.shape())) {
-        return false;
-      }
-      if (a.dtype() != dev.shoal.model.DType.FLOAT) {
-        if (!a.equals(b)) {
-          return false;
-        }
-        continue;
-      }
-      float[] x = a.floats();
-      float[] y = b.floats();
-      float scale = 0;
-      for (float v : y) {
-        scale = Math.max(scale, Math.abs(v));
-      }
-      for (int i = 0; i < x.length; i++) {
-        if (!(Math.abs(x[i] - y[i]) <= 1e-4f * Math.max(1f, scale))) {
-          return false;
-        }
-      }
-    }
-    return true;
   }
 
   /** Runs the fault command (e.g. {@code ip -n NS link set p2 down}); the probe fails if it does. */

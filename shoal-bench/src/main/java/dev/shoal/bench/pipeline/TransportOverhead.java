@@ -47,44 +47,75 @@ final class TransportOverhead {
     return g.build().toByteArray();
   }
 
+  /** One way to send a tensor and wait for it to come back. */
+  private interface RoundTrip {
+    /** Sends {@code x}, waits for the answer, returns the round-trip time in nanoseconds. */
+    long once(TensorData x) throws Exception;
+  }
+
+  /**
+   * Measures the three paths interleaved (echo, 1-stage, 2-stage, echo, ...) so that load from
+   * other processes on this host falls on all three alike, rather than on whichever ran when it
+   * peaked.
+   */
   static List<Row> run(Path workDir, int[] sizes, int samples, ClusterSecret secret, Path secretFile,
       PrintStream log) throws Exception {
     List<Row> rows = new ArrayList<>();
     List<WorkerProcess> processes = new ArrayList<>();
+    PipelineBackend one = null;
+    PipelineBackend two = null;
+    ManagedChannel echoChannel = null;
     try {
       WorkerProcess echo = WorkerProcess.startMain(List.of(), "echo", EchoServer.class.getName(),
           List.of("127.0.0.1"), workDir.resolve("echo.log"));
       processes.add(echo);
-      for (int i = 0; i < 2; i++) {
-        processes.add(WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, secretFile,
-            workDir.resolve("hop" + i + ".log")));
+      List<WorkerEndpoint> workers = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        WorkerProcess w = WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, secretFile,
+            workDir.resolve("hop" + i + ".log"));
+        processes.add(w);
+        workers.add(new WorkerEndpoint(w.name(), w.address()));
       }
-      List<WorkerEndpoint> workers = List.of(
-          new WorkerEndpoint("hop0", processes.get(1).address()),
-          new WorkerEndpoint("hop1", processes.get(2).address()));
-      for (int size : sizes) {
-        log.printf("  transport: %d bytes through the echo baseline%n", size);
-        rows.add(new Row("grpc-echo", size, echoRtt(echo.address(), size, samples)));
-      }
-      ServedModel oneStage = served("y");
-      try (PipelineBackend b = PipelineBackend.start(oneStage, workers.subList(0, 1),
+      one = PipelineBackend.start(served("y"), workers.subList(0, 1),
           new FixedStagePlanner(List.of(identityModel("x", "y")), TensorCodec.parse("raw")), secret,
-          PipelineBackend.Options.DEFAULT)) {
-        for (int size : sizes) {
-          log.printf("  transport: %d bytes through a 1-stage pipeline%n", size);
-          rows.add(new Row("shoal-1-stage", size, pipelineRtt(b, size, samples)));
-        }
-      }
-      ServedModel twoStages = served("z");
-      try (PipelineBackend b = PipelineBackend.start(twoStages, workers,
+          PipelineBackend.Options.DEFAULT);
+      two = PipelineBackend.start(served("z"), workers.subList(1, 3),
           new FixedStagePlanner(List.of(identityModel("x", "y"), identityModel("y", "z")), TensorCodec.parse("raw")),
-          secret, PipelineBackend.Options.DEFAULT)) {
-        for (int size : sizes) {
-          log.printf("  transport: %d bytes through a 2-stage pipeline%n", size);
-          rows.add(new Row("shoal-2-stage", size, pipelineRtt(b, size, samples)));
+          secret, PipelineBackend.Options.DEFAULT);
+      HostPort hp = HostPort.parse(echo.address());
+      echoChannel = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
+          .maxInboundMessageSize(64 << 20).build();
+      List<String> names = List.of("grpc-echo", "shoal-1-stage", "shoal-2-stage");
+      for (int size : sizes) {
+        log.printf("  transport: %d bytes, %d round trips per path, interleaved%n", size, samples);
+        EchoStream echoStream = new EchoStream(echoChannel);
+        List<RoundTrip> paths = List.of(echoStream::once, pipeline(one, size), pipeline(two, size));
+        TensorData x = tensor(size, size);
+        int warmup = Math.max(10, samples / 10);
+        double[][] ms = new double[paths.size()][samples];
+        for (int i = -warmup; i < samples; i++) {
+          for (int p = 0; p < paths.size(); p++) {
+            long t = paths.get(p).once(x);
+            if (i >= 0) {
+              ms[p][i] = t / 1e6;
+            }
+          }
+        }
+        echoStream.close();
+        for (int p = 0; p < paths.size(); p++) {
+          rows.add(new Row(names.get(p), size, Percentiles.of(ms[p])));
         }
       }
     } finally {
+      if (echoChannel != null) {
+        echoChannel.shutdownNow();
+      }
+      if (one != null) {
+        one.close();
+      }
+      if (two != null) {
+        two.close();
+      }
       processes.forEach(WorkerProcess::close);
     }
     return rows;
@@ -105,31 +136,25 @@ final class TransportOverhead {
     return TensorData.ofFloats("x", new long[] {v.length}, v);
   }
 
-  private static Percentiles pipelineRtt(PipelineBackend b, int size, int samples) throws Exception {
-    TensorData x = tensor(size, size);
-    int warmup = Math.max(10, samples / 10);
-    double[] ms = new double[samples];
-    for (int i = -warmup; i < samples; i++) {
+  private static RoundTrip pipeline(PipelineBackend b, int size) {
+    return x -> {
       long t0 = System.nanoTime();
       Map<String, TensorData> out = b.infer("identity", Map.of("x", x)).get(30, TimeUnit.SECONDS);
       long t = System.nanoTime() - t0;
       if (out.values().iterator().next().data().length != size) {
         throw new IllegalStateException("identity pipeline returned the wrong size");
       }
-      if (i >= 0) {
-        ms[i] = t / 1e6;
-      }
-    }
-    return Percentiles.of(ms);
+      return t;
+    };
   }
 
-  private static Percentiles echoRtt(String address, int size, int samples) throws Exception {
-    HostPort hp = HostPort.parse(address);
-    ManagedChannel ch = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
-        .maxInboundMessageSize(64 << 20).build();
-    try {
-      BlockingQueue<byte[]> replies = new ArrayBlockingQueue<>(4);
-      ClientCall<byte[], byte[]> call = ch.newCall(EchoServer.ECHO, io.grpc.CallOptions.DEFAULT);
+  /** One open echo call: each message sent comes straight back. */
+  private static final class EchoStream implements AutoCloseable {
+    private final BlockingQueue<byte[]> replies = new ArrayBlockingQueue<>(4);
+    private final ClientCall<byte[], byte[]> call;
+
+    EchoStream(ManagedChannel ch) {
+      call = ch.newCall(EchoServer.ECHO, io.grpc.CallOptions.DEFAULT);
       call.start(new ClientCall.Listener<>() {
         @Override
         public void onMessage(byte[] message) {
@@ -141,25 +166,23 @@ final class TransportOverhead {
         public void onClose(Status status, Metadata trailers) {}
       }, new Metadata());
       call.request(1);
-      byte[] payload = tensor(size, size).data();
-      int warmup = Math.max(10, samples / 10);
-      double[] ms = new double[samples];
-      for (int i = -warmup; i < samples; i++) {
-        long t0 = System.nanoTime();
-        call.sendMessage(payload);
-        byte[] back = replies.poll(30, TimeUnit.SECONDS);
-        long t = System.nanoTime() - t0;
-        if (back == null || back.length != size) {
-          throw new IllegalStateException("echo did not answer");
-        }
-        if (i >= 0) {
-          ms[i] = t / 1e6;
-        }
+    }
+
+    long once(TensorData x) throws InterruptedException {
+      byte[] payload = x.data();
+      long t0 = System.nanoTime();
+      call.sendMessage(payload);
+      byte[] back = replies.poll(30, TimeUnit.SECONDS);
+      long t = System.nanoTime() - t0;
+      if (back == null || back.length != payload.length) {
+        throw new IllegalStateException("echo did not answer");
       }
+      return t;
+    }
+
+    @Override
+    public void close() {
       call.halfClose();
-      return Percentiles.of(ms);
-    } finally {
-      ch.shutdownNow();
     }
   }
 }

@@ -110,8 +110,14 @@ public final class CpSatPlanner {
     };
   }
 
-  /** Seconds per integer unit: about a millionth of the upper bound (or of the largest finite term). */
+  /**
+   * Seconds per integer unit: 1 when every cost term is a whole number (then the integer model is
+   * exact), else about a millionth of the upper bound (or of the largest finite term).
+   */
   private static double unit(PipelineCost cost, double upperBound) {
+    if (wholeNumbers(cost)) {
+      return 1.0;
+    }
     double scale = upperBound;
     if (!(scale > 0) || Double.isInfinite(scale)) {
       scale = 0;
@@ -130,6 +136,33 @@ public final class CpSatPlanner {
       }
     }
     return scale > 0 ? scale / 1e6 : 1e-9;
+  }
+
+  private static boolean wholeNumbers(PipelineCost cost) {
+    for (Layer layer : cost.instance().layers()) {
+      for (double t : layer.time()) {
+        if (t != Math.rint(t)) {
+          return false;
+        }
+      }
+    }
+    for (int d = 0; d < cost.deviceCount(); d++) {
+      double t = cost.inputTransfer(d);
+      if (Double.isFinite(t) && t != Math.rint(t)) {
+        return false;
+      }
+    }
+    for (int l = 0; l + 1 < cost.layerCount(); l++) {
+      for (int a = 0; a < cost.deviceCount(); a++) {
+        for (int b = 0; b < cost.deviceCount(); b++) {
+          double t = cost.cutTransfer(l, a, b);
+          if (Double.isFinite(t) && t != Math.rint(t)) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
   }
 
   private record Built(CpModel model, BoolVar[][] x, IntVar bottleneck, LinearExprBuilder latency) {

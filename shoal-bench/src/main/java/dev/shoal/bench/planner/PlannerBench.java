@@ -9,6 +9,8 @@ import dev.shoal.plan.InfeasibleInstanceException;
 import dev.shoal.plan.Instance;
 import dev.shoal.plan.PipelineCost;
 import dev.shoal.plan.RandomInstances;
+import dev.shoal.plan.solve.GreedySolver;
+import dev.shoal.plan.solve.HeuristicSolver;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -84,7 +86,7 @@ public final class PlannerBench {
     out.println("== (b) suite on the full cost model: bottlenecks in ms ==");
     suite.print(out);
     out.println();
-    out.println("== (c) exact solve times on random instances ==");
+    out.println("== (c) solve times on random instances (wall clock and the solving thread's CPU time) ==");
     timing.print(out);
     out.println();
     out.println("== headline: mean ratios to the exact optimum (over instances with a proven optimum > 0) ==");
@@ -211,7 +213,7 @@ public final class PlannerBench {
     ResultTable table =
         new ResultTable(
             "instance", "layers", "devices", "stages", "randomMs", "greedyMs", "heuristicMs", "exactMs",
-            "exactProof", "cpSatMs", "cpSat", "agree", "exactSolveMs", "heuristicSolveMs", "cpSatSolveMs");
+            "exactProof", "cpSatMs", "cpSat", "agree", "exactSolveMs", "exactCpuMs", "heuristicSolveMs", "cpSatSolveMs");
     Ratios ratios = new Ratios("suite");
     List<Named> instances = new ArrayList<>();
     for (int seed = 1; seed <= config.suiteSeeds(); seed++) {
@@ -240,7 +242,7 @@ public final class PlannerBench {
         run = SolverRun.of(instance, config.randomDraws(), exactLimitMillis());
       } catch (InfeasibleInstanceException e) {
         progress.println("bench planner: suite " + named.name() + ": infeasible (" + e.getMessage() + ")");
-        table.row(named.name(), layers, devices, "-", "-", "-", "-", "-", "infeasible", "-", "-", "-", "-", "-", "-");
+        table.row(named.name(), layers, devices, "-", "-", "-", "-", "-", "infeasible", "-", "-", "-", "-", "-", "-", "-");
         continue;
       }
       if (run.bottleneckProven()) {
@@ -277,8 +279,8 @@ public final class PlannerBench {
           named.name(), layers, devices, run.exact() * 1e3, run.proof(), run.exactMillis(), cpSatStatus);
       table.row(
           named.name(), layers, devices, run.stages(), run.random() * 1e3, ms(run.greedy()), ms(run.heuristic()),
-          run.exact() * 1e3, run.proof(), cpSatMs, cpSatStatus, agree, run.exactMillis(), run.heuristicMillis(),
-          cpSatSolveMs);
+          run.exact() * 1e3, run.proof(), cpSatMs, cpSatStatus, agree, run.exactMillis(), run.exactCpuMillis(),
+          run.heuristicMillis(), cpSatSolveMs);
     }
     table.meta("cpSatAgreement", agreed + "/" + checked + " instances where CP-SAT proved its optimum");
     ratioSets.add(ratios);
@@ -292,14 +294,13 @@ public final class PlannerBench {
   private ResultTable timing(Path dir) {
     ResultTable table =
         new ResultTable(
-            "layers", "devices", "instances", "provenOptimal", "exactP50Ms", "exactP99Ms", "exactMaxMs",
-            "heuristicP50Ms", "heuristicMaxMs");
-    int[][] sizes = {{50, 8}, {100, 16}};
+            "solver", "layers", "devices", "instances", "provenOptimal", "p50Ms", "p99Ms", "maxMs", "cpuP50Ms",
+            "cpuP99Ms", "cpuMaxMs", "heuristicOverExact", "heuristicOverGreedy");
     LineChart chart = new LineChart("Exact solve time, random instances", "fraction of instances", "ms", null);
-    for (int[] size : sizes) {
+    for (int[] size : new int[][] {{50, 8}, {100, 16}}) {
       Ratios ratios = new Ratios("random " + size[0] + " x " + size[1]);
-      List<Double> exactMs = new ArrayList<>();
-      List<Double> heuristicMs = new ArrayList<>();
+      Samples wall = new Samples();
+      Samples cpu = new Samples();
       int proven = 0;
       for (int seed = 1; seed <= config.timingSeeds(); seed++) {
         Instance instance = RandomInstances.generate(size[0], size[1], 50_000L + seed);
@@ -310,35 +311,94 @@ public final class PlannerBench {
           progress.println("bench planner: timing seed " + seed + ": infeasible");
           continue;
         }
-        exactMs.add(run.exactMillis());
-        heuristicMs.add(run.heuristicMillis());
-        if (run.bottleneckProven() && run.latencyProven()) {
-          proven++;
-        }
+        wall.add(run.exactMillis());
+        cpu.add(run.exactCpuMillis());
+        proven += run.bottleneckProven() && run.latencyProven() ? 1 : 0;
         if (run.bottleneckProven()) {
           ratios.add(run);
         }
       }
       ratioSets.add(ratios);
-      double[] sorted = exactMs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-      double[] heuristicSorted = heuristicMs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
       progress.printf(
-          Locale.ROOT, "bench planner: timing %d x %d: exact p50 %.1f ms, p99 %.1f ms over %d instances%n", size[0],
-          size[1], percentile(sorted, 0.5), percentile(sorted, 0.99), sorted.length);
+          Locale.ROOT, "bench planner: timing exact %d x %d: p50 %.1f ms (cpu %.1f ms), p99 %.1f ms over %d instances%n",
+          size[0], size[1], wall.percentile(0.5), cpu.percentile(0.5), wall.percentile(0.99), wall.count());
       table.row(
-          size[0], size[1], sorted.length, proven + "/" + sorted.length, percentile(sorted, 0.5),
-          percentile(sorted, 0.99), percentile(sorted, 1.0), percentile(heuristicSorted, 0.5),
-          percentile(heuristicSorted, 1.0));
-      if (sorted.length > 0) {
-        double[] fraction = new double[sorted.length];
-        for (int i = 0; i < sorted.length; i++) {
-          fraction[i] = (i + 1) / (double) sorted.length;
-        }
-        chart.add(size[0] + " layers x " + size[1] + " devices", fraction, sorted, LineChart.Axis.LEFT);
+          "exact", size[0], size[1], wall.count(), proven + "/" + wall.count(), wall.percentile(0.5),
+          wall.percentile(0.99), wall.percentile(1.0), cpu.percentile(0.5), cpu.percentile(0.99), cpu.percentile(1.0),
+          ratios.heuristic.value(), "-");
+      if (wall.count() > 0) {
+        chart.add(size[0] + " layers x " + size[1] + " devices (wall)", wall.fractions(), wall.sorted(), LineChart.Axis.LEFT);
+        chart.add(size[0] + " layers x " + size[1] + " devices (cpu)", cpu.fractions(), cpu.sorted(), LineChart.Axis.LEFT);
       }
     }
+    // beyond the exact solver's reach (more than 64 devices): the heuristic alone, against greedy
+    for (int[] size : new int[][] {{100, 64}, {100, 128}}) {
+      Samples wall = new Samples();
+      Samples cpu = new Samples();
+      Mean overGreedy = new Mean();
+      int instances = Math.min(config.timingSeeds(), 5);
+      for (int seed = 1; seed <= instances; seed++) {
+        Instance instance = RandomInstances.generate(size[0], size[1], 60_000L + seed);
+        long start = System.nanoTime();
+        long cpuStart = THREADS.getCurrentThreadCpuTime();
+        double heuristic;
+        try {
+          heuristic = new HeuristicSolver().solve(instance).bottleneck();
+        } catch (InfeasibleInstanceException e) {
+          progress.println("bench planner: heuristic " + size[0] + " x " + size[1] + " seed " + seed + ": " + e.getMessage());
+          continue;
+        }
+        wall.add((System.nanoTime() - start) / 1e6);
+        cpu.add((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e6);
+        try {
+          overGreedy.add(heuristic / new GreedySolver().solve(instance).bottleneck());
+        } catch (InfeasibleInstanceException e) {
+          // greedy found no plan: nothing to compare
+        }
+      }
+      progress.printf(
+          Locale.ROOT, "bench planner: timing heuristic %d x %d: p50 %.1f ms (cpu %.1f ms) over %d instances%n",
+          size[0], size[1], wall.percentile(0.5), cpu.percentile(0.5), wall.count());
+      table.row(
+          "heuristic", size[0], size[1], wall.count(), "-", wall.percentile(0.5), wall.percentile(0.99),
+          wall.percentile(1.0), cpu.percentile(0.5), cpu.percentile(0.99), cpu.percentile(1.0), "-",
+          overGreedy.value());
+    }
     chart.writePng(dir.resolve("timing.png"), 900, 500);
+    table.meta("loadAverageAtEnd", java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     return table;
+  }
+
+  private static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
+
+  /** Timing samples in ms. */
+  private static final class Samples {
+    private final List<Double> values = new ArrayList<>();
+
+    void add(double value) {
+      values.add(value);
+    }
+
+    int count() {
+      return values.size();
+    }
+
+    double[] sorted() {
+      return values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    }
+
+    double[] fractions() {
+      double[] f = new double[values.size()];
+      for (int i = 0; i < f.length; i++) {
+        f[i] = (i + 1) / (double) f.length;
+      }
+      return f;
+    }
+
+    double percentile(double p) {
+      return PlannerBench.percentile(sorted(), p);
+    }
   }
 
   /** Nearest-rank percentile of sorted values; NaN when empty. */

@@ -8,7 +8,10 @@ import dev.shoal.plan.solve.GreedySolver;
 import dev.shoal.plan.solve.HeuristicSolver;
 import dev.shoal.plan.solve.RandomSolver;
 
-/** Every solver on one instance: bottlenecks (NaN where a solver found no plan), what exact proved, solve times. */
+/**
+ * Every solver on one instance: bottlenecks (NaN where a solver found no plan), what exact proved,
+ * solve times as wall clock and as the solving thread's CPU time (the machine may be shared).
+ */
 record SolverRun(
     double random,
     double greedy,
@@ -20,7 +23,12 @@ record SolverRun(
     boolean latencyProven,
     int stages,
     double exactMillis,
-    double heuristicMillis) {
+    double exactCpuMillis,
+    double heuristicMillis,
+    double heuristicCpuMillis) {
+
+  private static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
 
   /** Runs random ({@code draws} seeds, mean bottleneck), greedy, heuristic and exact (within the limit). */
   static SolverRun of(Instance instance, int draws, long exactLimitMillis) {
@@ -36,16 +44,20 @@ record SolverRun(
     }
     double greedy = bottleneckOrNaN(() -> new GreedySolver().solve(instance));
     long start = System.nanoTime();
+    long cpu = THREADS.getCurrentThreadCpuTime();
     double heuristic = bottleneckOrNaN(() -> new HeuristicSolver().solve(instance));
     double heuristicMillis = (System.nanoTime() - start) / 1e6;
+    double heuristicCpuMillis = (THREADS.getCurrentThreadCpuTime() - cpu) / 1e6;
     start = System.nanoTime();
+    cpu = THREADS.getCurrentThreadCpuTime();
     ExactSolver.Bounded exact = new ExactSolver().solveWithin(instance, exactLimitMillis);
     double exactMillis = (System.nanoTime() - start) / 1e6;
+    double exactCpuMillis = (THREADS.getCurrentThreadCpuTime() - cpu) / 1e6;
     PipelinePlan plan = exact.plan();
     return new SolverRun(
         randomFound == 0 ? Double.NaN : randomSum / randomFound, greedy, heuristic, plan.bottleneck(),
         plan.latency(), exact.lowerBound(), exact.bottleneckProven(), exact.latencyProven(),
-        plan.stages().size(), exactMillis, heuristicMillis);
+        plan.stages().size(), exactMillis, exactCpuMillis, heuristicMillis, heuristicCpuMillis);
   }
 
   /** "optimal" (bottleneck and latency proven), "bottleneck optimal", or "lower bound X s". */

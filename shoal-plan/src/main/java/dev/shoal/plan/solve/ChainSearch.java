@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 
 /**
  * The search behind the exact and heuristic solvers. For a bottleneck bound B it asks: is there a
@@ -58,7 +59,8 @@ final class ChainSearch {
     layers = cost.layerCount();
     devices = cost.deviceCount();
     if (devices > 64) {
-      throw new IllegalArgumentException("this solver handles at most 64 devices, got " + devices);
+      throw new IllegalArgumentException(
+          "the exact solver handles at most 64 devices, got " + devices + " (the heuristic solver takes more)");
     }
     time = new double[devices][layers];
     param = new long[layers];
@@ -338,7 +340,7 @@ final class ChainSearch {
       if (seen[device] == null) {
         seen[device] = Bits.create(layers);
       }
-      if (!Bits.removeAll(ends, seen[device])) {
+      if (!Bits.removeAll(ends, seen[device]) || !removeDominated(used, device, ends)) {
         return -1;
       }
       Bits.addAll(seen[device], ends);
@@ -377,6 +379,21 @@ final class ChainSearch {
       return -1;
     }
 
+    /**
+     * Drops the positions already explored, without success, from the same last device with one
+     * used device fewer: every completion from here is a completion from there. Returns whether
+     * any position is left.
+     */
+    private boolean removeDominated(long used, int device, long[] ends) {
+      for (long rest = used & ~(1L << device); rest != 0; rest &= rest - 1) {
+        long[][] seen = explored.get(used & ~Long.lowestOneBit(rest));
+        if (seen != null && seen[device] != null && !Bits.removeAll(ends, seen[device])) {
+          return false;
+        }
+      }
+      return true;
+    }
+
     private List<StageAssignment> reconstruct(int depth) {
       StageAssignment[] stages = new StageAssignment[depth + 1];
       int end = layers - 1;
@@ -407,9 +424,14 @@ final class ChainSearch {
   private record Child(int device, long[] ends, int furthest) {}
 
   /**
-   * The lowest end-to-end latency among plans within a probe's bound, by branch and bound from an
-   * incumbent. The bound is the exact optimum of the same question with devices reusable, so it
-   * never overestimates; a (set, device, end) state reached again with no lower latency is cut.
+   * The lowest end-to-end latency among plans within a probe's bound: A* over states (used-device
+   * set, last device, last layer) ordered by latency so far plus a lower bound on the rest. The
+   * bound is the larger of two that never overestimate: the exact optimum of the rest with devices
+   * reusable ({@code finish}), and the least compute the remaining layers need on the unused
+   * devices ({@link #computeBound}). So the first complete plan taken from the queue is optimal. A
+   * state reached again with no lower latency, or with one more device in use than a state
+   * already reached at no higher latency, is dropped. The incumbent (any plan within the bound)
+   * cuts every state that cannot beat it.
    */
   final class LatencySearch {
     private final Probe probe;
@@ -418,8 +440,6 @@ final class ChainSearch {
     private final long deadlineNanos;
     private long nodes;
     private final Map<StateKey, Double> bestAt = new HashMap<>();
-    private final int[] stackDevice = new int[devices];
-    private final int[] stackEnd = new int[devices];
     private List<StageAssignment> best;
     private double bestLatency;
     boolean complete = true;
@@ -480,7 +500,7 @@ final class ChainSearch {
 
     /** The best plan found; optimal when {@link #complete}. */
     List<StageAssignment> run() {
-      List<Step> roots = new ArrayList<>();
+      PriorityQueue<Step> open = new PriorityQueue<>(Comparator.comparingDouble(Step::estimate));
       for (int d = 0; d < devices; d++) {
         if (input[d] > probe.bound) {
           continue;
@@ -489,14 +509,33 @@ final class ChainSearch {
         for (int e = 0; e <= probe.reach[d][0]; e++) {
           sum += time[d][e];
           if (probe.minStages[d][e] <= devices - 1) {
-            roots.add(new Step(d, e, input[d] + sum, input[d] + sum + finish[d][e]));
+            push(open, new Step(1L << d, d, e, input[d] + sum, 0, null));
           }
         }
       }
-      roots.sort(Comparator.comparingDouble(Step::estimate));
       try {
-        for (Step root : roots) {
-          dfs(0, 1L << root.device, root);
+        while (!open.isEmpty()) {
+          Step step = open.poll();
+          if (step.estimate * (1 - 1e-12) >= bestLatency) {
+            break; // nothing left can beat the incumbent
+          }
+          Double seen = bestAt.get(step.key());
+          if (seen != null && seen < step.latency) {
+            continue; // reached again more cheaply since it was queued
+          }
+          if (++nodes > nodeBudget || ((nodes & 1023) == 0 && System.nanoTime() > deadlineNanos)) {
+            throw new BudgetExhausted();
+          }
+          if (step.end == layers - 1) {
+            List<StageAssignment> plan = step.plan();
+            double latency = cost.evaluate(plan).latency();
+            if (latency < bestLatency) {
+              bestLatency = latency;
+              best = plan;
+            }
+            break; // the first complete plan out of the queue is optimal
+          }
+          expand(open, step);
         }
       } catch (BudgetExhausted e) {
         complete = false;
@@ -504,58 +543,54 @@ final class ChainSearch {
       return best;
     }
 
-    private void dfs(int depth, long used, Step step) {
-      if (++nodes > nodeBudget || ((nodes & 1023) == 0 && System.nanoTime() > deadlineNanos)) {
-        throw new BudgetExhausted();
-      }
-      stackDevice[depth] = step.device;
-      stackEnd[depth] = step.end;
-      if (step.end == layers - 1) {
-        List<StageAssignment> plan = planOf(depth);
-        double latency = cost.evaluate(plan).latency();
-        if (latency < bestLatency) {
-          bestLatency = latency;
-          best = plan;
-        }
-        return;
-      }
-      double rest = Math.max(finish[step.device][step.end], computeBound(used, step.end));
-      if (step.latency + rest * (1 - 1e-9) >= bestLatency) {
-        return;
-      }
-      StateKey key = new StateKey(used, step.device, step.end);
-      Double seen = bestAt.get(key);
-      if (seen != null && seen <= step.latency) {
-        return;
-      }
-      bestAt.put(key, step.latency);
-      int usedCount = Long.bitCount(used);
+    private void expand(PriorityQueue<Step> open, Step step) {
+      int usedCount = Long.bitCount(step.used);
       int s = step.end + 1;
-      List<Step> children = new ArrayList<>();
       for (int next = 0; next < devices; next++) {
-        if ((used & (1L << next)) != 0) {
+        if ((step.used & (1L << next)) != 0) {
           continue;
         }
         double link = cut[step.end][step.device * devices + next];
         if (link > probe.bound) {
           continue;
         }
+        long used = step.used | (1L << next);
         double sum = 0.0;
         for (int e = s; e <= probe.reach[next][s]; e++) {
           sum += time[next][e];
           if (usedCount + 1 + probe.minStages[next][e] <= devices) {
-            double latency = step.latency + link + sum;
-            children.add(new Step(next, e, latency, latency + finish[next][e]));
+            push(open, new Step(used, next, e, step.latency + link + sum, 0, step));
           }
         }
       }
-      children.sort(Comparator.comparingDouble(Step::estimate));
-      for (Step child : children) {
-        if (child.estimate * (1 - 1e-9) >= bestLatency) {
-          break;
-        }
-        dfs(depth + 1, used | (1L << child.device), child);
+    }
+
+    /** Queues a state with its estimate unless it cannot beat the incumbent or is dominated. */
+    private void push(PriorityQueue<Step> open, Step raw) {
+      boolean last = raw.end == layers - 1;
+      double estimate = raw.latency + (last ? 0.0 : finish[raw.device][raw.end]);
+      if (estimate * (1 - 1e-12) >= bestLatency) {
+        return;
       }
+      StateKey key = raw.key();
+      Double seen = bestAt.get(key);
+      if (seen != null && seen <= raw.latency) {
+        return;
+      }
+      if (!last) {
+        estimate = Math.max(estimate, raw.latency + computeBound(raw.used, raw.end));
+        if (estimate * (1 - 1e-12) >= bestLatency) {
+          return;
+        }
+      }
+      for (long others = raw.used & ~(1L << raw.device); others != 0; others &= others - 1) {
+        Double fewer = bestAt.get(new StateKey(raw.used & ~Long.lowestOneBit(others), raw.device, raw.end));
+        if (fewer != null && fewer <= raw.latency) {
+          return;
+        }
+      }
+      bestAt.put(key, raw.latency);
+      open.add(new Step(raw.used, raw.device, raw.end, raw.latency, estimate, raw.parent));
     }
 
     /**
@@ -578,19 +613,22 @@ final class ChainSearch {
       }
       return need <= weightFrom[end + 1] * 1e-9 ? bound : Double.POSITIVE_INFINITY;
     }
+  }
 
-    private List<StageAssignment> planOf(int depth) {
-      List<StageAssignment> stages = new ArrayList<>(depth + 1);
-      int first = 0;
-      for (int i = 0; i <= depth; i++) {
-        stages.add(new StageAssignment(stackDevice[i], first, stackEnd[i]));
-        first = stackEnd[i] + 1;
+  /** A state of the latency search: the last stage ends at {@code end} on {@code device}; linked to the one before. */
+  private record Step(long used, int device, int end, double latency, double estimate, Step parent) {
+    StateKey key() {
+      return new StateKey(used, device, end);
+    }
+
+    List<StageAssignment> plan() {
+      List<StageAssignment> stages = new ArrayList<>();
+      for (Step s = this; s != null; s = s.parent) {
+        stages.add(0, new StageAssignment(s.device, s.parent == null ? 0 : s.parent.end + 1, s.end));
       }
       return stages;
     }
   }
-
-  private record Step(int device, int end, double latency, double estimate) {}
 
   private record StateKey(long used, int device, int end) {}
 

@@ -1,5 +1,6 @@
 package dev.shoal.plan.solve;
 
+import dev.shoal.plan.InfeasibleInstanceException;
 import dev.shoal.plan.PipelineCost;
 import dev.shoal.plan.StageAssignment;
 import java.util.Arrays;
@@ -18,6 +19,9 @@ final class ChainSolve {
   /** A plan and what is proven about it. */
   record Outcome(
       List<StageAssignment> stages, double lowerBound, boolean bottleneckProven, boolean latencyProven) {}
+
+  /** How much larger the last-resort search budget is than a probe's. */
+  private static final long FALLBACK_FACTOR = 100;
 
   private ChainSolve() {}
 
@@ -66,8 +70,17 @@ final class ChainSolve {
       if (unknownBelow < 0) {
         throw search.explainInfeasible();
       }
-      // Every probe was cut short: fall back to one unbounded search at the loosest bound.
-      List<StageAssignment> any = search.probe(candidates[top]).findPlan(Long.MAX_VALUE, Long.MAX_VALUE);
+      // Every probe was cut short: one more search at the loosest bound with a larger budget
+      // (still polynomial with a finite budget; unlimited for the exact solver).
+      long fallbackBudget = probeBudget == Long.MAX_VALUE ? Long.MAX_VALUE : probeBudget * FALLBACK_FACTOR;
+      List<StageAssignment> any;
+      try {
+        any = search.probe(candidates[top]).findPlan(fallbackBudget, Long.MAX_VALUE);
+      } catch (ChainSearch.BudgetExhausted e) {
+        throw new InfeasibleInstanceException(
+            "no plan found within the search budget of the heuristic (" + fallbackBudget
+                + " nodes); the exact solver searches without one");
+      }
       if (any == null) {
         throw search.explainInfeasible();
       }

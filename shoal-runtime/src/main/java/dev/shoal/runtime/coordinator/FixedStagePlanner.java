@@ -13,10 +13,21 @@ import java.util.List;
 public final class FixedStagePlanner implements StagePlanner {
   private final List<byte[]> stageModels;
   private final TensorCodec codec;
+  private final double[] referenceSeconds;
 
   public FixedStagePlanner(List<byte[]> stageModels, TensorCodec codec) {
+    this(stageModels, codec, new double[stageModels.size()]);
+  }
+
+  /** @param referenceSeconds each stage's compute on the reference host (see {@link PlannedStage}) */
+  public FixedStagePlanner(List<byte[]> stageModels, TensorCodec codec, double[] referenceSeconds) {
+    if (referenceSeconds.length != stageModels.size()) {
+      throw new IllegalArgumentException(stageModels.size() + " stages but " + referenceSeconds.length
+          + " reference times");
+    }
     this.stageModels = List.copyOf(stageModels);
     this.codec = codec;
+    this.referenceSeconds = referenceSeconds.clone();
   }
 
   @Override
@@ -28,7 +39,7 @@ public final class FixedStagePlanner implements StagePlanner {
     List<PlannedStage> stages = new ArrayList<>();
     for (int i = 0; i < stageModels.size(); i++) {
       stages.add(new PlannedStage(alive.get(i), stageModels.get(i), List.of(), List.of(), codec,
-          "fixed part " + (i + 1) + "/" + stageModels.size()));
+          "fixed part " + (i + 1) + "/" + stageModels.size(), referenceSeconds[i]));
     }
     return new PlannedPipeline(stages, null);
   }

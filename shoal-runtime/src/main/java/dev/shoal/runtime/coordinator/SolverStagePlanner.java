@@ -1,24 +1,23 @@
 package dev.shoal.runtime.coordinator;
 
 import dev.shoal.model.cost.ModelProfile;
-import dev.shoal.model.cost.NodeCost;
 import dev.shoal.model.split.ModelSplitter;
 import dev.shoal.model.split.Split;
 import dev.shoal.model.split.Stage;
 import dev.shoal.plan.DeviceSpec;
 import dev.shoal.plan.Instance;
-import dev.shoal.plan.Layer;
 import dev.shoal.plan.PipelinePlan;
 import dev.shoal.plan.PipelineSolver;
 import dev.shoal.plan.StageAssignment;
+import dev.shoal.plan.cluster.InstanceBuilder;
 import dev.shoal.runtime.codec.TensorCodec;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Plans with the cost model: builds the planner instance for the live workers (each node's
- * measured time on this host times the device's slowdown; memory, bandwidth and latency from the
- * cluster), asks the solver for the partition and placement, and cuts the model there with
+ * Plans with the cost model: builds the planner instance for the live workers with {@link
+ * InstanceBuilder} (each node's measured time on this host times the device's slowdown; memory,
+ * bandwidth and latency from the cluster), asks the solver for the partition and placement, and cuts the model there with
  * {@link ModelSplitter}.
  */
 public final class SolverStagePlanner implements StagePlanner {
@@ -57,13 +56,11 @@ public final class SolverStagePlanner implements StagePlanner {
   /** The planner instance over the given live workers (in cluster order). */
   public Instance instance(List<WorkerEndpoint> alive) {
     List<Device> live = live(alive);
-    List<Layer> layers = new ArrayList<>();
-    for (NodeCost c : profile.nodes()) {
-      double[] time = new double[live.size()];
+    double[][] time = new double[nodeSeconds.length][live.size()];
+    for (int n = 0; n < nodeSeconds.length; n++) {
       for (int d = 0; d < live.size(); d++) {
-        time[d] = nodeSeconds[c.position()] * live.get(d).slowdown();
+        time[n][d] = nodeSeconds[n] * live.get(d).slowdown();
       }
-      layers.add(new Layer(c.name(), time, c.paramBytes(), c.workBytes(), c.cutBytes()));
     }
     int[] index = new int[live.size()];
     for (int d = 0; d < live.size(); d++) {
@@ -78,7 +75,7 @@ public final class SolverStagePlanner implements StagePlanner {
       }
     }
     List<DeviceSpec> specs = live.stream().map(d -> new DeviceSpec(d.worker().name(), d.memoryBytes())).toList();
-    return new Instance(layers, profile.inputBytes(), specs, bw, lat, null);
+    return InstanceBuilder.of(profile, specs, time, bw, lat, null, 1.0);
   }
 
   @Override
@@ -95,8 +92,13 @@ public final class SolverStagePlanner implements StagePlanner {
     for (int i = 0; i < assigned.size(); i++) {
       StageAssignment a = assigned.get(i);
       Stage s = split.stages().get(i);
+      double reference = 0;
+      for (int n = a.first(); n <= a.last(); n++) {
+        reference += nodeSeconds[n];
+      }
       stages.add(new PlannedStage(live.get(a.device()).worker(), s.model().toByteArray(), s.inputs(),
-          s.outputs(), codec, "nodes " + a.first() + ".." + a.last() + " (" + (a.last() - a.first() + 1) + ")"));
+          s.outputs(), codec, "nodes " + a.first() + ".." + a.last() + " (" + (a.last() - a.first() + 1) + ")",
+          reference));
     }
     return new PlannedPipeline(stages, plan);
   }

@@ -5,6 +5,7 @@ import dev.shoal.runtime.coordinator.FixedStagePlanner;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.pipeline.PipelineBackend;
 import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.ServedModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,8 +41,14 @@ public final class WorkerMembers {
         MemberModel m = models.get(i);
         WorkerEndpoint worker = workers.get(i);
         ServedModel served = signature(m);
-        PipelineBackend backend = PipelineBackend.start(served, List.of(worker),
-            new FixedStagePlanner(List.of(m.onnx()), options.inputCodec()), secret, options);
+        PipelineBackend backend;
+        try {
+          backend = PipelineBackend.start(served, List.of(worker),
+              new FixedStagePlanner(List.of(m.onnx()), options.inputCodec()), secret, options);
+        } catch (InferenceException e) {
+          throw new InferenceException(e.kind(), "member " + m.name() + " on worker " + worker.name() + " ("
+              + worker.address() + "): " + e.getMessage());
+        }
         members.add(new EnsembleMember(m.name() + "@" + worker.name(), backend, served.name()));
       }
       return members;

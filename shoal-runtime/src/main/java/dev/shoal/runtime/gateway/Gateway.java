@@ -2,9 +2,9 @@ package dev.shoal.runtime.gateway;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.shoal.runtime.serving.ServingBackend;
-import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -42,12 +42,21 @@ public final class Gateway implements AutoCloseable {
     this.grpcExecutor = grpcExecutor;
   }
 
-  /** Starts both APIs with default limits; port 0 picks a free port (see {@link #httpPort()}). */
+  /**
+   * Starts both APIs on every interface with default limits; port 0 picks a free port (see {@link
+   * #httpPort()}).
+   */
   public static Gateway start(ServingBackend backend, int httpPort, int grpcPort) {
-    return start(backend, httpPort, grpcPort, GatewayOptions.defaults());
+    return start(backend, new InetSocketAddress(httpPort), new InetSocketAddress(grpcPort), GatewayOptions.defaults());
   }
 
   public static Gateway start(ServingBackend backend, int httpPort, int grpcPort, GatewayOptions options) {
+    return start(backend, new InetSocketAddress(httpPort), new InetSocketAddress(grpcPort), options);
+  }
+
+  /** Starts both APIs on the given addresses (port 0: a free one). */
+  public static Gateway start(ServingBackend backend, InetSocketAddress httpAddress, InetSocketAddress grpcAddress,
+      GatewayOptions options) {
     InferenceDispatcher dispatcher = new InferenceDispatcher(backend, options);
     RequestRecorder recorder = new RequestRecorder();
     ThreadPoolExecutor httpExecutor = new ThreadPoolExecutor(
@@ -57,11 +66,11 @@ public final class Gateway implements AutoCloseable {
     ExecutorService grpcExecutor = Executors.newFixedThreadPool(options.httpThreads(), daemonThreads("shoal-grpc-"));
     HttpServer http = null;
     try {
-      http = HttpServer.create(new InetSocketAddress(httpPort), 128);
+      http = HttpServer.create(httpAddress, 128);
       http.createContext("/", new HttpApi(dispatcher, recorder, options.maxRequestBytes()));
       http.setExecutor(httpExecutor);
       http.start();
-      Server grpc = Grpc.newServerBuilderForPort(grpcPort, InsecureServerCredentials.create())
+      Server grpc = NettyServerBuilder.forAddress(grpcAddress, InsecureServerCredentials.create())
           .addService(new GrpcInferenceApi(dispatcher, recorder))
           .maxInboundMessageSize((int) options.maxRequestBytes())
           .executor(grpcExecutor)
@@ -74,8 +83,8 @@ public final class Gateway implements AutoCloseable {
       }
       httpExecutor.shutdownNow();
       grpcExecutor.shutdownNow();
-      throw new UncheckedIOException("could not start the gateway on HTTP port " + httpPort + ", gRPC port "
-          + grpcPort + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("could not start the gateway on HTTP " + httpAddress + ", gRPC "
+          + grpcAddress + ": " + e.getMessage(), e);
     }
   }
 

@@ -152,17 +152,34 @@ final class HttpApi implements HttpHandler {
         throw new InferenceException(Kind.BAD_INPUT, "bad Content-Length header '" + declared + "'");
       }
       if (length > maxRequestBytes) {
+        if (length <= 2 * maxRequestBytes) {
+          discard(ex, length);
+        }
         throw tooLarge(length + " bytes");
       }
     }
     try (InputStream in = ex.getRequestBody()) {
       byte[] body = in.readNBytes((int) maxRequestBytes + 1);
       if (body.length > maxRequestBytes) {
+        discard(ex, maxRequestBytes);
         throw tooLarge("more than " + maxRequestBytes + " bytes");
       }
       return body;
     } catch (IOException e) {
       throw new InferenceException(Kind.BAD_INPUT, "could not read the request body: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Reads and drops up to {@code bytes} of an oversized body before the 413 goes out: closing a
+   * connection with unread data resets it, and the client would lose the response. Bodies beyond
+   * twice the limit are not read; their senders may see a reset instead.
+   */
+  private static void discard(HttpExchange ex, long bytes) {
+    try {
+      ex.getRequestBody().skipNBytes(bytes);
+    } catch (IOException e) {
+      LOG.log(Level.FINE, "client went away while its oversized body was dropped", e);
     }
   }
 

@@ -35,7 +35,10 @@ final class JsonInferenceCodec {
     } catch (JsonProcessingException e) {
       String where = e.getLocation() == null ? ""
           : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-      throw bad("malformed JSON" + where + ": " + e.getOriginalMessage());
+      // Jackson names the opening bracket with a "[Source: ...]" locator; keep just its position
+      String why = e.getOriginalMessage().replaceAll(
+          " \\(start marker at \\[Source: .*?; line: (\\d+), column: (\\d+)\\]\\)", " (opened at line $1, column $2)");
+      throw bad("malformed JSON" + where + ": " + why);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

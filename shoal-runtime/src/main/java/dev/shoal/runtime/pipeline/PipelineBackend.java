@@ -66,6 +66,8 @@ public final class PipelineBackend implements ServingBackend {
   private static final Logger LOG = Logger.getLogger(PipelineBackend.class.getName());
   private static final long DEPLOY_DEADLINE_MILLIS = 60_000;
   private static final long SEND_TIMEOUT_MILLIS = 5_000;
+  /** How long the workers get to answer a first heartbeat at start (JVMs starting on a busy host). */
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(20);
 
   /** Limits and the codec of the link from the coordinator into the first stage. */
   public record Options(int maxInFlight, Duration requestTimeout, TensorCodec inputCodec, int maxFrameBytes) {
@@ -75,11 +77,11 @@ public final class PipelineBackend implements ServingBackend {
 
   /**
    * One failure and its handling: how long after the worker's last answered heartbeat it was
-   * declared down, how long the re-plan, redeploy and replay then took, and how many requests
-   * were replayed.
+   * declared down ({@code detectedAtNanos} on this process's {@link System#nanoTime} clock), how
+   * long the re-plan, redeploy and replay then took, and how many requests were replayed.
    */
-  public record Recovery(String worker, String reason, double detectionSeconds, double recoverySeconds,
-      int replayed, long epoch, String plan) {}
+  public record Recovery(String worker, String reason, long detectedAtNanos, double detectionSeconds,
+      double recoverySeconds, int replayed, long epoch, String plan) {}
 
   /** Bytes and frames a link carried under the current plan. */
   public record LinkStats(String from, String to, long bytes, long frames) {}
@@ -184,7 +186,7 @@ public final class PipelineBackend implements ServingBackend {
     }
     PipelineBackend b = new PipelineBackend(model, workers, planner, secret, options);
     b.sender.start();
-    b.monitor.connect(Duration.ofSeconds(5));
+    b.monitor.connect(CONNECT_TIMEOUT);
     try {
       b.planThread.submit(() -> b.replanIfNeeded("initial plan", null, 0, 0)).get();
     } catch (InterruptedException e) {
@@ -210,9 +212,15 @@ public final class PipelineBackend implements ServingBackend {
     return List.of(model);
   }
 
+  /**
+   * True while requests are taken and will be answered: a plan serves, or a re-plan after a
+   * failure is under way (requests wait for the new plan rather than being refused, so that a
+   * failover loses none). False before the first deployment, when no plan fits the live workers,
+   * and after close.
+   */
   @Override
   public boolean ready() {
-    return current != null && !closed;
+    return !closed && unavailableReason == null;
   }
 
   @Override
@@ -276,6 +284,29 @@ public final class PipelineBackend implements ServingBackend {
           + options.maxFrameBytes() + "-byte frame limit");
     }
     return ordered;
+  }
+
+  /** For the gateway's status page: the plan serving now, each worker up or down, past recoveries. */
+  @Override
+  public List<String> status() {
+    List<String> lines = new ArrayList<>();
+    Deployment d = current;
+    if (d == null) {
+      String why = unavailableReason;
+      lines.add("pipeline '" + model.name() + "': no plan deployed (" + (why == null ? "re-planning" : why) + ")");
+    } else {
+      lines.add("pipeline '" + model.name() + "': plan epoch " + d.epoch() + ", " + pending.size() + " in flight");
+      d.plan().describe().lines().forEach(l -> lines.add(l.strip()));
+    }
+    for (WorkerEndpoint w : workers) {
+      lines.add("worker " + w.name() + " (" + w.address() + "): " + (monitor.isUp(w.name()) ? "up" : "DOWN"));
+    }
+    for (Recovery r : recoveries) {
+      lines.add(String.format(java.util.Locale.ROOT,
+          "recovery from %s: detected in %.3f s, recovered in %.3f s, %d requests replayed", r.worker(),
+          r.detectionSeconds(), r.recoverySeconds(), r.replayed()));
+    }
+    return lines;
   }
 
   // ---- what the demo, benchmarks and tests read ----
@@ -357,7 +388,7 @@ public final class PipelineBackend implements ServingBackend {
       double recovery = (System.nanoTime() - detectedNanos) / 1e9;
       PipelineMetrics.DETECTION_SECONDS.set(detection);
       PipelineMetrics.RECOVERY_SECONDS.set(recovery);
-      recoveries.add(new Recovery(failedWorker, reason, detection, recovery, replayed, current.epoch(),
+      recoveries.add(new Recovery(failedWorker, reason, detectedNanos, detection, recovery, replayed, current.epoch(),
           current.plan().describe()));
     }
   }
@@ -426,6 +457,7 @@ public final class PipelineBackend implements ServingBackend {
           .setSha256Hex(Checksums.sha256Hex(s.onnxModel()))
           .setOutputCodec(s.outputCodec().id())
           .setNextHop(i + 1 < stages.size() ? stages.get(i + 1).worker().address() : "")
+          .setReferenceSeconds(s.referenceSeconds())
           .addAllInputNames(s.inputNames())
           .addAllOutputNames(s.outputNames())
           .build();

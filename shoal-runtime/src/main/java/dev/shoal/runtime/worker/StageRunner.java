@@ -40,6 +40,8 @@ final class StageRunner implements AutoCloseable {
   private final OnnxSession session;
   /** The stage's median warm run time on this host, measured at deploy; 0 if unknown. */
   private final long warmRunNanos;
+  /** The stage's compute on the planner's reference host (DeployRequest); 0 if not given. */
+  private final long referenceNanos;
   private final WorkerConfig config;
   private final WorkerStats stats;
   private final ResultSubscribers results;
@@ -56,6 +58,7 @@ final class StageRunner implements AutoCloseable {
   StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
       ResultSubscribers results) {
     this.warmRunNanos = warmRunNanos;
+    this.referenceNanos = Math.round(d.getReferenceSeconds() * 1e9);
     this.epoch = d.getPlanEpoch();
     this.stageIndex = d.getStageIndex();
     this.stageCount = d.getStageCount();
@@ -160,15 +163,18 @@ final class StageRunner implements AutoCloseable {
   }
 
   /**
-   * Holds the frame until a device {@code slowdown} times slower than this host would be done
-   * with it. Its work per frame is the stage's warm run time measured at deploy (this thread's CPU
-   * time for the frame when that is unknown): a single run on a mostly idle thread is slower than a
-   * warm one (cold caches), and multiplying that noise by the slowdown would emulate a device
-   * slower than asked. The device starts a frame when it arrives or when it finishes the previous
+   * Holds the frame until a device {@code slowdown} times slower than the reference host would be
+   * done with it. Its work per frame is the stage's compute on the reference host as the planner
+   * profiled it (DeployRequest.reference_seconds): the emulated device is then the one the cost
+   * model describes, and what the runtime adds on this host (each stage is its own ONNX Runtime
+   * call, with its own input and output copies, plus codecs and transport) is measured, not
+   * multiplied by the slowdown. Without a reference time it is the stage's warm run measured at
+   * deploy, or else this thread's CPU time for the frame (a single run on a mostly idle thread is
+   * slower than a warm one, and multiplying that noise would emulate a slower device than asked). The device starts a frame when it arrives or when it finishes the previous
    * one, whichever is later, so late wake-ups of this thread on a loaded host do not add up.
    */
   private void emulateSlowDevice(Work w, long cpuNanos) throws InterruptedException {
-    long work = warmRunNanos > 0 ? warmRunNanos : cpuNanos;
+    long work = referenceNanos > 0 ? referenceNanos : warmRunNanos > 0 ? warmRunNanos : cpuNanos;
     long start = Math.max(deviceFreeAt, w.enqueuedNanos());
     long until = start + (long) (config.slowdown() * work);
     deviceFreeAt = Math.max(until, System.nanoTime());
@@ -182,6 +188,10 @@ final class StageRunner implements AutoCloseable {
 
   long warmRunNanos() {
     return warmRunNanos;
+  }
+
+  long referenceNanos() {
+    return referenceNanos;
   }
 
   private void forward(Frame out) {

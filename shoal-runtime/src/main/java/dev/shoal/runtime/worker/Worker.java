@@ -246,6 +246,7 @@ public final class Worker implements AutoCloseable {
           .setQueueSeconds(stats.queueNanos.get() / 1e9)
           .setQueued(s == null ? 0 : s.queued())
           .setStageSeconds(s == null ? 0 : s.warmRunNanos() / 1e9)
+          .setReferenceSeconds(s == null ? 0 : s.referenceNanos() / 1e9)
           .build());
       reply.onCompleted();
     }

@@ -4,8 +4,9 @@ import dev.shoal.runtime.security.ClusterSecret;
 
 /**
  * How a worker runs: where it listens, its name, the emulated slowdown (a worker told it is k
- * times slower holds each frame until k times the stage's compute on this host has passed, i.e.
- * sleeps about (k-1) times it; see {@code StageRunner#emulateSlowDevice}), ONNX Runtime intra-op
+ * times slower holds each frame until k times the stage's compute on the reference host has
+ * passed, the planner's profiled time when the deployment gives it, else the stage's warm run
+ * here; see {@code StageRunner#emulateSlowDevice}), ONNX Runtime intra-op
  * threads, its input queue capacity (back-pressure beyond it) and the frame size limit.
  */
 public record WorkerConfig(

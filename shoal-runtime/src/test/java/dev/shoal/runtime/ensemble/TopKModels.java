@@ -17,13 +17,13 @@ import java.util.Random;
  * -> logits = x·W -> TopK(k) -> scores FP32[N,k], classes INT64[N,k]}, with seeded weights, and
  * the same computation in Java for checking answers.
  */
-final class TopKModels {
+public final class TopKModels {
 
   static final int IN = 4;
 
   private TopKModels() {}
 
-  static float[] weights(long seed, int classes) {
+  public static float[] weights(long seed, int classes) {
     Random r = new Random(seed);
     float[] w = new float[IN * classes];
     for (int i = 0; i < w.length; i++) {
@@ -32,7 +32,7 @@ final class TopKModels {
     return w;
   }
 
-  static byte[] onnx(float[] w, int classes, int k) {
+  public static byte[] onnx(float[] w, int classes, int k) {
     TensorProto.Builder wt = TensorProto.newBuilder().setName("W").setDataType(1).addDims(IN).addDims(classes);
     for (float v : w) {
       wt.addFloatData(v);
@@ -78,7 +78,7 @@ final class TopKModels {
   }
 
   /** Top-k (ids, scores) of one input row, as ONNX Runtime's TopK gives them (largest first). */
-  static TopKFusion.Answer topK(float[] w, int classes, int k, float[] x, double weight) {
+  public static TopKFusion.Answer topK(float[] w, int classes, int k, float[] x, double weight) {
     float[] logits = scores(w, classes, x);
     long[] ids = new long[k];
     float[] scores = new float[k];

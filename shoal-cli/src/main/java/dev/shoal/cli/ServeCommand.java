@@ -1,0 +1,143 @@
+package dev.shoal.cli;
+
+import dev.shoal.plan.PipelineSolver;
+import dev.shoal.plan.cluster.Cluster;
+import dev.shoal.plan.cluster.ClusterYaml;
+import dev.shoal.plan.solve.Solvers;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.gateway.Gateway;
+import dev.shoal.runtime.gateway.GatewayOptions;
+import dev.shoal.runtime.gateway.serve.ClusterServing;
+import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.wire.GrpcChannels.HostPort;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code shoal serve}: the coordinator and gateway of a cluster of {@code shoal worker}s. */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Serve a model on a cluster of running `shoal worker`s (their addresses are in",
+      "the cluster file), one of:",
+      "  --model M.onnx        profile, plan (pipeline model parallelism), deploy the",
+      "                        stages; re-plan on the survivors when a worker fails",
+      "  --variants DIR        variant parallelism (DIR/family.json): one variant per",
+      "                        worker, top-k answers fused by summed scores",
+      "  --class-parallel DIR  class parallelism (DIR/class-parallel.json): one",
+      "                        sub-model per worker, class scores concatenated",
+      "Serves the KServe v2 inference protocol over HTTP (/v2/...) and gRPC,",
+      "Prometheus /metrics and a status page (/) until Ctrl-C or SIGTERM.",
+      ""
+    })
+public final class ServeCommand implements Callable<Integer> {
+
+  static final class What {
+    @Option(names = "--model", paramLabel = "M.onnx", required = true, description = "the model to split into a pipeline")
+    Path model;
+
+    @Option(names = "--variants", paramLabel = "DIR", required = true,
+        description = "a variant family (family.json, from `shoal train variants`)")
+    Path variants;
+
+    @Option(names = "--class-parallel", paramLabel = "DIR", required = true,
+        description = "class-parallel sub-models (class-parallel.json, from `shoal train class`)")
+    Path classParallel;
+  }
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  What what;
+
+  @Option(names = "--cluster", paramLabel = "C.yaml", required = true,
+      description = "the cluster spec; every device gives its worker's address")
+  Path cluster;
+
+  @Option(names = "--solver", defaultValue = "exact",
+      description = "--model: exact, heuristic, greedy or random (default: ${DEFAULT-VALUE})")
+  String solver;
+
+  @Option(names = "--codec", defaultValue = "raw",
+      description = "--model: codec of the links between stages: raw, fp16, int8, lz4 or zstd (default: ${DEFAULT-VALUE})")
+  String codec;
+
+  @Option(names = "--deadline-ms", defaultValue = "500",
+      description = "--variants/--class-parallel: wait this long for the members, then answer from those that "
+          + "arrived, marked degraded (default: ${DEFAULT-VALUE})")
+  long deadlineMs;
+
+  @Option(names = "--http", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8000",
+      description = "KServe v2 REST, /metrics and the status page (default: ${DEFAULT-VALUE})")
+  String http;
+
+  @Option(names = "--grpc", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8001",
+      description = "KServe v2 gRPC (default: ${DEFAULT-VALUE})")
+  String grpc;
+
+  @Option(names = "--secret", paramLabel = "FILE", defaultValue = "cluster.secret",
+      description = "the cluster secret the workers were started with (default: ${DEFAULT-VALUE})")
+  Path secret;
+
+  @Option(names = "--timeout-ms", defaultValue = "30000",
+      description = "longest a request may take before it fails (default: ${DEFAULT-VALUE})")
+  long timeoutMs;
+
+  @Override
+  public Integer call() throws Exception {
+    HostPort httpAt = HostPort.parse(http);
+    HostPort grpcAt = HostPort.parse(grpc);
+    if (deadlineMs < 1 || timeoutMs < 1) {
+      throw new IllegalArgumentException("--deadline-ms and --timeout-ms must be >= 1");
+    }
+    Cluster spec = ClusterYaml.read(cluster);
+    ClusterSecret clusterSecret = ClusterSecret.load(secret);
+    Duration timeout = Duration.ofMillis(timeoutMs);
+    PipelineBackend.Options options = new PipelineBackend.Options(PipelineBackend.Options.DEFAULT.maxInFlight(),
+        timeout, PipelineBackend.Options.DEFAULT.inputCodec(), PipelineBackend.Options.DEFAULT.maxFrameBytes());
+    Duration deadline = Duration.ofMillis(deadlineMs);
+    System.err.println("serve: " + spec.devices().size() + " devices in " + cluster + "; deploying ...");
+    ClusterServing.Served served;
+    if (what.model != null) {
+      PipelineSolver chosen = Solvers.byName(solver, 1);
+      served = ClusterServing.pipeline(what.model, spec, chosen, TensorCodec.parse(codec), clusterSecret, options);
+    } else if (what.variants != null) {
+      served = ClusterServing.variants(what.variants, spec, deadline, clusterSecret, options);
+    } else {
+      served = ClusterServing.classParallel(what.classParallel, spec, deadline, clusterSecret, options);
+    }
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(served.backend(), new InetSocketAddress(httpAt.host(), httpAt.port()),
+          new InetSocketAddress(grpcAt.host(), grpcAt.port()), GatewayOptions.defaults().withRequestTimeout(timeout));
+    } catch (RuntimeException e) {
+      served.backend().close();
+      throw e;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.err.println("serve: stopping ...");
+      gateway.close();
+      served.backend().close();
+      System.err.println("serve: stopped");
+      stopped.countDown();
+    }, "shoal-serve-shutdown"));
+    System.out.print(served.plan());
+    String model = served.backend().models().get(0).name();
+    String base = "http://" + httpAt.host() + ":" + gateway.httpPort();
+    System.out.println("serving '" + model + "':");
+    System.out.println("  KServe v2 REST  " + base + "/v2/models/" + model + "/infer");
+    System.out.println("  KServe v2 gRPC  " + grpcAt.host() + ":" + gateway.grpcPort());
+    System.out.println("  metrics         " + base + "/metrics");
+    System.out.println("  status page     " + base + "/");
+    System.out.println("Ctrl-C or SIGTERM stops it.");
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+}
