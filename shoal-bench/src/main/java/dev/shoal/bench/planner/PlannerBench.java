@@ -122,7 +122,10 @@ public final class PlannerBench {
             "model", "memMiB", "devices", "stages", "boundMs", "randomMs", "greedyMs", "heuristicMs", "exactMs",
             "exactProof", "exactOverBoundPct", "paperMs", "paperRandomMs", "exactSolveMs");
     Ratios ratios = new Ratios("paper setting");
-    Map<String, double[][]> plotted = new LinkedHashMap<>(); // series -> [devices][value]
+    // series -> {devices, bottleneck s}: ResNet-50 at 64 MiB (the paper's cell), every model at the smallest cap
+    Map<String, double[][]> byDevices = new LinkedHashMap<>();
+    Map<String, double[][]> byModel = new LinkedHashMap<>();
+    int smallest = Arrays.stream(config.paperMemoryMiB()).min().orElseThrow();
     for (String model : config.models()) {
       ModelProfile profile = profiles.get(model);
       for (int memory : config.paperMemoryMiB()) {
@@ -175,25 +178,33 @@ public final class PlannerBench {
               b > 0 ? (e / b - 1) * 100 : (e == 0 ? 0.0 : "-"),
               published == null ? "-" : published[0] * 1e3, published == null ? "-" : published[1] * 1e3,
               solveMs.value());
-          if (memory == 64) {
-            String suffix = " " + model;
-            plot(plotted, "exact" + suffix, devices, e);
-            plot(plotted, "random" + suffix, devices, random.value());
+          if (memory == 64 && model.equals("resnet50")) {
+            plot(byDevices, "random", devices, random.value());
+            plot(byDevices, "greedy", devices, greedy.value());
+            plot(byDevices, "exact", devices, e);
+            plot(byDevices, "lower bound (paper's optimal)", devices, b);
+          }
+          if (memory == smallest) {
+            plot(byModel, "exact " + model, devices, e);
           }
         }
       }
     }
     ratioSets.add(ratios);
-    LineChart chart =
-        new LineChart("Paper setting, 64 MiB per device: bottleneck vs devices", "devices", "bottleneck (s)", null);
-    for (var entry : plotted.entrySet()) {
-      double[][] points = entry.getValue();
-      chart.add(entry.getKey(), points[0], points[1], LineChart.Axis.LEFT);
-    }
-    if (!plotted.isEmpty()) {
-      chart.writePng(dir.resolve("paper.png"), 1000, 560);
-    }
+    chart("Paper setting, ResNet-50, 64 MiB per device", byDevices, dir.resolve("paper.png"));
+    chart("Paper setting, " + smallest + " MiB per device: exact optimum", byModel, dir.resolve("paper-models.png"));
     return table;
+  }
+
+  private static void chart(String title, Map<String, double[][]> series, Path file) {
+    if (series.isEmpty()) {
+      return;
+    }
+    LineChart chart = new LineChart(title, "devices", "bottleneck (s)", null);
+    for (var entry : series.entrySet()) {
+      chart.add(entry.getKey(), entry.getValue()[0], entry.getValue()[1], LineChart.Axis.LEFT);
+    }
+    chart.writePng(file, 1000, 560);
   }
 
   private static void plot(Map<String, double[][]> plotted, String series, int x, double y) {
