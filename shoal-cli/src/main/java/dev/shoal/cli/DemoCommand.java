@@ -48,6 +48,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -105,6 +107,8 @@ public final class DemoCommand implements Callable<Integer> {
     long[] labels = longs(labelsTensor);
     int n = images > 0 ? Math.min(images, labels.length) : labels.length;
 
+    // The demo prints the plans and failures itself; keep the coordinator's INFO log (each epoch's plan) out.
+    Logger.getLogger("dev.shoal.runtime").setLevel(Level.WARNING);
     System.out.println("== Shoal demo: Fashion-MNIST classifier on a pipeline of " + deviceMs.length
         + " emulated devices");
     PreparedModel model = PreparedModel.of(onnx, "fashion", "bundled fashion-classifier.onnx", 50);

@@ -30,7 +30,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
       description = "tbf link rates in Mbit/s to measure in network namespaces; 0 for loopback only (default ${DEFAULT-VALUE})")
   int[] rates;
 
-  @Option(names = "--requests", defaultValue = "200", description = "requests per measurement (default ${DEFAULT-VALUE})")
+  @Option(names = "--requests", defaultValue = "100", description = "requests per measurement (default ${DEFAULT-VALUE})")
   int requests;
 
   @Option(names = "--window", defaultValue = "16", description = "requests kept in flight (default ${DEFAULT-VALUE})")

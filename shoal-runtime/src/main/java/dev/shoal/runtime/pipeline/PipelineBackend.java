@@ -66,6 +66,8 @@ public final class PipelineBackend implements ServingBackend {
   private static final Logger LOG = Logger.getLogger(PipelineBackend.class.getName());
   private static final long DEPLOY_DEADLINE_MILLIS = 60_000;
   private static final long SEND_TIMEOUT_MILLIS = 5_000;
+  /** How long the workers get to answer a first heartbeat at start (JVMs starting on a busy host). */
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(20);
 
   /** Limits and the codec of the link from the coordinator into the first stage. */
   public record Options(int maxInFlight, Duration requestTimeout, TensorCodec inputCodec, int maxFrameBytes) {
@@ -184,7 +186,7 @@ public final class PipelineBackend implements ServingBackend {
     }
     PipelineBackend b = new PipelineBackend(model, workers, planner, secret, options);
     b.sender.start();
-    b.monitor.connect(Duration.ofSeconds(5));
+    b.monitor.connect(CONNECT_TIMEOUT);
     try {
       b.planThread.submit(() -> b.replanIfNeeded("initial plan", null, 0, 0)).get();
     } catch (InterruptedException e) {
@@ -210,9 +212,15 @@ public final class PipelineBackend implements ServingBackend {
     return List.of(model);
   }
 
+  /**
+   * True while requests are taken and will be answered: a plan serves, or a re-plan after a
+   * failure is under way (requests wait for the new plan rather than being refused, so that a
+   * failover loses none). False before the first deployment, when no plan fits the live workers,
+   * and after close.
+   */
   @Override
   public boolean ready() {
-    return current != null && !closed;
+    return !closed && unavailableReason == null;
   }
 
   @Override
