@@ -103,8 +103,13 @@ public final class ClusterServing {
           workers.get(i).name(), workers.get(i).address(), v.resolution(), v.widthMultiplier(), v.macs() / 1e6,
           v.k(), v.fusionWeight()));
     }
-    return new Served(new VariantEnsembleBackend(family.name(), variants, family.numClasses(), deadline),
-        plan.toString());
+    try {
+      return new Served(new VariantEnsembleBackend(family.name(), variants, family.numClasses(), deadline),
+          plan.toString());
+    } catch (IllegalArgumentException e) {
+      members.forEach(m -> m.backend().close());
+      throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+    }
   }
 
   /**
