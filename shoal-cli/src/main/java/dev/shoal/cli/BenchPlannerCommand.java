@@ -18,8 +18,9 @@ import picocli.CommandLine.Option;
       "log2(1+283230/d^2) Mbit/s, homogeneous memory, compute 0) next to its published figures;",
       "(b) a suite of zoo and random profiles on heterogeneous clusters with the CP-SAT cross-check;",
       "(c) exact solve times at 50x8 and 100x16. Writes paper/suite/timing/headline .csv and .json",
-      "and paper.png, timing.png to --out. The defaults take a few minutes on 2 cores; the full run:",
-      "  --paper-placements 10 --random-draws 20 --suite-seeds 5 --timing-seeds 100 --cp-sat-seconds 30"
+      "and paper.png, paper-models.png, timing.png to --out. The defaults take about 4 minutes on 2",
+      "shared cores; a fuller run (much longer):",
+      "  --paper-placements 10 --random-draws 20 --suite-seeds 3 --timing-seeds 100 --cp-sat-seconds 20"
     })
 public final class BenchPlannerCommand implements Callable<Integer> {
 

@@ -3,8 +3,8 @@ package dev.shoal.bench.pipeline;
 import java.util.Arrays;
 
 /** Nearest-rank percentiles of a sample. */
-record Percentiles(double p50, double p99, int count) {
-  static Percentiles of(double[] values) {
+public record Percentiles(double p50, double p99, int count) {
+  public static Percentiles of(double[] values) {
     double[] v = values.clone();
     Arrays.sort(v);
     return new Percentiles(rank(v, 0.50), rank(v, 0.99), v.length);

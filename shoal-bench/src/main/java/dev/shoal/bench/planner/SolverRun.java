@@ -25,7 +25,8 @@ record SolverRun(
     double exactMillis,
     double exactCpuMillis,
     double heuristicMillis,
-    double heuristicCpuMillis) {
+    double heuristicCpuMillis,
+    PipelinePlan exactPlan) {
 
   private static final java.lang.management.ThreadMXBean THREADS =
       java.lang.management.ManagementFactory.getThreadMXBean();
@@ -57,7 +58,7 @@ record SolverRun(
     return new SolverRun(
         randomFound == 0 ? Double.NaN : randomSum / randomFound, greedy, heuristic, plan.bottleneck(),
         plan.latency(), exact.lowerBound(), exact.bottleneckProven(), exact.latencyProven(),
-        plan.stages().size(), exactMillis, exactCpuMillis, heuristicMillis, heuristicCpuMillis);
+        plan.stages().size(), exactMillis, exactCpuMillis, heuristicMillis, heuristicCpuMillis, plan);
   }
 
   /** "optimal" (bottleneck and latency proven), "bottleneck optimal", or "lower bound X s". */

@@ -12,12 +12,12 @@ import java.util.Map;
  * Batch-1 ONNX Runtime response time of several models (one intra-op thread each), timed in
  * interleaved rounds — one run of every model per round — so drift in machine load hits all alike.
  */
-final class Latencies {
+public final class Latencies {
 
   private Latencies() {}
 
   /** Median milliseconds per model file. */
-  static Map<Path, Double> medianMillis(List<Path> files, TensorData oneImage, int warmup, int rounds) {
+  public static Map<Path, Double> medianMillis(List<Path> files, TensorData oneImage, int warmup, int rounds) {
     Map<Path, OnnxSession> sessions = new LinkedHashMap<>();
     try {
       for (Path f : files) {

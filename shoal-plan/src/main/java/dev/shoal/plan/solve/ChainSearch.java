@@ -340,7 +340,7 @@ final class ChainSearch {
       if (seen[device] == null) {
         seen[device] = Bits.create(layers);
       }
-      if (!Bits.removeAll(ends, seen[device]) || !removeDominated(used, device, ends)) {
+      if (!Bits.removeAll(ends, seen[device])) {
         return -1;
       }
       Bits.addAll(seen[device], ends);
@@ -379,21 +379,6 @@ final class ChainSearch {
       return -1;
     }
 
-    /**
-     * Drops the positions already explored, without success, from the same last device with one
-     * used device fewer: every completion from here is a completion from there. Returns whether
-     * any position is left.
-     */
-    private boolean removeDominated(long used, int device, long[] ends) {
-      for (long rest = used & ~(1L << device); rest != 0; rest &= rest - 1) {
-        long[][] seen = explored.get(used & ~Long.lowestOneBit(rest));
-        if (seen != null && seen[device] != null && !Bits.removeAll(ends, seen[device])) {
-          return false;
-        }
-      }
-      return true;
-    }
-
     private List<StageAssignment> reconstruct(int depth) {
       StageAssignment[] stages = new StageAssignment[depth + 1];
       int end = layers - 1;
@@ -429,9 +414,8 @@ final class ChainSearch {
    * bound is the larger of two that never overestimate: the exact optimum of the rest with devices
    * reusable ({@code finish}), and the least compute the remaining layers need on the unused
    * devices ({@link #computeBound}). So the first complete plan taken from the queue is optimal. A
-   * state reached again with no lower latency, or with one more device in use than a state
-   * already reached at no higher latency, is dropped. The incumbent (any plan within the bound)
-   * cuts every state that cannot beat it.
+   * state reached again with no lower latency is dropped. The incumbent (any plan within the
+   * bound) cuts every state that cannot beat it.
    */
   final class LatencySearch {
     private final Probe probe;
@@ -565,7 +549,7 @@ final class ChainSearch {
       }
     }
 
-    /** Queues a state with its estimate unless it cannot beat the incumbent or is dominated. */
+    /** Queues a state with its estimate unless it cannot beat the incumbent or was reached more cheaply. */
     private void push(PriorityQueue<Step> open, Step raw) {
       boolean last = raw.end == layers - 1;
       double estimate = raw.latency + (last ? 0.0 : finish[raw.device][raw.end]);
@@ -580,12 +564,6 @@ final class ChainSearch {
       if (!last) {
         estimate = Math.max(estimate, raw.latency + computeBound(raw.used, raw.end));
         if (estimate * (1 - 1e-12) >= bestLatency) {
-          return;
-        }
-      }
-      for (long others = raw.used & ~(1L << raw.device); others != 0; others &= others - 1) {
-        Double fewer = bestAt.get(new StateKey(raw.used & ~Long.lowestOneBit(others), raw.device, raw.end));
-        if (fewer != null && fewer <= raw.latency) {
           return;
         }
       }

@@ -21,7 +21,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * The protocol-independent half of the API: finds the model, checks a request against its declared
  * inputs and outputs (so a backend only ever sees well-formed tensors), runs it with the gateway's
- * deadline, and puts the outputs in the order to return.
+ * deadline, and puts the outputs in the order to return. Readiness is the backend's to judge per
+ * request: a pipeline that is re-planning after a failure accepts requests and answers them once
+ * the new plan runs, and refuses (with its reason) only when it has no plan.
  */
 final class InferenceDispatcher {
 
@@ -64,9 +66,6 @@ final class InferenceDispatcher {
       model = model(request.model(), request.version());
       inputs = checkInputs(model, request.inputs());
       checkRequestedOutputs(model, request.requestedOutputs());
-      if (!backend.ready()) {
-        throw new InferenceException(Kind.UNAVAILABLE, "model '" + model.name() + "' is not ready");
-      }
     } catch (InferenceException e) {
       return CompletableFuture.failedFuture(e);
     }

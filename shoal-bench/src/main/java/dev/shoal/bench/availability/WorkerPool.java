@@ -1,0 +1,67 @@
+package dev.shoal.bench.availability;
+
+import dev.shoal.runtime.coordinator.WorkerEndpoint;
+import dev.shoal.runtime.worker.WorkerProcess;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Worker processes on loopback that keep their addresses: a SIGKILLed worker is started again on
+ * the same port, so the cluster (and the plans that name it) stays the same between experiments.
+ */
+final class WorkerPool implements AutoCloseable {
+
+  private final Path secretFile;
+  private final Path logs;
+  private final List<WorkerProcess> workers = new ArrayList<>();
+  private final List<WorkerEndpoint> endpoints = new ArrayList<>();
+
+  private WorkerPool(Path secretFile, Path logs) {
+    this.secretFile = secretFile;
+    this.logs = logs;
+  }
+
+  /** Starts {@code count} workers named w1..wN on free loopback ports. */
+  static WorkerPool start(int count, Path secretFile, Path logs) throws IOException {
+    WorkerPool pool = new WorkerPool(secretFile, logs);
+    try {
+      for (int i = 1; i <= count; i++) {
+        WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, secretFile,
+            logs.resolve("w" + i + ".log"));
+        pool.workers.add(p);
+        pool.endpoints.add(new WorkerEndpoint(p.name(), p.address()));
+      }
+      return pool;
+    } catch (IOException | RuntimeException e) {
+      pool.close();
+      throw e;
+    }
+  }
+
+  List<WorkerEndpoint> endpoints() {
+    return List.copyOf(endpoints);
+  }
+
+  /** SIGKILL of worker {@code index} (0-based). */
+  void kill(int index) {
+    workers.get(index).kill();
+  }
+
+  /** Starts every dead worker again on its old address. */
+  void restartDead() throws IOException {
+    for (int i = 0; i < workers.size(); i++) {
+      if (!workers.get(i).isAlive()) {
+        WorkerEndpoint e = endpoints.get(i);
+        workers.set(i, WorkerProcess.start(List.of(), e.name(), e.address(), 1.0, secretFile,
+            logs.resolve(e.name() + "-restarted.log")));
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    workers.forEach(WorkerProcess::close);
+  }
+}

@@ -1,0 +1,60 @@
+package dev.shoal.cli;
+
+import dev.shoal.bench.availability.AvailabilityBench;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code shoal bench availability}: VP vs CP vs pipeline MP with 0, 1, 2 workers killed. */
+@Command(
+    name = "availability",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Availability under failures (issue 4), on real worker processes: variant parallelism (one",
+      "variant per worker), class parallelism (one sub-model per worker) and pipeline model",
+      "parallelism of the base model (with and without re-planning) serve Fashion-MNIST test images",
+      "through the gateway with 0, 1 and 2 workers SIGKILLed: accuracy, failed and degraded answers.",
+      "Also the served batch-1 response time of the variant ensemble vs the base alone on one worker.",
+      "Reads base/, variants/ and class-parallel/ under --models; writes CSV and JSON to --out."
+    })
+public final class BenchAvailabilityCommand implements Callable<Integer> {
+
+  @Option(names = "--models", defaultValue = "models/fashion",
+      description = "directory with base/, variants/, class-parallel/ (default: ${DEFAULT-VALUE})")
+  Path models;
+
+  @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
+      description = "MNIST-format IDX directory with the test set (default: ${DEFAULT-VALUE})")
+  Path data;
+
+  @Option(names = "--images", defaultValue = "1000",
+      description = "test images per experiment (default: ${DEFAULT-VALUE})")
+  int images;
+
+  @Option(names = "--deadline-ms", defaultValue = "500",
+      description = "ensembles answer from the members that arrived by then (default: ${DEFAULT-VALUE})")
+  long deadlineMs;
+
+  @Option(names = "--warmup", defaultValue = "20", description = "warm-up requests (default: ${DEFAULT-VALUE})")
+  int warmup;
+
+  @Option(names = "--rounds", defaultValue = "300",
+      description = "timed requests per model for the response time (default: ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--out", defaultValue = "bench-results/availability",
+      description = "results directory (default: ${DEFAULT-VALUE})")
+  Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    if (images < 1 || rounds < 1 || warmup < 0 || deadlineMs < 1) {
+      throw new IllegalArgumentException("--images, --rounds and --deadline-ms must be >= 1 and --warmup >= 0");
+    }
+    AvailabilityBench.run(new AvailabilityBench.Config(models, data, images, Duration.ofMillis(deadlineMs), warmup,
+        rounds), out, System.out);
+    return 0;
+  }
+}
