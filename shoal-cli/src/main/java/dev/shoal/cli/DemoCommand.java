@@ -73,6 +73,8 @@ public final class DemoCommand implements Callable<Integer> {
   static final double LOOPBACK_BYTES_PER_SECOND = 400e6;
   static final double LOOPBACK_LATENCY_SECONDS = 0.0002;
   static final long PROGRESS_SECONDS = 3;
+  /** Held here: java.util.logging keeps only weak references, and a collected logger loses its level. */
+  private static final Logger RUNTIME_LOG = Logger.getLogger("dev.shoal.runtime");
 
   @Option(names = "--device-ms", split = ",", defaultValue = "100,150,200,250",
       description = {"one worker per value: an emulated device that needs this many ms per image for the whole",
@@ -107,8 +109,8 @@ public final class DemoCommand implements Callable<Integer> {
     long[] labels = longs(labelsTensor);
     int n = images > 0 ? Math.min(images, labels.length) : labels.length;
 
-    // The demo prints the plans and failures itself; keep the coordinator's INFO log (each epoch's plan) out.
-    Logger.getLogger("dev.shoal.runtime").setLevel(Level.WARNING);
+    // The demo prints the plans itself; keep the coordinator's INFO log (each epoch's plan) out.
+    RUNTIME_LOG.setLevel(Level.WARNING);
     System.out.println("== Shoal demo: Fashion-MNIST classifier on a pipeline of " + deviceMs.length
         + " emulated devices");
     PreparedModel model = PreparedModel.of(onnx, "fashion", "bundled fashion-classifier.onnx", 50);
