@@ -44,17 +44,23 @@ public final class BenchAvailabilityCommand implements Callable<Integer> {
       description = "timed requests per model for the response time (default: ${DEFAULT-VALUE})")
   int rounds;
 
+  @Option(names = "--slowdown", defaultValue = "1",
+      description = "every worker emulates a device K times slower than this host: it holds each frame K x "
+          + "its compute (default: ${DEFAULT-VALUE})")
+  double slowdown;
+
   @Option(names = "--out", defaultValue = "bench-results/availability",
       description = "results directory (default: ${DEFAULT-VALUE})")
   Path out;
 
   @Override
   public Integer call() throws Exception {
-    if (images < 1 || rounds < 1 || warmup < 0 || deadlineMs < 1) {
-      throw new IllegalArgumentException("--images, --rounds and --deadline-ms must be >= 1 and --warmup >= 0");
+    if (images < 1 || rounds < 1 || warmup < 0 || deadlineMs < 1 || !(slowdown >= 1)) {
+      throw new IllegalArgumentException(
+          "--images, --rounds, --deadline-ms and --slowdown must be >= 1 and --warmup >= 0");
     }
     AvailabilityBench.run(new AvailabilityBench.Config(models, data, images, Duration.ofMillis(deadlineMs), warmup,
-        rounds), out, System.out);
+        rounds, slowdown), out, System.out);
     return 0;
   }
 }

@@ -36,8 +36,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Issue 4's availability experiment on real worker processes (loopback, all of equal speed, no
- * emulated slowdown): N workers; variant parallelism (one variant each), class parallelism (one
+ * Issue 4's availability experiment on real worker processes (loopback, all of equal speed, each
+ * optionally emulating a slower device): N workers; variant parallelism (one variant each), class parallelism (one
  * sub-model each) and pipeline model parallelism of the base model (planned over the N workers,
  * with and without re-planning on the survivors) answer the same test images through the gateway's
  * REST API with 0, 1 and 2 workers SIGKILLed; and the served batch-1 response time of the variant
@@ -50,8 +50,10 @@ public final class AvailabilityBench {
    * @param images test images per experiment (the first ones of the test set)
    * @param deadline how long the ensembles wait for their members
    * @param warmup, rounds requests before and in the response-time measurement
+   * @param slowdown every worker emulates a device this many times slower than this host
    */
-  public record Config(Path models, Path data, int images, Duration deadline, int warmup, int rounds) {}
+  public record Config(Path models, Path data, int images, Duration deadline, int warmup, int rounds,
+      double slowdown) {}
 
   /** A way to serve the classifier on the workers, as the table names it. */
   private record Strategy(String name, boolean replans, Deploy deploy) {}
@@ -116,9 +118,9 @@ public final class AvailabilityBench {
     Files.createDirectories(logs);
     Path secretFile = logs.resolve("cluster.secret");
     secret.write(secretFile);
-    log.printf(Locale.ROOT, "availability: %d test images, %d workers (+1 for the base alone), deadline %d ms%n",
-        images.length, n, config.deadline().toMillis());
-    try (WorkerPool pool = WorkerPool.start(n + 1, secretFile, logs)) {
+    log.printf(Locale.ROOT, "availability: %d test images, %d workers (+1 for the base alone), slowdown %.1f, "
+        + "deadline %d ms%n", images.length, n, config.slowdown(), config.deadline().toMillis());
+    try (WorkerPool pool = WorkerPool.start(n + 1, secretFile, logs, config.slowdown())) {
       List<WorkerEndpoint> cluster = pool.endpoints().subList(0, n);
       WorkerEndpoint alone = pool.endpoints().get(n);
       ResultTable latency = responseTimes(cluster, alone);
@@ -179,8 +181,9 @@ public final class AvailabilityBench {
       t.row("variant ensemble (" + cluster.size() + " variants, fused)", cluster.size(), config.rounds(), failed,
           vpp.p50(), vpp.p99(), bp.p50() / vpp.p50(), ">= 2.5", vpOrt, baseOrt / vpOrt);
       t.meta("what", "batch-1 response time through the gateway's KServe v2 REST API (JSON), one request at a "
-          + "time, base and ensemble interleaved; workers on loopback, 1 ONNX Runtime thread each, no slowdown. "
+          + "time, base and ensemble interleaved; workers on loopback, 1 ONNX Runtime thread each. "
           + "onnxruntime_ms: median in-process batch-1 run of the model (ensemble: its slowest variant)");
+      t.meta("worker_slowdown", config.slowdown());
       t.meta("warmup", config.warmup());
       t.meta("host_cpus", Runtime.getRuntime().availableProcessors());
       t.meta("load_average_at_end", loadAverage());
@@ -246,6 +249,7 @@ public final class AvailabilityBench {
     t.meta("what", "the first " + images.length + " Fashion-MNIST test images, one request at a time through the "
         + "gateway's REST API; workers " + names(cluster) + " on loopback; SIGKILL in that order; accuracy counts a "
         + "failed request as wrong");
+    t.meta("worker_slowdown", config.slowdown());
     t.meta("deadline_ms", config.deadline().toMillis());
     t.meta("settle_ms", SETTLE.toMillis());
     t.meta("load_average_at_end", loadAverage());

@@ -15,20 +15,25 @@ final class WorkerPool implements AutoCloseable {
 
   private final Path secretFile;
   private final Path logs;
+  private final double slowdown;
   private final List<WorkerProcess> workers = new ArrayList<>();
   private final List<WorkerEndpoint> endpoints = new ArrayList<>();
 
-  private WorkerPool(Path secretFile, Path logs) {
+  private WorkerPool(Path secretFile, Path logs, double slowdown) {
     this.secretFile = secretFile;
     this.logs = logs;
+    this.slowdown = slowdown;
   }
 
-  /** Starts {@code count} workers named w1..wN on free loopback ports. */
-  static WorkerPool start(int count, Path secretFile, Path logs) throws IOException {
-    WorkerPool pool = new WorkerPool(secretFile, logs);
+  /**
+   * Starts {@code count} workers named w1..wN on free loopback ports, each emulating a device
+   * {@code slowdown} times slower than this host (DESIGN.md).
+   */
+  static WorkerPool start(int count, Path secretFile, Path logs, double slowdown) throws IOException {
+    WorkerPool pool = new WorkerPool(secretFile, logs, slowdown);
     try {
       for (int i = 1; i <= count; i++) {
-        WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, secretFile,
+        WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", slowdown, secretFile,
             logs.resolve("w" + i + ".log"));
         pool.workers.add(p);
         pool.endpoints.add(new WorkerEndpoint(p.name(), p.address()));
@@ -54,7 +59,7 @@ final class WorkerPool implements AutoCloseable {
     for (int i = 0; i < workers.size(); i++) {
       if (!workers.get(i).isAlive()) {
         WorkerEndpoint e = endpoints.get(i);
-        workers.set(i, WorkerProcess.start(List.of(), e.name(), e.address(), 1.0, secretFile,
+        workers.set(i, WorkerProcess.start(List.of(), e.name(), e.address(), slowdown, secretFile,
             logs.resolve(e.name() + "-restarted.log")));
       }
     }
