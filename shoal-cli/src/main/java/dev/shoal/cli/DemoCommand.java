@@ -103,6 +103,12 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long start = System.nanoTime();
+    if (Arrays.stream(deviceMs).anyMatch(ms -> !(ms > 0))) {
+      throw new IllegalArgumentException("--device-ms: every value must be > 0, got " + Arrays.toString(deviceMs));
+    }
+    if (concurrency < 1 || images < 0) {
+      throw new IllegalArgumentException("--concurrency must be >= 1 and --images >= 0");
+    }
     byte[] onnx = resource("fashion-classifier.onnx");
     TensorData imagesTensor = Npy.parse("images", resource("fashion-test-images.npy"), "bundled images");
     TensorData labelsTensor = Npy.parse("labels", resource("fashion-test-labels.npy"), "bundled labels");
@@ -225,7 +231,9 @@ public final class DemoCommand implements Callable<Integer> {
       phase1.set("links", linksJson);
       report.set("phase1", phase1);
 
-      if (!noFailover) {
+      if (!noFailover && workers.size() < 2) {
+        System.out.println("\nno failover phase: it needs at least 2 workers (--device-ms has one value)");
+      } else if (!noFailover) {
         report.set("failover", failover(backend, plan, workers, url, requests, expected, output, labels, n));
       }
       double wall = (System.nanoTime() - start) / 1e9;
