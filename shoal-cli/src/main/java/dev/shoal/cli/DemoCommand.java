@@ -73,6 +73,8 @@ public final class DemoCommand implements Callable<Integer> {
   static final double LOOPBACK_BYTES_PER_SECOND = 400e6;
   static final double LOOPBACK_LATENCY_SECONDS = 0.0002;
   static final long PROGRESS_SECONDS = 3;
+  /** Held here: java.util.logging keeps only weak references, and a collected logger loses its level. */
+  private static final Logger RUNTIME_LOG = Logger.getLogger("dev.shoal.runtime");
 
   @Option(names = "--device-ms", split = ",", defaultValue = "100,150,200,250",
       description = {"one worker per value: an emulated device that needs this many ms per image for the whole",
@@ -101,14 +103,20 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long start = System.nanoTime();
+    if (Arrays.stream(deviceMs).anyMatch(ms -> !(ms > 0))) {
+      throw new IllegalArgumentException("--device-ms: every value must be > 0, got " + Arrays.toString(deviceMs));
+    }
+    if (concurrency < 1 || images < 0) {
+      throw new IllegalArgumentException("--concurrency must be >= 1 and --images >= 0");
+    }
     byte[] onnx = resource("fashion-classifier.onnx");
     TensorData imagesTensor = Npy.parse("images", resource("fashion-test-images.npy"), "bundled images");
     TensorData labelsTensor = Npy.parse("labels", resource("fashion-test-labels.npy"), "bundled labels");
     long[] labels = longs(labelsTensor);
     int n = images > 0 ? Math.min(images, labels.length) : labels.length;
 
-    // The demo prints the plans and failures itself; keep the coordinator's INFO log (each epoch's plan) out.
-    Logger.getLogger("dev.shoal.runtime").setLevel(Level.WARNING);
+    // The demo prints the plans itself; keep the coordinator's INFO log (each epoch's plan) out.
+    RUNTIME_LOG.setLevel(Level.WARNING);
     System.out.println("== Shoal demo: Fashion-MNIST classifier on a pipeline of " + deviceMs.length
         + " emulated devices");
     PreparedModel model = PreparedModel.of(onnx, "fashion", "bundled fashion-classifier.onnx", 50);
@@ -223,7 +231,9 @@ public final class DemoCommand implements Callable<Integer> {
       phase1.set("links", linksJson);
       report.set("phase1", phase1);
 
-      if (!noFailover) {
+      if (!noFailover && workers.size() < 2) {
+        System.out.println("\nno failover phase: it needs at least 2 workers (--device-ms has one value)");
+      } else if (!noFailover) {
         report.set("failover", failover(backend, plan, workers, url, requests, expected, output, labels, n));
       }
       double wall = (System.nanoTime() - start) / 1e9;

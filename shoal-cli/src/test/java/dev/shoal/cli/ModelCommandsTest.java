@@ -170,10 +170,18 @@ class ModelCommandsTest {
   }
 
   @Test
-  void demoChecksSplitAgainstWhole() {
-    Result r = shoal("demo", "--stages", "3");
+  void demoServesFromWorkerProcessesAndLosesNothingWhenOneIsKilled() throws Exception {
+    Path out = dir.resolve("demo");
+    Result r = shoal("demo", "--device-ms", "20,30", "--images", "40", "--concurrency", "4", "--out", out.toString());
     assertThat(r.status()).as(r.out() + r.err()).isZero();
-    assertThat(r.out()).contains("split into 3 stages").contains("OK").doesNotContain("MISMATCH");
+    JsonNode json = new ObjectMapper().readTree(out.resolve("demo.json").toFile());
+    assertThat(json.get("phase1").get("answered").asInt()).isEqualTo(40);
+    assertThat(json.get("phase1").get("disagreeingWithSingleMachine").asInt()).isZero();
+    JsonNode failover = json.get("failover");
+    assertThat(failover.get("answered").asInt()).isEqualTo(40);
+    assertThat(failover.get("lostRequests").asInt()).isZero();
+    assertThat(failover.get("disagreeingWithSingleMachine").asInt()).isZero();
+    assertThat(failover.get("recoveries")).isNotEmpty();
   }
 
   @Test

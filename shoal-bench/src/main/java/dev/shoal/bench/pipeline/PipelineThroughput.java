@@ -22,6 +22,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Measured pipeline throughput against the cost model's prediction for the same plan: for 1..n
@@ -85,15 +89,34 @@ final class PipelineThroughput {
       Path workDir, PrintStream log) throws Exception {
     List<WorkerProcess> processes = new ArrayList<>();
     try {
-      List<SolverStagePlanner.Device> devices = new ArrayList<>();
+      // Started side by side (a JVM takes seconds to start here); every one that started is
+      // stopped in finally, also when another failed to.
+      ExecutorService starter = Executors.newFixedThreadPool(k);
+      List<Future<WorkerProcess>> starting = new ArrayList<>();
       for (int i = 0; i < k; i++) {
         String name = "w" + i;
         List<String> prefix = ns == null ? List.of() : ns.exec(i + 1);
         String listen = ns == null ? "127.0.0.1:0" : ns.address(i + 1) + ":7070";
-        WorkerProcess p = WorkerProcess.start(prefix, name, listen, slowdowns[i], secretFile,
-            workDir.resolve(net.name() + "-" + k + "-" + name + ".log"));
-        processes.add(p);
-        devices.add(new SolverStagePlanner.Device(new WorkerEndpoint(name, p.address()), 1L << 32, slowdowns[i]));
+        double slowdown = slowdowns[i];
+        starting.add(starter.submit(() -> WorkerProcess.start(prefix, name, listen, slowdown, secretFile,
+            workDir.resolve(net.name() + "-" + k + "-" + name + ".log"))));
+      }
+      starter.shutdown();
+      ExecutionException failed = null;
+      for (Future<WorkerProcess> f : starting) {
+        try {
+          processes.add(f.get());
+        } catch (ExecutionException e) {
+          failed = failed == null ? e : failed;
+        }
+      }
+      if (failed != null) {
+        throw new IOException("a worker did not start: " + failed.getCause().getMessage(), failed.getCause());
+      }
+      List<SolverStagePlanner.Device> devices = new ArrayList<>();
+      for (int i = 0; i < k; i++) {
+        WorkerProcess p = processes.get(i);
+        devices.add(new SolverStagePlanner.Device(new WorkerEndpoint(p.name(), p.address()), 1L << 32, slowdowns[i]));
       }
       double[][] bw = new double[k][k];
       double[][] lat = new double[k][k];

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -246,8 +247,9 @@ public final class VariantAccuracyBench {
   }
 
   /**
-   * Accuracy against MACs: each variant alone, the ensembles that add the family's members in order
-   * (largest first), and the base's accuracy as a level line.
+   * Accuracy against MACs, as points of accuracy above (or below) the base so the differences show:
+   * each variant alone, the ensembles that add the family's members in order (largest first), and
+   * the base as the zero line out to its MACs.
    */
   private static LineChart plot(List<Ensemble> ensembles, int n, ModelStats base, double baseAccuracy) {
     List<Ensemble> singles = ensembles.stream().filter(e -> Integer.bitCount(e.mask()) == 1)
@@ -257,13 +259,14 @@ public final class VariantAccuracyBench {
       int prefix = (1 << size) - 1;
       ensembles.stream().filter(e -> e.mask() == prefix).forEach(growing::add);
     }
-    return new LineChart("Fashion-MNIST: accuracy vs MACs", "MACs per image", "test accuracy", null)
+    return new LineChart("Fashion-MNIST: accuracy vs MACs", "MACs per image",
+            "accuracy - base (points)", null)
         .add("each variant alone", singles.stream().mapToDouble(Ensemble::macs).toArray(),
-            singles.stream().mapToDouble(Ensemble::accuracy).toArray(), LineChart.Axis.LEFT)
+            singles.stream().mapToDouble(e -> (e.accuracy() - baseAccuracy) * 100).toArray(), LineChart.Axis.LEFT)
         .add("ensemble of the first 1..n variants", growing.stream().mapToDouble(Ensemble::macs).toArray(),
-            growing.stream().mapToDouble(Ensemble::accuracy).toArray(), LineChart.Axis.LEFT)
-        .add("base (" + base.macs() + " MACs)", new double[] {0, base.macs()},
-            new double[] {baseAccuracy, baseAccuracy}, LineChart.Axis.LEFT);
+            growing.stream().mapToDouble(e -> (e.accuracy() - baseAccuracy) * 100).toArray(), LineChart.Axis.LEFT)
+        .add(String.format(Locale.ROOT, "base: %.2f%% at %d MACs", baseAccuracy * 100, base.macs()),
+            new double[] {0, base.macs()}, new double[] {0, 0}, LineChart.Axis.LEFT);
   }
 
   private static String mark(boolean met) {

@@ -1,14 +1,9 @@
 package dev.shoal.runtime.coordinator;
 
 import dev.shoal.model.cost.ModelProfile;
-import dev.shoal.model.split.ModelSplitter;
-import dev.shoal.model.split.Split;
-import dev.shoal.model.split.Stage;
 import dev.shoal.plan.DeviceSpec;
 import dev.shoal.plan.Instance;
-import dev.shoal.plan.PipelinePlan;
 import dev.shoal.plan.PipelineSolver;
-import dev.shoal.plan.StageAssignment;
 import dev.shoal.plan.cluster.InstanceBuilder;
 import dev.shoal.runtime.codec.TensorCodec;
 import java.util.ArrayList;
@@ -17,8 +12,8 @@ import java.util.List;
 /**
  * Plans with the cost model: builds the planner instance for the live workers with {@link
  * InstanceBuilder} (each node's measured time on this host times the device's slowdown; memory,
- * bandwidth and latency from the cluster), asks the solver for the partition and placement, and cuts the model there with
- * {@link ModelSplitter}.
+ * bandwidth and latency from the cluster), asks the solver for the partition and placement, and
+ * cuts the model there ({@link PlannedPipeline#cut}).
  */
 public final class SolverStagePlanner implements StagePlanner {
 
@@ -80,27 +75,8 @@ public final class SolverStagePlanner implements StagePlanner {
 
   @Override
   public PlannedPipeline plan(List<WorkerEndpoint> alive) {
-    List<Device> live = live(alive);
-    PipelinePlan plan = solver.solve(instance(alive));
-    List<StageAssignment> assigned = plan.stages();
-    int[] cuts = new int[assigned.size() - 1];
-    for (int i = 0; i < cuts.length; i++) {
-      cuts[i] = assigned.get(i).last();
-    }
-    Split split = ModelSplitter.split(profile, cuts);
-    List<PlannedStage> stages = new ArrayList<>();
-    for (int i = 0; i < assigned.size(); i++) {
-      StageAssignment a = assigned.get(i);
-      Stage s = split.stages().get(i);
-      double reference = 0;
-      for (int n = a.first(); n <= a.last(); n++) {
-        reference += nodeSeconds[n];
-      }
-      stages.add(new PlannedStage(live.get(a.device()).worker(), s.model().toByteArray(), s.inputs(),
-          s.outputs(), codec, "nodes " + a.first() + ".." + a.last() + " (" + (a.last() - a.first() + 1) + ")",
-          reference));
-    }
-    return new PlannedPipeline(stages, plan);
+    List<WorkerEndpoint> live = live(alive).stream().map(Device::worker).toList();
+    return PlannedPipeline.cut(profile, solver.solve(instance(alive)), live, codec, nodeSeconds);
   }
 
   private List<Device> live(List<WorkerEndpoint> alive) {

@@ -36,7 +36,7 @@ class FamilyRecipesTest {
         new VariantFamilyRecipe.Settings(
             List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.5, 24)), 2, 1f);
     TrainingReport report =
-        VariantFamilyRecipe.run(data, settings, TrainConfig.standard(1, 5).withBatchSize(50), out, line -> {});
+        VariantFamilyRecipe.run(data, settings, TrainConfig.standard(2, 5).withBatchSize(50), out, line -> {});
 
     VariantFamilyManifest m = VariantFamilyManifest.read(out.resolve(VariantFamilyManifest.FILE_NAME));
     assertThat(m.numClasses()).isEqualTo(10);
@@ -60,7 +60,9 @@ class FamilyRecipesTest {
       assertThat(v.testAccuracy()).isBetween(0.0, 1.0);
     }
     assertThat(report.testAccuracy()).containsKeys("a", "b", "ensemble-first-2");
-    assertThat(report.epochs()).hasSize(1);
+    assertThat(report.epochs()).hasSize(2);
+    // the joint loss falls from the first epoch to the second
+    assertThat(report.epochs().get(1).meanLoss()).isLessThan(report.epochs().get(0).meanLoss());
     assertThat(Files.exists(out.resolve(TrainingReport.FILE_NAME))).isTrue();
   }
 
