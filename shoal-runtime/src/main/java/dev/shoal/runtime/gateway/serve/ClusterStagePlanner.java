@@ -1,18 +1,12 @@
 package dev.shoal.runtime.gateway.serve;
 
 import dev.shoal.model.cost.ModelProfile;
-import dev.shoal.model.split.ModelSplitter;
-import dev.shoal.model.split.Split;
-import dev.shoal.model.split.Stage;
-import dev.shoal.plan.PipelinePlan;
 import dev.shoal.plan.PipelineSolver;
-import dev.shoal.plan.StageAssignment;
 import dev.shoal.plan.cluster.Cluster;
 import dev.shoal.plan.cluster.ClusterDevice;
 import dev.shoal.plan.cluster.InstanceBuilder;
 import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.coordinator.PlannedPipeline;
-import dev.shoal.runtime.coordinator.PlannedStage;
 import dev.shoal.runtime.coordinator.StagePlanner;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import java.util.ArrayList;
@@ -52,23 +46,11 @@ public final class ClusterStagePlanner implements StagePlanner {
         live.add(d);
       }
     }
-    PipelinePlan plan = solver.solve(InstanceBuilder.build(profile, restrict(cluster, live)));
-    List<StageAssignment> assigned = plan.stages();
-    int[] cuts = new int[assigned.size() - 1];
-    for (int i = 0; i < cuts.length; i++) {
-      cuts[i] = assigned.get(i).last();
-    }
-    Split split = ModelSplitter.split(profile, cuts);
-    List<PlannedStage> stages = new ArrayList<>();
-    for (int i = 0; i < assigned.size(); i++) {
-      StageAssignment a = assigned.get(i);
-      Stage s = split.stages().get(i);
-      // no reference compute: the cluster's speeds are not this host's; a worker's --slowdown
-      // scales its own measured run of the stage
-      stages.add(new PlannedStage(workers.get(live.get(a.device())), s.model().toByteArray(), s.inputs(),
-          s.outputs(), codec, "nodes " + a.first() + ".." + a.last() + " (" + (a.last() - a.first() + 1) + ")"));
-    }
-    return new PlannedPipeline(stages, plan);
+    List<WorkerEndpoint> liveWorkers = live.stream().map(workers::get).toList();
+    // no reference compute: the cluster's speeds are not this host's; a worker's --slowdown
+    // scales its own measured run of the stage
+    return PlannedPipeline.cut(profile, solver.solve(InstanceBuilder.build(profile, restrict(cluster, live))),
+        liveWorkers, codec, null);
   }
 
   /** The cluster with only the devices at {@code keep} (in that order); a dropped source becomes none. */
