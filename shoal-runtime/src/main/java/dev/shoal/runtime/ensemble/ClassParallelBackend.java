@@ -110,23 +110,16 @@ public final class ClassParallelBackend implements ServingBackend {
 
   @Override
   public CompletableFuture<Map<String, TensorData>> infer(String name, Map<String, TensorData> inputs) {
-    if (!model.name().equals(name)) {
-      return CompletableFuture.failedFuture(new InferenceException(Kind.NOT_FOUND, "unknown model '" + name + "'"));
-    }
-    TensorData input = inputs.get(model.inputs().get(0).name());
-    if (input == null || inputs.size() != 1) {
-      return CompletableFuture.failedFuture(new InferenceException(Kind.BAD_INPUT,
-          "class-parallel model takes exactly one input '" + model.inputs().get(0).name() + "', got " + inputs.keySet()));
-    }
-    List<EnsembleMember> members = new ArrayList<>();
-    List<Map<String, TensorData>> memberInputs = new ArrayList<>();
-    for (int i = 0; i < shards.size(); i++) {
-      members.add(shards.get(i).member());
-      memberInputs.add(Map.of(shardInputs.get(i), input.withName(shardInputs.get(i))));
+    TensorData input;
+    try {
+      input = FanOut.theOneInput(model, name, inputs);
+    } catch (InferenceException e) {
+      return CompletableFuture.failedFuture(e);
     }
     requests.incrementAndGet();
     int rows = (int) input.shape()[0];
-    return FanOut.send(members, memberInputs, deadline, timer).thenApply(replies -> concatenate(rows, replies));
+    return FanOut.send(shards.stream().map(Shard::member).toList(), shardInputs, input, deadline, timer)
+        .thenApply(replies -> concatenate(rows, replies));
   }
 
   private Map<String, TensorData> concatenate(int rows, List<FanOut.Reply> replies) {

@@ -2,6 +2,8 @@ package dev.shoal.runtime.ensemble;
 
 import dev.shoal.model.TensorData;
 import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.InferenceException.Kind;
+import dev.shoal.runtime.serving.ServedModel;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -27,8 +29,31 @@ final class FanOut {
 
   private FanOut() {}
 
-  static CompletableFuture<List<Reply>> send(List<EnsembleMember> members, List<Map<String, TensorData>> inputs,
-      Duration deadline, ScheduledExecutorService timer) {
+  /**
+   * The one input of a request to an ensemble served as {@code model}.
+   *
+   * @throws InferenceException NOT_FOUND for another model's name, BAD_INPUT unless the request has
+   *     exactly the model's one input
+   */
+  static TensorData theOneInput(ServedModel model, String name, Map<String, TensorData> inputs) {
+    if (!model.name().equals(name)) {
+      throw new InferenceException(Kind.NOT_FOUND, "unknown model '" + name + "'");
+    }
+    String inputName = model.inputs().get(0).name();
+    TensorData input = inputs.get(inputName);
+    if (input == null || inputs.size() != 1) {
+      throw new InferenceException(Kind.BAD_INPUT,
+          "model '" + name + "' takes exactly one input '" + inputName + "', got " + inputs.keySet());
+    }
+    return input;
+  }
+
+  /**
+   * Sends {@code input} to every member, named as each member's model calls its input, and completes
+   * with one reply per member (in order) when all answered or the deadline passed.
+   */
+  static CompletableFuture<List<Reply>> send(List<EnsembleMember> members, List<String> memberInputNames,
+      TensorData input, Duration deadline, ScheduledExecutorService timer) {
     int n = members.size();
     Reply[] replies = new Reply[n];
     CompletableFuture<List<Reply>> done = new CompletableFuture<>();
@@ -54,7 +79,7 @@ final class FanOut {
         call = CompletableFuture.failedFuture(new IllegalStateException("not ready"));
       } else {
         try {
-          call = m.backend().infer(m.model(), inputs.get(i));
+          call = m.backend().infer(m.model(), Map.of(memberInputNames.get(i), input.withName(memberInputNames.get(i))));
         } catch (RuntimeException e) {
           call = CompletableFuture.failedFuture(e);
         }

@@ -125,24 +125,17 @@ public final class VariantEnsembleBackend implements ServingBackend {
 
   @Override
   public CompletableFuture<Map<String, TensorData>> infer(String name, Map<String, TensorData> inputs) {
-    if (!model.name().equals(name)) {
-      return CompletableFuture.failedFuture(new InferenceException(Kind.NOT_FOUND, "unknown model '" + name + "'"));
-    }
-    TensorData input = inputs.get(model.inputs().get(0).name());
-    if (input == null || inputs.size() != 1) {
-      return CompletableFuture.failedFuture(new InferenceException(Kind.BAD_INPUT,
-          "the ensemble takes exactly one input '" + model.inputs().get(0).name() + "', got " + inputs.keySet()));
-    }
-    List<EnsembleMember> members = new ArrayList<>();
-    List<Map<String, TensorData>> memberInputs = new ArrayList<>();
-    for (int i = 0; i < variants.size(); i++) {
-      members.add(variants.get(i).member());
-      String inputName = outputs.get(i).input();
-      memberInputs.add(Map.of(inputName, input.withName(inputName)));
+    TensorData input;
+    try {
+      input = FanOut.theOneInput(model, name, inputs);
+    } catch (InferenceException e) {
+      return CompletableFuture.failedFuture(e);
     }
     requests.incrementAndGet();
     int rows = (int) input.shape()[0];
-    return FanOut.send(members, memberInputs, deadline, timer).thenApply(replies -> fuse(rows, replies));
+    return FanOut.send(variants.stream().map(Variant::member).toList(),
+        outputs.stream().map(TopKOutputs::input).toList(), input, deadline, timer)
+        .thenApply(replies -> fuse(rows, replies));
   }
 
   private Map<String, TensorData> fuse(int rows, List<FanOut.Reply> replies) {
