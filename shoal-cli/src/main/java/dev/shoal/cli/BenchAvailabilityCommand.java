@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code shoal bench availability}: VP vs CP vs pipeline MP with 0, 1, 2 workers killed. */
@@ -21,13 +22,7 @@ import picocli.CommandLine.Option;
     })
 public final class BenchAvailabilityCommand implements Callable<Integer> {
 
-  @Option(names = "--models", defaultValue = "models/fashion",
-      description = "directory with base/, variants/, class-parallel/ (default: ${DEFAULT-VALUE})")
-  Path models;
-
-  @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "MNIST-format IDX directory with the test set (default: ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin FashionModelSets inputs;
 
   @Option(names = "--images", defaultValue = "1000",
       description = "test images per experiment (default: ${DEFAULT-VALUE})")
@@ -59,7 +54,7 @@ public final class BenchAvailabilityCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--images, --rounds, --deadline-ms and --slowdown must be >= 1 and --warmup >= 0");
     }
-    AvailabilityBench.run(new AvailabilityBench.Config(models, data, images, Duration.ofMillis(deadlineMs), warmup,
+    AvailabilityBench.run(new AvailabilityBench.Config(inputs.models, inputs.data, images, Duration.ofMillis(deadlineMs), warmup,
         rounds, slowdown), out, System.out);
     return 0;
   }

@@ -4,6 +4,7 @@ import dev.shoal.bench.variants.VariantAccuracyBench;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code shoal bench variants}: variant parallelism vs the base and class parallelism. */
@@ -18,13 +19,7 @@ import picocli.CommandLine.Option;
         "(base/, variants/, class-parallel/). Writes CSV, JSON and a PNG plot to --out."})
 public final class BenchVariantsCommand implements Callable<Integer> {
 
-  @Option(names = "--models", defaultValue = "models/fashion",
-      description = "directory with base/, variants/, class-parallel/ (default: ${DEFAULT-VALUE})")
-  Path models;
-
-  @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
-      description = "MNIST-format IDX directory with the test set (default: ${DEFAULT-VALUE})")
-  Path data;
+  @Mixin FashionModelSets inputs;
 
   @Option(names = "--warmup", defaultValue = "20", description = "warm-up runs per model (default: ${DEFAULT-VALUE})")
   int warmup;
@@ -40,7 +35,7 @@ public final class BenchVariantsCommand implements Callable<Integer> {
     if (rounds < 1 || warmup < 0) {
       throw new IllegalArgumentException("--rounds must be >= 1 and --warmup >= 0, got " + rounds + " and " + warmup);
     }
-    VariantAccuracyBench.run(new VariantAccuracyBench.Config(models, data, warmup, rounds), out, System.out);
+    VariantAccuracyBench.run(new VariantAccuracyBench.Config(inputs.models, inputs.data, warmup, rounds), out, System.out);
     return 0;
   }
 }
