@@ -4,7 +4,6 @@ import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.runtime.serving.InferenceException;
-import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.time.Duration;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Class parallelism, the baseline of the VP paper: N sub-models each score their own subset of the
@@ -39,8 +37,7 @@ public final class ClassParallelBackend implements ServingBackend {
   private final int numClasses;
   private final Duration deadline;
   private final ScheduledExecutorService timer;
-  private final AtomicLong requests = new AtomicLong();
-  private final AtomicLong degraded = new AtomicLong();
+  private final MemberTally tally;
 
   /**
    * @throws IllegalArgumentException when the shards do not cover each class exactly once, or a
@@ -90,6 +87,7 @@ public final class ClassParallelBackend implements ServingBackend {
     this.numClasses = numClasses;
     this.deadline = deadline;
     this.model = EnsembleOutputs.servedModel(name, "shoal_class_parallel", input, numClasses);
+    this.tally = new MemberTally(name, "sub-model", shards.stream().map(Shard::member).toList());
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "shoal-class-parallel-" + name);
       t.setDaemon(true);
@@ -116,7 +114,7 @@ public final class ClassParallelBackend implements ServingBackend {
     } catch (InferenceException e) {
       return CompletableFuture.failedFuture(e);
     }
-    requests.incrementAndGet();
+    tally.request();
     int rows = (int) input.shape()[0];
     return FanOut.send(shards.stream().map(Shard::member).toList(), shardInputs, input, deadline, timer)
         .thenApply(replies -> concatenate(rows, replies));
@@ -125,16 +123,15 @@ public final class ClassParallelBackend implements ServingBackend {
   private Map<String, TensorData> concatenate(int rows, List<FanOut.Reply> replies) {
     double[][] logits = new double[rows][numClasses];
     boolean[] present = new boolean[numClasses];
-    List<String> missing = new ArrayList<>();
-    int answered = 0;
+    MemberTally.Replies tallied = tally.replies();
     for (int i = 0; i < replies.size(); i++) {
       Shard shard = shards.get(i);
-      String why = null;
+      String member = shard.member().name();
       if (replies.get(i) instanceof FanOut.Answered a) {
         TensorData scores = a.outputs().get(shardOutputs.get(i));
         int width = shard.classIds().length;
         if (scores == null || !Arrays.equals(scores.shape(), new long[] {rows, width})) {
-          why = "bad answer: expected '" + shardOutputs.get(i) + "' [" + rows + ", " + width + "]";
+          tallied.missing(member, "bad answer: expected '" + shardOutputs.get(i) + "' [" + rows + ", " + width + "]");
         } else {
           float[] v = scores.floats();
           for (int r = 0; r < rows; r++) {
@@ -145,27 +142,13 @@ public final class ClassParallelBackend implements ServingBackend {
           for (int c : shard.classIds()) {
             present[c] = true;
           }
-          answered++;
+          tallied.answered(member);
         }
       } else {
-        why = ((FanOut.Missing) replies.get(i)).reason();
-      }
-      String member = shard.member().name();
-      if (why == null) {
-        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "answered").inc();
-      } else {
-        missing.add(member + ": " + why);
-        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "missing").inc();
+        tallied.missing(member, ((FanOut.Missing) replies.get(i)).reason());
       }
     }
-    if (answered == 0) {
-      throw new InferenceException(Kind.UNAVAILABLE, "no sub-model answered (" + String.join("; ", missing) + ")");
-    }
-    boolean isDegraded = answered < shards.size();
-    if (isDegraded) {
-      degraded.incrementAndGet();
-      EnsembleMetrics.DEGRADED.labelValues(model.name()).inc();
-    }
+    boolean isDegraded = tallied.close();
     float[][] probabilities = new float[rows][];
     for (int r = 0; r < rows; r++) {
       for (int c = 0; c < numClasses; c++) {
@@ -175,17 +158,19 @@ public final class ClassParallelBackend implements ServingBackend {
       }
       probabilities[r] = EnsembleOutputs.softmax(logits[r]);
     }
-    return EnsembleOutputs.tensors(probabilities, isDegraded, answered);
+    return EnsembleOutputs.tensors(probabilities, isDegraded, tallied.answeredCount());
   }
 
   @Override
   public List<String> status() {
     List<String> lines = new ArrayList<>();
     lines.add(String.format("class-parallel '%s': %d sub-models, %d classes, deadline %d ms; %d requests, %d degraded",
-        model.name(), shards.size(), numClasses, deadline.toMillis(), requests.get(), degraded.get()));
+        model.name(), shards.size(), numClasses, deadline.toMillis(), tally.requests(), tally.degraded()));
     for (Shard s : shards) {
-      lines.add(String.format("  sub-model %s classes %s: %s", s.member().name(), Arrays.toString(s.classIds()),
-          s.member().backend().ready() ? "ready" : "DOWN"));
+      String n = s.member().name();
+      lines.add(String.format("  sub-model %s classes %s: %s; answered %d, missing %d", n,
+          Arrays.toString(s.classIds()), s.member().backend().ready() ? "ready" : "DOWN", tally.answered(n),
+          tally.missed(n)));
       s.member().backend().status().forEach(l -> lines.add("    " + l));
     }
     return lines;

@@ -5,7 +5,6 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.family.TopKFusion;
 import dev.shoal.runtime.serving.InferenceException;
-import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.nio.ByteBuffer;
@@ -13,13 +12,11 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Variant parallelism: every input goes to all variants at once (each typically on its own
@@ -47,10 +44,7 @@ public final class VariantEnsembleBackend implements ServingBackend {
   private final int numClasses;
   private final Duration deadline;
   private final ScheduledExecutorService timer;
-  private final AtomicLong requests = new AtomicLong();
-  private final AtomicLong degraded = new AtomicLong();
-  private final Map<String, AtomicLong> answeredBy = new LinkedHashMap<>();
-  private final Map<String, AtomicLong> missedBy = new LinkedHashMap<>();
+  private final MemberTally tally;
 
   /**
    * @param name the ensemble's model name in the API
@@ -77,10 +71,9 @@ public final class VariantEnsembleBackend implements ServingBackend {
             + " but variant '" + variants.get(0).member().name() + "' takes " + input
             + ": every variant must take the same input");
       }
-      answeredBy.put(v.member().name(), new AtomicLong());
-      missedBy.put(v.member().name(), new AtomicLong());
     }
     this.model = EnsembleOutputs.servedModel(name, "shoal_variant_ensemble", input, numClasses);
+    this.tally = new MemberTally(name, "variant", variants.stream().map(Variant::member).toList());
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "shoal-ensemble-" + name);
       t.setDaemon(true);
@@ -131,7 +124,7 @@ public final class VariantEnsembleBackend implements ServingBackend {
     } catch (InferenceException e) {
       return CompletableFuture.failedFuture(e);
     }
-    requests.incrementAndGet();
+    tally.request();
     int rows = (int) input.shape()[0];
     return FanOut.send(variants.stream().map(Variant::member).toList(),
         outputs.stream().map(TopKOutputs::input).toList(), input, deadline, timer)
@@ -143,43 +136,26 @@ public final class VariantEnsembleBackend implements ServingBackend {
     for (int r = 0; r < rows; r++) {
       perRow.add(new ArrayList<>());
     }
-    List<String> missing = new ArrayList<>();
-    int answered = 0;
+    MemberTally.Replies tallied = tally.replies();
     for (int i = 0; i < replies.size(); i++) {
       String member = variants.get(i).member().name();
-      String why = null;
       if (replies.get(i) instanceof FanOut.Answered a) {
         try {
           addRows(perRow, a.outputs(), outputs.get(i), variants.get(i).fusionWeight(), rows);
-          answered++;
+          tallied.answered(member);
         } catch (IllegalArgumentException e) {
-          why = "bad answer: " + e.getMessage();
+          tallied.missing(member, "bad answer: " + e.getMessage());
         }
       } else {
-        why = ((FanOut.Missing) replies.get(i)).reason();
-      }
-      if (why == null) {
-        answeredBy.get(member).incrementAndGet();
-        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "answered").inc();
-      } else {
-        missing.add(member + ": " + why);
-        missedBy.get(member).incrementAndGet();
-        EnsembleMetrics.MEMBER_REPLIES.labelValues(model.name(), member, "missing").inc();
+        tallied.missing(member, ((FanOut.Missing) replies.get(i)).reason());
       }
     }
-    if (answered == 0) {
-      throw new InferenceException(Kind.UNAVAILABLE, "no variant answered (" + String.join("; ", missing) + ")");
-    }
-    boolean isDegraded = answered < variants.size();
-    if (isDegraded) {
-      degraded.incrementAndGet();
-      EnsembleMetrics.DEGRADED.labelValues(model.name()).inc();
-    }
+    boolean isDegraded = tallied.close();
     float[][] probabilities = new float[rows][];
     for (int r = 0; r < rows; r++) {
       probabilities[r] = EnsembleOutputs.softmax(TopKFusion.fuse(numClasses, perRow.get(r)));
     }
-    return EnsembleOutputs.tensors(probabilities, isDegraded, answered);
+    return EnsembleOutputs.tensors(probabilities, isDegraded, tallied.answeredCount());
   }
 
   private static void addRows(List<List<TopKFusion.Answer>> perRow, Map<String, TensorData> answer,
@@ -209,11 +185,11 @@ public final class VariantEnsembleBackend implements ServingBackend {
   public List<String> status() {
     List<String> lines = new ArrayList<>();
     lines.add(String.format("variant ensemble '%s': %d variants, %d classes, deadline %d ms; %d requests, %d degraded",
-        model.name(), variants.size(), numClasses, deadline.toMillis(), requests.get(), degraded.get()));
+        model.name(), variants.size(), numClasses, deadline.toMillis(), tally.requests(), tally.degraded()));
     for (Variant v : variants) {
       String n = v.member().name();
       lines.add(String.format("  variant %s (weight %.3f): %s; answered %d, missing %d", n, v.fusionWeight(),
-          v.member().backend().ready() ? "ready" : "DOWN", answeredBy.get(n).get(), missedBy.get(n).get()));
+          v.member().backend().ready() ? "ready" : "DOWN", tally.answered(n), tally.missed(n)));
       v.member().backend().status().forEach(s -> lines.add("    " + s));
     }
     return lines;
