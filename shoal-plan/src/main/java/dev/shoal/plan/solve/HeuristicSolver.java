@@ -40,7 +40,7 @@ public final class HeuristicSolver implements PipelineSolver {
     long start = System.nanoTime();
     PipelineCost cost = new PipelineCost(instance);
     int[] kept = promising(instance);
-    Instance narrowed = kept.length == instance.devices().size() ? instance : restrict(instance, kept);
+    Instance narrowed = kept.length == instance.devices().size() ? instance : instance.onDevices(kept);
     int devices = narrowed.devices().size();
     // a node costs O(devices x layers): past 16 devices the budget shrinks so that a probe's work
     // grows with layers x devices only, as it does up to 16
@@ -97,32 +97,5 @@ public final class HeuristicSolver implements PipelineSolver {
         .mapToInt(Integer::intValue)
         .sorted()
         .toArray();
-  }
-
-  /** The instance on the devices {@code kept} only (in that order). */
-  static Instance restrict(Instance instance, int[] kept) {
-    List<Layer> layers = new ArrayList<>();
-    for (Layer layer : instance.layers()) {
-      double[] time = new double[kept.length];
-      for (int i = 0; i < kept.length; i++) {
-        time[i] = layer.time()[kept[i]];
-      }
-      layers.add(new Layer(layer.name(), time, layer.paramBytes(), layer.workBytes(), layer.cutBytes()));
-    }
-    List<DeviceSpec> devices = new ArrayList<>();
-    double[][] bandwidth = new double[kept.length][kept.length];
-    double[][] latency = new double[kept.length][kept.length];
-    Integer source = null;
-    for (int i = 0; i < kept.length; i++) {
-      devices.add(instance.devices().get(kept[i]));
-      if (instance.source() != null && instance.source() == kept[i]) {
-        source = i;
-      }
-      for (int j = 0; j < kept.length; j++) {
-        bandwidth[i][j] = instance.bandwidth()[kept[i]][kept[j]];
-        latency[i][j] = instance.latency()[kept[i]][kept[j]];
-      }
-    }
-    return new Instance(layers, instance.inputBytes(), devices, bandwidth, latency, source);
   }
 }

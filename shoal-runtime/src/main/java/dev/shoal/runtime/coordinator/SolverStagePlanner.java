@@ -6,8 +6,9 @@ import dev.shoal.plan.Instance;
 import dev.shoal.plan.PipelineSolver;
 import dev.shoal.plan.cluster.InstanceBuilder;
 import dev.shoal.runtime.codec.TensorCodec;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Plans with the cost model: builds the planner instance for the live workers with {@link
@@ -23,8 +24,8 @@ public final class SolverStagePlanner implements StagePlanner {
   private final ModelProfile profile;
   private final double[] nodeSeconds;
   private final List<Device> devices;
-  private final double[][] bandwidth;
-  private final double[][] latency;
+  /** The instance over every device; a plan solves it restricted to the live ones. */
+  private final Instance whole;
   private final PipelineSolver solver;
   private final TensorCodec codec;
 
@@ -42,50 +43,31 @@ public final class SolverStagePlanner implements StagePlanner {
     this.profile = profile;
     this.nodeSeconds = nodeSeconds.clone();
     this.devices = List.copyOf(devices);
-    this.bandwidth = bandwidth;
-    this.latency = latency;
+    double[][] time = new double[nodeSeconds.length][devices.size()];
+    for (int n = 0; n < nodeSeconds.length; n++) {
+      for (int d = 0; d < devices.size(); d++) {
+        time[n][d] = nodeSeconds[n] * devices.get(d).slowdown();
+      }
+    }
+    List<DeviceSpec> specs = devices.stream().map(d -> new DeviceSpec(d.worker().name(), d.memoryBytes())).toList();
+    this.whole = InstanceBuilder.of(profile, specs, time, bandwidth, latency, null, 1.0);
     this.solver = solver;
     this.codec = codec;
   }
 
   /** The planner instance over the given live workers (in cluster order). */
   public Instance instance(List<WorkerEndpoint> alive) {
-    List<Device> live = live(alive);
-    double[][] time = new double[nodeSeconds.length][live.size()];
-    for (int n = 0; n < nodeSeconds.length; n++) {
-      for (int d = 0; d < live.size(); d++) {
-        time[n][d] = nodeSeconds[n] * live.get(d).slowdown();
-      }
-    }
-    int[] index = new int[live.size()];
-    for (int d = 0; d < live.size(); d++) {
-      index[d] = devices.indexOf(live.get(d));
-    }
-    double[][] bw = new double[live.size()][live.size()];
-    double[][] lat = new double[live.size()][live.size()];
-    for (int a = 0; a < live.size(); a++) {
-      for (int b = 0; b < live.size(); b++) {
-        bw[a][b] = bandwidth[index[a]][index[b]];
-        lat[a][b] = latency[index[a]][index[b]];
-      }
-    }
-    List<DeviceSpec> specs = live.stream().map(d -> new DeviceSpec(d.worker().name(), d.memoryBytes())).toList();
-    return InstanceBuilder.of(profile, specs, time, bw, lat, null, 1.0);
+    return whole.onDevices(live(alive));
   }
 
   @Override
   public PlannedPipeline plan(List<WorkerEndpoint> alive) {
-    List<WorkerEndpoint> live = live(alive).stream().map(Device::worker).toList();
+    List<WorkerEndpoint> live = Arrays.stream(live(alive)).mapToObj(d -> devices.get(d).worker()).toList();
     return PlannedPipeline.cut(profile, solver.solve(instance(alive)), live, codec, nodeSeconds);
   }
 
-  private List<Device> live(List<WorkerEndpoint> alive) {
-    List<Device> out = new ArrayList<>();
-    for (Device d : devices) {
-      if (alive.contains(d.worker())) {
-        out.add(d);
-      }
-    }
-    return out;
+  /** Indices of the devices whose workers are alive, in cluster order. */
+  private int[] live(List<WorkerEndpoint> alive) {
+    return IntStream.range(0, devices.size()).filter(d -> alive.contains(devices.get(d).worker())).toArray();
   }
 }

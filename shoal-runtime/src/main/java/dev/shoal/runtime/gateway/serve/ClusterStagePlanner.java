@@ -1,16 +1,17 @@
 package dev.shoal.runtime.gateway.serve;
 
 import dev.shoal.model.cost.ModelProfile;
+import dev.shoal.plan.Instance;
 import dev.shoal.plan.PipelineSolver;
 import dev.shoal.plan.cluster.Cluster;
-import dev.shoal.plan.cluster.ClusterDevice;
 import dev.shoal.plan.cluster.InstanceBuilder;
 import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.coordinator.PlannedPipeline;
 import dev.shoal.runtime.coordinator.StagePlanner;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Plans a pipeline the way {@code shoal plan --model M --cluster C} does ({@link InstanceBuilder}:
@@ -20,7 +21,8 @@ import java.util.List;
 public final class ClusterStagePlanner implements StagePlanner {
 
   private final ModelProfile profile;
-  private final Cluster cluster;
+  /** The instance over every device; a plan solves it restricted to the live ones. */
+  private final Instance whole;
   private final List<WorkerEndpoint> workers;
   private final PipelineSolver solver;
   private final TensorCodec codec;
@@ -32,7 +34,7 @@ public final class ClusterStagePlanner implements StagePlanner {
       throw new IllegalArgumentException(cluster.devices().size() + " devices but " + workers.size() + " workers");
     }
     this.profile = profile;
-    this.cluster = cluster;
+    this.whole = InstanceBuilder.build(profile, cluster);
     this.workers = List.copyOf(workers);
     this.solver = solver;
     this.codec = codec;
@@ -40,37 +42,10 @@ public final class ClusterStagePlanner implements StagePlanner {
 
   @Override
   public PlannedPipeline plan(List<WorkerEndpoint> alive) {
-    List<Integer> live = new ArrayList<>();
-    for (int d = 0; d < workers.size(); d++) {
-      if (alive.contains(workers.get(d))) {
-        live.add(d);
-      }
-    }
-    List<WorkerEndpoint> liveWorkers = live.stream().map(workers::get).toList();
+    int[] live = IntStream.range(0, workers.size()).filter(d -> alive.contains(workers.get(d))).toArray();
+    List<WorkerEndpoint> liveWorkers = Arrays.stream(live).mapToObj(workers::get).toList();
     // no reference compute: the cluster's speeds are not this host's; a worker's --slowdown
     // scales its own measured run of the stage
-    return PlannedPipeline.cut(profile, solver.solve(InstanceBuilder.build(profile, restrict(cluster, live))),
-        liveWorkers, codec, null);
-  }
-
-  /** The cluster with only the devices at {@code keep} (in that order); a dropped source becomes none. */
-  static Cluster restrict(Cluster cluster, List<Integer> keep) {
-    int n = keep.size();
-    List<ClusterDevice> devices = new ArrayList<>();
-    double[][] bandwidth = new double[n][n];
-    double[][] latency = new double[n][n];
-    Integer source = null;
-    for (int a = 0; a < n; a++) {
-      int from = keep.get(a);
-      devices.add(cluster.devices().get(from));
-      if (cluster.source() != null && cluster.source() == from) {
-        source = a;
-      }
-      for (int b = 0; b < n; b++) {
-        bandwidth[a][b] = cluster.bandwidth()[from][keep.get(b)];
-        latency[a][b] = cluster.latency()[from][keep.get(b)];
-      }
-    }
-    return new Cluster(List.copyOf(devices), bandwidth, latency, source, cluster.macsPerSecond());
+    return PlannedPipeline.cut(profile, solver.solve(whole.onDevices(live)), liveWorkers, codec, null);
   }
 }
