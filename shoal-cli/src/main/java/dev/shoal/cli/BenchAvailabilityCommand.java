@@ -17,7 +17,6 @@ import picocli.CommandLine.Option;
       "variant per worker), class parallelism (one sub-model per worker) and pipeline model",
       "parallelism of the base model (with and without re-planning) serve Fashion-MNIST test images",
       "through the gateway with 0, 1 and 2 workers SIGKILLed: accuracy, failed and degraded answers.",
-      "Also the served batch-1 response time of the variant ensemble vs the base alone on one worker.",
       "Reads base/, variants/ and class-parallel/ under --models; writes CSV and JSON to --out."
     })
 public final class BenchAvailabilityCommand implements Callable<Integer> {
@@ -32,13 +31,6 @@ public final class BenchAvailabilityCommand implements Callable<Integer> {
       description = "ensembles answer from the members that arrived by then (default: ${DEFAULT-VALUE})")
   long deadlineMs;
 
-  @Option(names = "--warmup", defaultValue = "20", description = "warm-up requests (default: ${DEFAULT-VALUE})")
-  int warmup;
-
-  @Option(names = "--rounds", defaultValue = "300",
-      description = "timed requests per model for the response time (default: ${DEFAULT-VALUE})")
-  int rounds;
-
   @Option(names = "--slowdown", defaultValue = "1",
       description = "every worker emulates a device K times slower than this host: it holds each frame K x "
           + "its compute (default: ${DEFAULT-VALUE})")
@@ -50,12 +42,11 @@ public final class BenchAvailabilityCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (images < 1 || rounds < 1 || warmup < 0 || deadlineMs < 1 || !(slowdown >= 1)) {
-      throw new IllegalArgumentException(
-          "--images, --rounds, --deadline-ms and --slowdown must be >= 1 and --warmup >= 0");
+    if (images < 1 || deadlineMs < 1 || !(slowdown >= 1)) {
+      throw new IllegalArgumentException("--images, --deadline-ms and --slowdown must be >= 1");
     }
-    AvailabilityBench.run(new AvailabilityBench.Config(inputs.models, inputs.data, images, Duration.ofMillis(deadlineMs), warmup,
-        rounds, slowdown), out, System.out);
+    AvailabilityBench.run(new AvailabilityBench.Config(inputs.models, inputs.data, images,
+        Duration.ofMillis(deadlineMs), slowdown), out, System.out);
     return 0;
   }
 }
