@@ -12,7 +12,6 @@ import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.gateway.serve.ClusterStagePlanner;
 import dev.shoal.runtime.pipeline.PipelineBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
-import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -53,7 +52,6 @@ public final class AvailabilityBench {
 
   private final Config config;
   private final PrintStream log;
-  private final ClusterSecret secret = ClusterSecret.generate();
   private final FashionServingSetup setup;
 
   private AvailabilityBench(Config config, PrintStream log) throws IOException {
@@ -68,10 +66,8 @@ public final class AvailabilityBench {
 
   private void run(Path out) throws IOException {
     int n = setup.family.variants().size();
-    Path logs = out.resolve("logs");
-    Files.createDirectories(logs);
-    Path secretFile = logs.resolve("cluster.secret");
-    secret.write(secretFile);
+    Path logs = Files.createDirectories(out.resolve("logs"));
+    Path secretFile = setup.writeSecret(logs);
     log.printf(Locale.ROOT, "availability: %d test images, %d workers, slowdown %.1f, deadline %d ms%n",
         setup.images.length, n, config.slowdown(), config.deadline().toMillis());
     try (WorkerPool pool = WorkerPool.start(n, secretFile, logs, config.slowdown())) {
@@ -94,19 +90,19 @@ public final class AvailabilityBench {
     ModelProfile baseProfile = ModelProfile.of(ModelGraph.load(setup.baseFile));
     List<Strategy> strategies = List.of(
         new Strategy("variant parallel", false,
-            w -> ClusterServing.variants(setup.variantsDir, spec, config.deadline(), secret, setup.options).backend()),
+            w -> ClusterServing.variants(setup.variantsDir, spec, config.deadline(), setup.secret, setup.options).backend()),
         new Strategy("class parallel", false,
-            w -> ClusterServing.classParallel(setup.classParallelDir, spec, config.deadline(), secret, setup.options).backend()),
+            w -> ClusterServing.classParallel(setup.classParallelDir, spec, config.deadline(), setup.secret, setup.options).backend()),
         new Strategy("pipeline MP, re-plan", true, w -> {
           ClusterServing.Served s = ClusterServing.pipeline(setup.baseFile, spec, new ExactSolver(), setup.options.inputCodec(),
-              secret, setup.options);
+              setup.secret, setup.options);
           log.print("  " + s.plan().replace("\n", "\n  ").stripTrailing() + "\n");
           return s.backend();
         }),
         new Strategy("pipeline MP, no re-plan", false, w -> PipelineBackend.start(
             PreparedModel.servedModel("base", ModelGraph.load(setup.baseFile)), w,
             new PinnedPlanner(new ClusterStagePlanner(baseProfile, spec, w, new ExactSolver(), setup.options.inputCodec())),
-            secret, setup.options)));
+            setup.secret, setup.options)));
     for (Strategy s : strategies) {
       pool.restartDead();
       log.println(s.name() + ": deploying on " + FashionServingSetup.names(cluster));

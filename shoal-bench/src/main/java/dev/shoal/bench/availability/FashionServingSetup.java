@@ -11,6 +11,7 @@ import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.train.data.LabelledImages;
 import dev.shoal.train.data.Split;
 import java.io.IOException;
@@ -33,6 +34,8 @@ final class FashionServingSetup {
   final Path baseFile;
   final float[][] images;
   final int[] labels;
+  /** The secret the benches' coordinator and worker processes share. */
+  final ClusterSecret secret = ClusterSecret.generate();
   /** Raw tensors (no lossy codec: accuracy is compared), a request timeout that outlasts a re-plan. */
   final PipelineBackend.Options options = new PipelineBackend.Options(PipelineBackend.Options.DEFAULT.maxInFlight(),
       Duration.ofSeconds(20), TensorCodec.parse("raw"), PipelineBackend.Options.DEFAULT.maxFrameBytes());
@@ -67,6 +70,13 @@ final class FashionServingSetup {
       }
       this.labels[i] = test.label(i);
     }
+  }
+
+  /** Writes the cluster secret into {@code dir} for the worker processes; delete the file when done. */
+  Path writeSecret(Path dir) throws IOException {
+    Path file = dir.resolve("cluster.secret");
+    secret.write(file);
+    return file;
   }
 
   /** Image {@code i} as the one input tensor of a batch-1 request. */

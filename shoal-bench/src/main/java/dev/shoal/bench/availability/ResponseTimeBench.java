@@ -12,7 +12,6 @@ import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.pipeline.PipelineBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
-import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.io.IOException;
@@ -52,7 +51,6 @@ public final class ResponseTimeBench {
   private final Config config;
   private final PrintStream log;
   private final FashionServingSetup setup;
-  private final ClusterSecret secret = ClusterSecret.generate();
 
   private ResponseTimeBench(Config config, PrintStream log) throws IOException {
     this.config = config;
@@ -66,10 +64,8 @@ public final class ResponseTimeBench {
 
   private void run(Path out) throws IOException {
     int n = setup.family.variants().size();
-    Path logs = out.resolve("logs");
-    Files.createDirectories(logs);
-    Path secretFile = logs.resolve("cluster.secret");
-    secret.write(secretFile);
+    Path logs = Files.createDirectories(out.resolve("logs"));
+    Path secretFile = setup.writeSecret(logs);
     // the models' own batch-1 ONNX Runtime time on this host: what a worker's emulated device multiplies
     List<Path> files = new ArrayList<>(List.of(setup.baseFile));
     setup.family.variants().forEach(v -> files.add(setup.variantsDir.resolve(v.file())));
@@ -123,12 +119,12 @@ public final class ResponseTimeBench {
   private Map<String, Timings> measure(List<WorkerEndpoint> cluster, WorkerEndpoint alone) {
     ServedModel baseModel = PreparedModel.servedModel("base", ModelGraph.load(setup.baseFile));
     ServingBackend base = PipelineBackend.start(baseModel, List.of(alone),
-        new FixedStagePlanner(List.of(FashionServingSetup.read(setup.baseFile)), setup.options.inputCodec()), secret,
+        new FixedStagePlanner(List.of(FashionServingSetup.read(setup.baseFile)), setup.options.inputCodec()), setup.secret,
         setup.options);
     ServingBackend vp = null;
     try {
       vp = ClusterServing.variants(setup.variantsDir, FashionServingSetup.clusterOf(cluster), config.deadline(),
-          secret, setup.options).backend();
+          setup.secret, setup.options).backend();
       try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0)) {
         GatewayClient baseClient = setup.client(baseGateway, baseModel.name());
         GatewayClient vpClient = setup.client(vpGateway, setup.family.name());
