@@ -79,8 +79,14 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /** Runs at deploy time: the first calls of a session are many times slower than later ones. */
+  /**
+   * Runs at deploy time: the first calls of a session are many times slower than later ones, and in
+   * a fresh worker JVM the Java side of a call is still interpreted, so a small stage warms up for
+   * at least {@link #WARM_UP_NANOS} (a large one for at least {@link #WARM_UP_RUNS} runs).
+   */
   private static final int WARM_UP_RUNS = 5;
+  private static final long WARM_UP_NANOS = 300_000_000L;
+  private static final int MAX_WARM_UP_RUNS = 2_000;
   private static final int CALIBRATION_RUNS = 21;
 
   /** An opened stage session and its median warm run time on this host, in nanoseconds. */
@@ -97,7 +103,9 @@ public final class Worker implements AutoCloseable {
             new byte[Math.toIntExact(TensorData.elementCount(shape) * spec.dtype().byteSize())]));
       }
       try {
-        for (int i = 0; i < WARM_UP_RUNS; i++) {
+        long warmUpStart = System.nanoTime();
+        for (int i = 0; i < MAX_WARM_UP_RUNS
+            && (i < WARM_UP_RUNS || System.nanoTime() - warmUpStart < WARM_UP_NANOS); i++) {
           s.run(zeros);
         }
         long[] t = new long[CALIBRATION_RUNS];
@@ -125,6 +133,7 @@ public final class Worker implements AutoCloseable {
         reply.onError(Status.INVALID_ARGUMENT.withDescription(refusal).asRuntimeException());
         return;
       }
+      long warmRunNanos;
       synchronized (deployLock) {
         StageRunner old = stage;
         if (old != null && old.epoch() > req.getPlanEpoch()) {
@@ -151,12 +160,15 @@ public final class Worker implements AutoCloseable {
         if (old != null) {
           old.close();
         }
-        stage = new StageRunner(req, session, loaded.warmRunNanos(), config, stats, results);
+        warmRunNanos = loaded.warmRunNanos();
+        stage = new StageRunner(req, session, warmRunNanos, config, stats, results);
         results.retainOnly(req.getPlanEpoch());
       }
       LOG.info(() -> "worker " + config.name() + ": deployed stage " + req.getStageIndex() + "/"
           + req.getStageCount() + " of epoch " + req.getPlanEpoch() + " -> "
-          + (req.getNextHop().isEmpty() ? "results" : req.getNextHop()));
+          + (req.getNextHop().isEmpty() ? "results" : req.getNextHop()) + String.format(java.util.Locale.ROOT,
+          " (warm run %.3f ms%s)", warmRunNanos / 1e6, config.slowdown() > 1.0
+              ? String.format(java.util.Locale.ROOT, ", emulating a device %.1fx slower", config.slowdown()) : ""));
       reply.onNext(DeployReply.newBuilder().setWorkerName(config.name())
           .setLoadMillis((System.nanoTime() - t0) / 1e6).build());
       reply.onCompleted();
