@@ -62,8 +62,9 @@ public final class SolverStagePlanner implements StagePlanner {
 
   @Override
   public PlannedPipeline plan(List<WorkerEndpoint> alive) {
-    List<WorkerEndpoint> live = Arrays.stream(live(alive)).mapToObj(d -> devices.get(d).worker()).toList();
-    return PlannedPipeline.cut(profile, solver.solve(instance(alive)), live, codec, nodeSeconds);
+    int[] live = live(alive);
+    List<WorkerEndpoint> liveWorkers = Arrays.stream(live).mapToObj(d -> devices.get(d).worker()).toList();
+    return PlannedPipeline.cut(profile, solver.solve(whole.onDevices(live)), liveWorkers, codec, nodeSeconds);
   }
 
   /** Indices of the devices whose workers are alive, in cluster order. */
