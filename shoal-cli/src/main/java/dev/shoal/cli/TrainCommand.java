@@ -7,10 +7,12 @@ import dev.shoal.train.recipes.FashionData;
 import dev.shoal.train.recipes.TrainingReport;
 import dev.shoal.train.recipes.VariantFamilyRecipe;
 import dev.shoal.train.train.DjlSetup;
+import dev.shoal.train.train.Objective.Distillation;
 import dev.shoal.train.train.TrainConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,6 +64,19 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--k", description = "variants: classes each variant returns (default: ${DEFAULT-VALUE})")
   int k = 3;
 
+  @Option(
+      names = "--teacher",
+      description = "variants: distil from this trained logits model, e.g. models/fashion/base/base.onnx (default: none)")
+  Path teacher;
+
+  @Option(
+      names = "--distill-weight",
+      description = "variants: share of each variant's own loss learnt from the teacher, in [0, 1) (default: ${DEFAULT-VALUE})")
+  float distillWeight = VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION.weight();
+
+  @Option(names = "--distill-temperature", description = "variants: distillation temperature (default: ${DEFAULT-VALUE})")
+  float distillTemperature = VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION.temperature();
+
   @Option(names = "--sub-models", description = "class: number of sub-models (default: ${DEFAULT-VALUE})")
   int subModels = 4;
 
@@ -86,8 +101,8 @@ public final class TrainCommand implements Callable<Integer> {
           print(
               VariantFamilyRecipe.run(
                   fashion,
-                  new VariantFamilyRecipe.Settings(
-                      VariantFamilyRecipe.Settings.DEFAULT.family(), k, VariantFamilyRecipe.Settings.DEFAULT.fusedLossWeight()),
+                  VariantFamilyRecipe.Settings.of(
+                      k, Optional.ofNullable(teacher), new Distillation(distillWeight, distillTemperature)),
                   config,
                   outDir,
                   System.out::println),

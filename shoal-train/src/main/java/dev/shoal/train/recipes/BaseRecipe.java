@@ -14,6 +14,7 @@ import dev.shoal.train.train.TrainingSession;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -35,7 +36,7 @@ public final class BaseRecipe {
       log.accept(
           "base: " + session.parameterCount() + " parameters, " + net.macs(new Shape(1).addAll(sample))
               + " MACs per image");
-      var epochs = session.fit(data.train(), Progress.epochs("base", config, log));
+      var epochs = session.fit(data.train(), Optional.empty(), Progress.epochs("base", config, log));
       Path file = outDir.resolve(MODEL_FILE);
       OnnxModelIO.write(OnnxModels.logits("base", net, data.rows(), data.cols(), data.numClasses()), file);
       TensorData logits = OnnxEvaluator.run(file, data.test(), 500, 1).get(OnnxModels.LOGITS);

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -65,7 +66,7 @@ public final class ClassParallelRecipe {
     Shape sample = new Shape(1, data.rows(), data.cols());
     try (TrainingSession session =
         new TrainingSession(net, new Objective.Single(), config, sample, data.train().data().count())) {
-      var epochs = session.fit(data.train(), Progress.epochs("class-parallel", config, log));
+      var epochs = session.fit(data.train(), Optional.empty(), Progress.epochs("class-parallel", config, log));
       List<ClassParallelManifest.Member> entries = new ArrayList<>();
       int count = data.test().data().count();
       float[] logits = new float[count * data.numClasses()];

@@ -23,6 +23,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -61,7 +62,7 @@ public final class DemoClassifierRecipe {
     Files.createDirectories(outDir);
     try (TrainingSession session =
         new TrainingSession(net, new Objective.Single(), config, sample, data.train().data().count())) {
-      var epochs = session.fit(data.train(), Progress.epochs("demo", config, log));
+      var epochs = session.fit(data.train(), Optional.empty(), Progress.epochs("demo", config, log));
       double djlAccuracy = Accuracy.of(session.predict(data.test()).get(0), data.test().data());
       Path modelFile = outDir.resolve(MODEL_FILE);
       OnnxModelIO.write(

@@ -2,6 +2,7 @@ package dev.shoal.train.recipes;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shoal.train.train.Objective.Distillation;
 import dev.shoal.train.train.TrainConfig;
 import dev.shoal.train.train.TrainingSession.EpochReport;
 import java.io.IOException;
@@ -13,7 +14,8 @@ import java.util.Map;
 
 /**
  * {@code training.json}: how a model (family) was trained and what it scored on the full test set
- * ({@code testAccuracy}: member or ensemble name to top-1 accuracy, measured on the exported ONNX).
+ * ({@code testAccuracy}: member or ensemble name to top-1 accuracy, measured on the exported ONNX;
+ * {@code teacher}: the model distilled from, null when none).
  */
 public record TrainingReport(
     String kind,
@@ -22,7 +24,9 @@ public record TrainingReport(
     int testImages,
     List<EpochReport> epochs,
     double meanSecondsPerEpoch,
-    Map<String, Double> testAccuracy) {
+    Map<String, Double> testAccuracy,
+    String teacher,
+    Distillation distillation) {
 
   public static final String FILE_NAME = "training.json";
 
@@ -35,7 +39,15 @@ public record TrainingReport(
         data.test().data().count(),
         epochs,
         epochs.stream().mapToDouble(EpochReport::seconds).average().orElse(0),
-        accuracy);
+        accuracy,
+        null,
+        Distillation.NONE);
+  }
+
+  /** This report for a model that distilled from {@code teacher}. */
+  public TrainingReport distilledFrom(String teacher, Distillation distillation) {
+    return new TrainingReport(
+        kind, config, trainImages, testImages, epochs, meanSecondsPerEpoch, testAccuracy, teacher, distillation);
   }
 
   public void write(Path dir) throws IOException {

@@ -6,10 +6,13 @@ import dev.shoal.model.family.VariantFamilyManifest;
 import dev.shoal.train.export.OnnxEvaluator;
 import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.train.export.OnnxModels;
+import dev.shoal.train.export.OnnxTeacher;
 import dev.shoal.train.models.MobileNetV2Style;
 import dev.shoal.train.nn.Chain;
 import dev.shoal.train.nn.ParallelNets;
 import dev.shoal.train.train.Objective;
+import dev.shoal.train.train.Objective.Distillation;
+import dev.shoal.train.train.Teacher;
 import dev.shoal.train.train.TrainConfig;
 import dev.shoal.train.train.TrainingSession;
 import dev.shoal.train.variants.EnsembleAccuracy;
@@ -20,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -31,9 +35,34 @@ public final class VariantFamilyRecipe {
 
   private VariantFamilyRecipe() {}
 
-  /** Family settings: the members, k of each top-k head, the weight of the fused term in the loss. */
-  public record Settings(List<VariantSpec> family, int k, float fusedLossWeight) {
-    public static final Settings DEFAULT = new Settings(VariantSpec.DEFAULT_FAMILY, 3, 1.0f);
+  /**
+   * Family settings: the members, k of each top-k head, the weight of the fused term in the loss,
+   * and optionally a trained model (a logits ONNX, e.g. the base) each variant distils from.
+   */
+  public record Settings(
+      List<VariantSpec> family, int k, float fusedLossWeight, Optional<Path> teacher, Distillation distillation) {
+    public static final Settings DEFAULT =
+        new Settings(VariantSpec.DEFAULT_FAMILY, 3, 1.0f, Optional.empty(), Distillation.NONE);
+    /**
+     * Temperature 4 and 90% of each variant's own term from the teacher: on 20,000 images for 2
+     * epochs this beat weight 0.5 and no teacher (fused family 0.832 / 0.826 / 0.818).
+     */
+    public static final Distillation DEFAULT_DISTILLATION = new Distillation(0.9f, 4f);
+
+    public Settings {
+      if (teacher.isPresent() != distillation.enabled()) {
+        throw new IllegalArgumentException(
+            teacher.isPresent()
+                ? "a teacher needs a distillation weight above 0"
+                : "distillation weight " + distillation.weight() + " needs a teacher");
+      }
+    }
+
+    /** These settings with {@code k} and, when {@code teacher} is present, distillation from it. */
+    public static Settings of(int k, Optional<Path> teacher, Distillation distillation) {
+      return new Settings(
+          DEFAULT.family(), k, DEFAULT.fusedLossWeight(), teacher, teacher.isPresent() ? distillation : Distillation.NONE);
+    }
   }
 
   public static TrainingReport run(
@@ -52,10 +81,15 @@ public final class VariantFamilyRecipe {
     ParallelNets net = new ParallelNets(members, false);
     Shape sample = new Shape(1, data.rows(), data.cols());
     Shape one = new Shape(1).addAll(sample);
-    Objective objective = new Objective.VariantJoint(weights, settings.fusedLossWeight());
+    Objective objective = new Objective.VariantJoint(weights, settings.fusedLossWeight(), settings.distillation());
+    Optional<Teacher> teacher =
+        settings.teacher().map(file -> OnnxTeacher.open(file, data.rows(), data.cols(), classes, 1));
+    teacher.ifPresent(t -> log.accept(String.format(
+        "variants distil from %s: weight %.2f, temperature %.1f",
+        t, settings.distillation().weight(), settings.distillation().temperature())));
     try (TrainingSession session =
         new TrainingSession(net, objective, config, sample, data.train().data().count())) {
-      var epochs = session.fit(data.train(), Progress.epochs("variants", config, log));
+      var epochs = session.fit(data.train(), teacher, Progress.epochs("variants", config, log));
       List<VariantFamilyManifest.Variant> entries = new ArrayList<>();
       List<TopKOutputs> outputs = new ArrayList<>();
       Map<String, Double> accuracy = new LinkedHashMap<>();
@@ -110,8 +144,13 @@ public final class VariantFamilyRecipe {
               entries)
           .write(outDir.resolve(VariantFamilyManifest.FILE_NAME));
       TrainingReport report = TrainingReport.of("variants", config, data, epochs, accuracy);
+      if (settings.teacher().isPresent()) {
+        report = report.distilledFrom(settings.teacher().get().toString(), settings.distillation());
+      }
       report.write(outDir);
       return report;
+    } finally {
+      teacher.ifPresent(Teacher::close);
     }
   }
 }

@@ -22,6 +22,18 @@ final class Losses {
   }
 
   /**
+   * Knowledge distillation (Hinton et al.): {@code T^2 * KL(softmax(t/T) || softmax(z/T))} for
+   * student logits {@code z} and teacher logits {@code t}, both {@code [N, C]}, averaged over the
+   * batch. The {@code T^2} keeps its gradient on the scale of the cross-entropy's.
+   */
+  static NDArray distillation(NDArray studentLogits, NDArray teacherLogits, float temperature) {
+    NDArray teacherLogp = teacherLogits.div(temperature).logSoftmax(1);
+    NDArray studentLogp = studentLogits.div(temperature).logSoftmax(1);
+    return teacherLogp.exp().mul(teacherLogp.sub(studentLogp)).sum(new int[] {1}).mean()
+        .mul(temperature * temperature);
+  }
+
+  /**
    * Log of the weighted mixture {@code sum_i w_i softmax(z_i)} with {@code w} normalised to sum 1:
    * the fused prediction of several classifiers, computed stably with log-sum-exp.
    */

@@ -24,6 +24,7 @@ import dev.shoal.train.data.BatchMaker;
 import dev.shoal.train.data.LabelledImages;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 
 /**
@@ -96,8 +97,17 @@ public final class TrainingSession implements AutoCloseable {
     return net;
   }
 
-  /** Trains for the configured epochs, reporting progress to {@code listener}. */
-  public List<EpochReport> fit(BatchMaker train, Listener listener) {
+  /**
+   * Trains for the configured epochs, reporting progress to {@code listener}. The {@code teacher}
+   * sees every augmented batch when the objective distils from one.
+   */
+  public List<EpochReport> fit(BatchMaker train, Optional<Teacher> teacher, Listener listener) {
+    if (objective.needsTeacher() != teacher.isPresent()) {
+      throw new IllegalArgumentException(
+          objective.needsTeacher()
+              ? "the objective distils from a teacher, and none was given"
+              : "a teacher was given, and the objective does not distil");
+    }
     Random random = new Random(config.seed());
     LabelledImages data = train.data();
     Shape imageShape = new Shape(1, data.rows(), data.cols());
@@ -110,14 +120,15 @@ public final class TrainingSession implements AutoCloseable {
       for (int from = 0; from < order.length; from += config.batchSize()) {
         int to = Math.min(order.length, from + config.batchSize());
         try (NDManager batch = trainer.getManager().newSubManager()) {
-          NDArray x =
-              batch.create(
-                  train.images(order, from, to, config.augmentation(), random),
-                  new Shape(to - from).addAll(imageShape));
+          int n = to - from;
+          float[] images = train.images(order, from, to, config.augmentation(), random);
+          NDArray x = batch.create(images, new Shape(n).addAll(imageShape));
           NDArray y = batch.create(train.labels(order, from, to));
+          Optional<NDArray> teacherLogits =
+              teacher.map(t -> batch.create(t.logits(images, n), new Shape(n, t.classes())));
           try (GradientCollector gc = trainer.newGradientCollector()) {
             NDList outputs = trainer.forward(new NDList(x));
-            NDArray loss = objective.loss(y, outputs, config.labelSmoothing());
+            NDArray loss = objective.loss(new Objective.Targets(y, teacherLogits), outputs, config.labelSmoothing());
             gc.backward(loss);
             lossSum += loss.getFloat();
           }

@@ -18,6 +18,7 @@ import dev.shoal.train.variants.TopKOutputs;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -96,7 +97,7 @@ class OnnxExportTest {
     TrainingSession session =
         new TrainingSession(
             net, new Objective.Single(), TrainConfig.standard(1, 3).withBatchSize(32), new Shape(1, 28, 28), 300);
-    session.fit(data.train(), r -> {});
+    session.fit(data.train(), Optional.empty(), r -> {});
     return session;
   }
 

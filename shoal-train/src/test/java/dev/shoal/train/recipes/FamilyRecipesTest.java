@@ -1,13 +1,16 @@
 package dev.shoal.train.recipes;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.shoal.model.TensorData;
 import dev.shoal.model.family.ClassParallelManifest;
 import dev.shoal.model.family.VariantFamilyManifest;
 import dev.shoal.train.SampleData;
 import dev.shoal.train.export.OnnxEvaluator;
+import dev.shoal.train.export.OnnxTeacher;
 import dev.shoal.train.train.DjlSetup;
+import dev.shoal.train.train.Objective.Distillation;
 import dev.shoal.train.train.TrainConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,7 +38,11 @@ class FamilyRecipesTest {
     FashionData data = SampleData.load();
     var settings =
         new VariantFamilyRecipe.Settings(
-            List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.5, 24)), 2, 1f);
+            List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.5, 24)),
+            2,
+            1f,
+            Optional.empty(),
+            Distillation.NONE);
     TrainingReport report =
         VariantFamilyRecipe.run(data, settings, TrainConfig.standard(2, 5).withBatchSize(50), out, line -> {});
 
@@ -64,6 +72,42 @@ class FamilyRecipesTest {
     // the joint loss falls from the first epoch to the second
     assertThat(report.epochs().get(1).meanLoss()).isLessThan(report.epochs().get(0).meanLoss());
     assertThat(Files.exists(out.resolve(TrainingReport.FILE_NAME))).isTrue();
+  }
+
+  /** The committed base, the teacher the variants distil from. */
+  private static final Path BASE = Path.of("../models/fashion/base/base.onnx");
+
+  @Test
+  void variantsDistilFromATeacherAndSayFromWhich() throws IOException {
+    FashionData data = SampleData.load();
+    var settings =
+        VariantFamilyRecipe.Settings.of(2, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
+    var small = new VariantFamilyRecipe.Settings(
+        List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.35, 24)),
+        settings.k(),
+        settings.fusedLossWeight(),
+        settings.teacher(),
+        settings.distillation());
+    VariantFamilyRecipe.run(data, small, TrainConfig.standard(2, 5).withBatchSize(50), out, line -> {});
+
+    TrainingReport report = TrainingReport.read(out);
+    assertThat(report.teacher()).isEqualTo(BASE.toString());
+    assertThat(report.distillation()).isEqualTo(VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
+    assertThat(report.epochs().get(1).meanLoss()).isLessThan(report.epochs().get(0).meanLoss());
+    assertThat(out.resolve("a.onnx")).exists();
+  }
+
+  @Test
+  void aTeacherNeedsADistillationWeightAndALogitsModel() {
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(3, Optional.of(BASE), new Distillation(0f, 4f)))
+        .hasMessageContaining("distillation weight above 0");
+    assertThat(VariantFamilyRecipe.Settings.of(3, Optional.empty(), new Distillation(0.5f, 4f)).distillation())
+        .isEqualTo(Distillation.NONE);
+    Path topK = Path.of("../models/fashion/variants/v28.onnx");
+    assertThatThrownBy(() -> OnnxTeacher.open(topK, 28, 28, 10, 1))
+        .hasMessageContaining(topK.toString())
+        .hasMessageContaining("output named 'logits'");
+    assertThatThrownBy(() -> OnnxTeacher.open(BASE, 28, 28, 5, 1)).hasMessageContaining("5 classes");
   }
 
   @Test
