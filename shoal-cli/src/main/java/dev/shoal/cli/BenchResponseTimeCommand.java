@@ -32,7 +32,9 @@ public final class BenchResponseTimeCommand implements Callable<Integer> {
       description = "the ensemble answers from the variants that arrived by then (default: ${DEFAULT-VALUE})")
   long deadlineMs;
 
-  @Option(names = "--warmup", defaultValue = "20", description = "warm-up requests (default: ${DEFAULT-VALUE})")
+  @Option(names = "--warmup", defaultValue = "2000",
+      description = "warm-up rounds per slowdown, untimed, so that the fresh worker and gateway JVMs have compiled "
+          + "their request paths (default: ${DEFAULT-VALUE})")
   int warmup;
 
   @Option(names = "--rounds", defaultValue = "300",

@@ -80,6 +80,8 @@ public final class ResponseTimeBench {
     try {
       for (double slowdown : config.slowdowns()) {
         try (WorkerPool pool = WorkerPool.start(n + 1, secretFile, logs, slowdown)) {
+          log.printf(Locale.ROOT, "  slowdown %4.1f: %d warm-up rounds, then %d timed%n", slowdown, config.warmup(),
+              config.rounds());
           Map<String, Timings> paths = measure(pool.endpoints().subList(0, n), pool.endpoints().get(n));
           double baseCompute = slowdown * baseOrt;
           double ensembleCompute = slowdown * slowestOrt;

@@ -45,7 +45,8 @@ public final class VariantFamilyRecipe {
         new Settings(VariantSpec.DEFAULT_FAMILY, 3, 1.0f, Optional.empty(), Distillation.NONE);
     /**
      * Temperature 4 and 90% of each variant's own term from the teacher: on 20,000 images for 2
-     * epochs this beat weight 0.5 and no teacher (fused family 0.832 / 0.826 / 0.818).
+     * epochs this beat weight 0.5 and no teacher (fused family 0.832 / 0.826 / 0.818); on all
+     * 60,000 for 4 epochs it lost to no teacher (0.896 / 0.903), see docs/training.md.
      */
     public static final Distillation DEFAULT_DISTILLATION = new Distillation(0.9f, 4f);
 
