@@ -100,6 +100,8 @@ public final class TrainingSession implements AutoCloseable {
   /**
    * Trains for the configured epochs, reporting progress to {@code listener}. The {@code teacher}
    * sees every augmented batch when the objective distils from one.
+   *
+   * @throws IllegalStateException when the loss becomes NaN or infinite (the run diverged)
    */
   public List<EpochReport> fit(BatchMaker train, Optional<Teacher> teacher, Listener listener) {
     if (objective.needsTeacher() != teacher.isPresent()) {
@@ -129,8 +131,16 @@ public final class TrainingSession implements AutoCloseable {
           try (GradientCollector gc = trainer.newGradientCollector()) {
             NDList outputs = trainer.forward(new NDList(x));
             NDArray loss = objective.loss(new Objective.Targets(y, teacherLogits), outputs, config.labelSmoothing());
+            float value = loss.getFloat();
+            if (!Float.isFinite(value)) {
+              throw new IllegalStateException(String.format(
+                  "training diverged: the loss is %s at epoch %d, step %d of %d (mean %.4f before it); stopped "
+                      + "before exporting anything. Try a lower learning rate than %s.",
+                  value, epoch, batches + 1, stepsPerEpoch, batches == 0 ? Double.NaN : lossSum / batches,
+                  config.learningRate()));
+            }
             gc.backward(loss);
-            lossSum += loss.getFloat();
+            lossSum += value;
           }
           trainer.step();
         }
