@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the variant-parallelism results from scratch: trains the MobileNetV2-style base, the
-# variant family (jointly, distilling from that base) and the class-parallel baseline on
-# Fashion-MNIST, writes them to
+# variant family (jointly) and the class-parallel baseline on Fashion-MNIST, writes them to
 # $MODELS (default models/fashion, the committed set), then runs `shoal bench variants`,
 # `shoal bench availability` and `shoal bench response-time` on them.
 #
@@ -22,7 +21,7 @@ OUT="${OUT:-bench-results}"
 common=(--data "$DATA" --epochs "$EPOCHS" --train-limit "$TRAIN_LIMIT" --seed 42)
 echo "reproduce-variants: training into $MODELS (${EPOCHS} epochs on the first ${TRAIN_LIMIT} images of $DATA)"
 ./shoal train base "${common[@]}" --threads "$THREADS" --out "$MODELS/base"
-./shoal train variants "${common[@]}" --threads "$THREADS" --teacher "$MODELS/base/base.onnx" --out "$MODELS/variants"
+./shoal train variants "${common[@]}" --threads "$THREADS" --out "$MODELS/variants"
 ./shoal train class "${common[@]}" --threads "$THREADS" --out "$MODELS/class-parallel"
 ./shoal bench variants --models "$MODELS" --data "$DATA" --out "$OUT/variants"
 ./shoal bench availability --models "$MODELS" --data "$DATA" --out "$OUT/availability"
