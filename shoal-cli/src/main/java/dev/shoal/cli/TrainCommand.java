@@ -71,11 +71,15 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--distill-weight",
-      description = "variants: share of each variant's own loss learnt from the teacher, in [0, 1) (default: ${DEFAULT-VALUE})")
-  float distillWeight = VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION.weight();
+      description = "variants, with --teacher: share of each variant's own loss learnt from the teacher, in [0, 1) "
+          + "(default: " + VariantFamilyRecipe.Settings.DEFAULT_DISTILL_WEIGHT + ")")
+  Float distillWeight;
 
-  @Option(names = "--distill-temperature", description = "variants: distillation temperature (default: ${DEFAULT-VALUE})")
-  float distillTemperature = VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION.temperature();
+  @Option(
+      names = "--distill-temperature",
+      description = "variants, with --teacher: distillation temperature (default: "
+          + VariantFamilyRecipe.Settings.DEFAULT_DISTILL_TEMPERATURE + ")")
+  Float distillTemperature;
 
   @Option(names = "--sub-models", description = "class: number of sub-models (default: ${DEFAULT-VALUE})")
   int subModels = 4;
@@ -101,8 +105,7 @@ public final class TrainCommand implements Callable<Integer> {
           print(
               VariantFamilyRecipe.run(
                   fashion,
-                  VariantFamilyRecipe.Settings.of(
-                      k, Optional.ofNullable(teacher), new Distillation(distillWeight, distillTemperature)),
+                  VariantFamilyRecipe.Settings.of(k, Optional.ofNullable(teacher), distillation()),
                   config,
                   outDir,
                   System.out::println),
@@ -110,6 +113,16 @@ public final class TrainCommand implements Callable<Integer> {
       default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
     }
     return 0;
+  }
+
+  /** The --distill-* settings, which mean nothing without a teacher. */
+  private Distillation distillation() {
+    if (teacher == null && (distillWeight != null || distillTemperature != null)) {
+      throw new IllegalArgumentException("--distill-weight and --distill-temperature need --teacher");
+    }
+    return new Distillation(
+        distillWeight != null ? distillWeight : VariantFamilyRecipe.Settings.DEFAULT_DISTILL_WEIGHT,
+        distillTemperature != null ? distillTemperature : VariantFamilyRecipe.Settings.DEFAULT_DISTILL_TEMPERATURE);
   }
 
   private static void print(TrainingReport r, Path outDir) {

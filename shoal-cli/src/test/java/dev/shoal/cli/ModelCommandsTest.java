@@ -16,7 +16,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -167,6 +169,28 @@ class ModelCommandsTest {
     Result profile = shoal("profile", truncated.toString());
     assertThat(profile.status()).isEqualTo(1);
     assertThat(profile.err()).contains("shoal profile: " + truncated);
+  }
+
+  @Test
+  void trainVariantsRefusesABadTeacherBeforeWritingAnything() {
+    Path out = dir.resolve("variants");
+    String sample = "../shoal-train/src/test/resources/fashion-sample";
+    String base = "../models/fashion/base/base.onnx";
+    // each case: the extra arguments, then what the error says
+    List<List<String>> cases = List.of(
+        List.of("--distill-weight", "0.5", "--distill-weight and --distill-temperature need --teacher"),
+        List.of("--teacher", dir.resolve("absent.onnx").toString(), "does not exist"),
+        List.of("--teacher", "../models/fashion/variants/v28.onnx", "a teacher needs an output named 'logits'"),
+        List.of("--teacher", base, "--distill-weight", "1", "distillation weight must be in [0, 1), got 1.0"));
+    for (List<String> c : cases) {
+      List<String> args = new ArrayList<>(List.of("train", "variants", "--data", sample, "--epochs", "1",
+          "--out", out.toString()));
+      args.addAll(c.subList(0, c.size() - 1));
+      Result r = shoal(args.toArray(String[]::new));
+      assertThat(r.status()).as(String.join(" ", args)).isEqualTo(1);
+      assertThat(r.err()).contains("shoal train: ").contains(c.get(c.size() - 1));
+      assertThat(out).doesNotExist();
+    }
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.train.train.Teacher;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -33,6 +34,9 @@ public final class OnnxTeacher implements Teacher {
 
   /** Opens {@code file}, checking it is a logits model for {@code rows x cols} images and {@code classes} classes. */
   public static OnnxTeacher open(Path file, int rows, int cols, int classes, int threads) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("teacher model " + file + " does not exist or is not a file");
+    }
     OnnxSession session = OnnxSession.open(file, new OnnxSession.Options(threads, false));
     try {
       List<TensorSpec> in = session.inputs();

@@ -48,7 +48,10 @@ public final class VariantFamilyRecipe {
      * epochs this beat weight 0.5 and no teacher (fused family 0.832 / 0.826 / 0.818); on all
      * 60,000 for 4 epochs it lost to no teacher (0.896 / 0.903), see docs/training.md.
      */
-    public static final Distillation DEFAULT_DISTILLATION = new Distillation(0.9f, 4f);
+    public static final float DEFAULT_DISTILL_WEIGHT = 0.9f;
+    public static final float DEFAULT_DISTILL_TEMPERATURE = 4f;
+    public static final Distillation DEFAULT_DISTILLATION =
+        new Distillation(DEFAULT_DISTILL_WEIGHT, DEFAULT_DISTILL_TEMPERATURE);
 
     public Settings {
       if (teacher.isPresent() != distillation.enabled()) {
