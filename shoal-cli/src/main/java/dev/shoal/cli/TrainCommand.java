@@ -65,6 +65,19 @@ public final class TrainCommand implements Callable<Integer> {
   int k = 3;
 
   @Option(
+      names = "--fused-loss-weight",
+      description = "variants: weight of the fused prediction's cross-entropy in the joint loss, next to each "
+          + "variant's own (default: ${DEFAULT-VALUE})")
+  float fusedLossWeight = VariantFamilyRecipe.Settings.DEFAULT.fusedLossWeight();
+
+  @Option(
+      names = "--augment-each-variant",
+      negatable = true,
+      description = "variants: crop and flip each training image separately for every variant, instead of "
+          + "one augmented view for all (default: " + "${DEFAULT-VALUE})")
+  boolean augmentEachVariant = VariantFamilyRecipe.Settings.DEFAULT.augmentEachVariant();
+
+  @Option(
       names = "--teacher",
       description = "variants: distil from this trained logits model, e.g. models/fashion/base/base.onnx (default: none)")
   Path teacher;
@@ -105,7 +118,7 @@ public final class TrainCommand implements Callable<Integer> {
           print(
               VariantFamilyRecipe.run(
                   fashion,
-                  VariantFamilyRecipe.Settings.of(k, Optional.ofNullable(teacher), distillation()),
+                  VariantFamilyRecipe.Settings.of(k, fusedLossWeight, augmentEachVariant, Optional.ofNullable(teacher), distillation()),
                   config,
                   outDir,
                   System.out::println),

@@ -46,27 +46,41 @@ public final class BatchMaker {
 
   /** Pixels of images {@code order[from..to)}, augmented with {@code random} (unused for NONE). */
   public float[] images(int[] order, int from, int to, Augmentation augmentation, Random random) {
+    return images(order, from, to, augmentation, random, 1);
+  }
+
+  /**
+   * {@code views} independently augmented copies of each of images {@code order[from..to)}, as the
+   * channels of an {@code [n, views, rows, cols]} batch. One view draws from {@code random} exactly
+   * as {@link #images(int[], int, int, Augmentation, Random)} does.
+   */
+  public float[] images(int[] order, int from, int to, Augmentation augmentation, Random random, int views) {
+    if (views < 1) {
+      throw new IllegalArgumentException("views must be >= 1, got " + views);
+    }
     int rows = data.rows();
     int cols = data.cols();
     int plane = rows * cols;
-    float[] out = new float[(to - from) * plane];
+    float[] out = new float[(to - from) * views * plane];
     float background = normalisation.background();
     byte[] px = data.pixels();
+    int pad = augmentation.padding();
     for (int b = 0; b < to - from; b++) {
       int src = order[b + from] * plane;
-      int dst = b * plane;
-      int pad = augmentation.padding();
-      int dy = pad == 0 ? 0 : random.nextInt(2 * pad + 1) - pad;
-      int dx = pad == 0 ? 0 : random.nextInt(2 * pad + 1) - pad;
-      boolean flip = augmentation.horizontalFlip() && random.nextBoolean();
-      for (int y = 0; y < rows; y++) {
-        int sy = y + dy;
-        for (int x = 0; x < cols; x++) {
-          int sx = (flip ? cols - 1 - x : x) + dx;
-          out[dst + y * cols + x] =
-              sy < 0 || sy >= rows || sx < 0 || sx >= cols
-                  ? background
-                  : lookup[px[src + sy * cols + sx] & 0xff];
+      for (int v = 0; v < views; v++) {
+        int dst = (b * views + v) * plane;
+        int dy = pad == 0 ? 0 : random.nextInt(2 * pad + 1) - pad;
+        int dx = pad == 0 ? 0 : random.nextInt(2 * pad + 1) - pad;
+        boolean flip = augmentation.horizontalFlip() && random.nextBoolean();
+        for (int y = 0; y < rows; y++) {
+          int sy = y + dy;
+          for (int x = 0; x < cols; x++) {
+            int sx = (flip ? cols - 1 - x : x) + dx;
+            out[dst + y * cols + x] =
+                sy < 0 || sy >= rows || sx < 0 || sx >= cols
+                    ? background
+                    : lookup[px[src + sy * cols + sx] & 0xff];
+          }
         }
       }
     }

@@ -62,7 +62,7 @@ public final class ClassParallelRecipe {
     for (List<Integer> g : groups) {
       members.add(MobileNetV2Style.variant(data.rows(), data.rows(), WIDTH, HEAD_WIDTH, g.size()));
     }
-    ParallelNets net = new ParallelNets(members, true);
+    ParallelNets net = new ParallelNets(members, true, ParallelNets.Feed.SAME_VIEW);
     Shape sample = new Shape(1, data.rows(), data.cols());
     try (TrainingSession session =
         new TrainingSession(net, new Objective.Single(), config, sample, data.train().data().count())) {

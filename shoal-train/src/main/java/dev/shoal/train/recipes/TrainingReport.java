@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * {@code training.json}: how a model (family) was trained and what it scored on the full test set
  * ({@code testAccuracy}: member or ensemble name to top-1 accuracy, measured on the exported ONNX;
- * {@code teacher}: the model distilled from, null when none).
+ * {@code teacher}: the model distilled from, null when none; {@code jointTraining}: how a variant
+ * family's members were trained together, null for other models).
  */
 public record TrainingReport(
     String kind,
@@ -26,7 +27,14 @@ public record TrainingReport(
     double meanSecondsPerEpoch,
     Map<String, Double> testAccuracy,
     String teacher,
-    Distillation distillation) {
+    Distillation distillation,
+    JointTraining jointTraining) {
+
+  /**
+   * A variant family's joint training: the weight of the fused prediction's term in the loss, and
+   * whether every variant saw its own augmented view of each image.
+   */
+  public record JointTraining(float fusedLossWeight, boolean augmentEachVariant) {}
 
   public static final String FILE_NAME = "training.json";
 
@@ -41,13 +49,22 @@ public record TrainingReport(
         epochs.stream().mapToDouble(EpochReport::seconds).average().orElse(0),
         accuracy,
         null,
-        Distillation.NONE);
+        Distillation.NONE,
+        null);
   }
 
   /** This report for a model that distilled from {@code teacher}. */
   public TrainingReport distilledFrom(String teacher, Distillation distillation) {
     return new TrainingReport(
-        kind, config, trainImages, testImages, epochs, meanSecondsPerEpoch, testAccuracy, teacher, distillation);
+        kind, config, trainImages, testImages, epochs, meanSecondsPerEpoch, testAccuracy, teacher, distillation,
+        jointTraining);
+  }
+
+  /** This report for a variant family trained together as {@code jointTraining} says. */
+  public TrainingReport trainedJointly(JointTraining jointTraining) {
+    return new TrainingReport(
+        kind, config, trainImages, testImages, epochs, meanSecondsPerEpoch, testAccuracy, teacher, distillation,
+        jointTraining);
   }
 
   public void write(Path dir) throws IOException {

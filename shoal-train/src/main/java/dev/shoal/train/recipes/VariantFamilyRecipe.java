@@ -37,12 +37,19 @@ public final class VariantFamilyRecipe {
 
   /**
    * Family settings: the members, k of each top-k head, the weight of the fused term in the loss,
-   * and optionally a trained model (a logits ONNX, e.g. the base) each variant distils from.
+   * whether each variant trains on its own augmented view of every image (same images, own crop and
+   * flip) rather than all on one, and optionally a trained model (a logits ONNX, e.g. the base) each
+   * variant distils from.
    */
   public record Settings(
-      List<VariantSpec> family, int k, float fusedLossWeight, Optional<Path> teacher, Distillation distillation) {
+      List<VariantSpec> family,
+      int k,
+      float fusedLossWeight,
+      boolean augmentEachVariant,
+      Optional<Path> teacher,
+      Distillation distillation) {
     public static final Settings DEFAULT =
-        new Settings(VariantSpec.DEFAULT_FAMILY, 3, 1.0f, Optional.empty(), Distillation.NONE);
+        new Settings(VariantSpec.DEFAULT_FAMILY, 3, 1.0f, false, Optional.empty(), Distillation.NONE);
     /**
      * Temperature 4 and 90% of each variant's own term from the teacher: on 20,000 images for 2
      * epochs this beat weight 0.5 and no teacher (fused family 0.832 / 0.826 / 0.818); on all
@@ -54,6 +61,13 @@ public final class VariantFamilyRecipe {
         new Distillation(DEFAULT_DISTILL_WEIGHT, DEFAULT_DISTILL_TEMPERATURE);
 
     public Settings {
+      if (!(fusedLossWeight >= 0 && Float.isFinite(fusedLossWeight))) {
+        throw new IllegalArgumentException("the fused loss weight must be finite and >= 0, got " + fusedLossWeight);
+      }
+      if (augmentEachVariant && teacher.isPresent()) {
+        throw new IllegalArgumentException(
+            "distillation needs every variant to see the view the teacher sees; drop augmenting each variant");
+      }
       if (teacher.isPresent() != distillation.enabled()) {
         throw new IllegalArgumentException(
             teacher.isPresent()
@@ -62,10 +76,19 @@ public final class VariantFamilyRecipe {
       }
     }
 
-    /** These settings with {@code k} and, when {@code teacher} is present, distillation from it. */
-    public static Settings of(int k, Optional<Path> teacher, Distillation distillation) {
+    /**
+     * The default family with {@code k}, the fused term's weight, own views or not and, when
+     * {@code teacher} is present, distillation from it.
+     */
+    public static Settings of(
+        int k, float fusedLossWeight, boolean augmentEachVariant, Optional<Path> teacher, Distillation distillation) {
       return new Settings(
-          DEFAULT.family(), k, DEFAULT.fusedLossWeight(), teacher, teacher.isPresent() ? distillation : Distillation.NONE);
+          DEFAULT.family(),
+          k,
+          fusedLossWeight,
+          augmentEachVariant,
+          teacher,
+          teacher.isPresent() ? distillation : Distillation.NONE);
     }
   }
 
@@ -82,9 +105,10 @@ public final class VariantFamilyRecipe {
       members.add(MobileNetV2Style.variant(data.rows(), v.resolution(), v.widthMultiplier(), v.headWidth(), classes));
       weights[i] = (float) v.fusionWeight(maxResolution);
     }
-    ParallelNets net = new ParallelNets(members, false);
-    Shape sample = new Shape(1, data.rows(), data.cols());
-    Shape one = new Shape(1).addAll(sample);
+    ParallelNets net = new ParallelNets(
+        members, false, settings.augmentEachVariant() ? ParallelNets.Feed.OWN_VIEW : ParallelNets.Feed.SAME_VIEW);
+    Shape sample = new Shape(net.inputChannels(), data.rows(), data.cols());
+    Shape one = new Shape(1, 1, data.rows(), data.cols());
     Objective objective = new Objective.VariantJoint(weights, settings.fusedLossWeight(), settings.distillation());
     Optional<Teacher> teacher =
         settings.teacher().map(file -> OnnxTeacher.open(file, data.rows(), data.cols(), classes, 1));
@@ -147,7 +171,9 @@ public final class VariantFamilyRecipe {
               VariantFamilyManifest.FUSION_WEIGHTED_TOPK_SUM,
               entries)
           .write(outDir.resolve(VariantFamilyManifest.FILE_NAME));
-      TrainingReport report = TrainingReport.of("variants", config, data, epochs, accuracy);
+      TrainingReport report =
+          TrainingReport.of("variants", config, data, epochs, accuracy)
+          .trainedJointly(new TrainingReport.JointTraining(settings.fusedLossWeight(), settings.augmentEachVariant()));
       if (settings.teacher().isPresent()) {
         report = report.distilledFrom(settings.teacher().get().toString(), settings.distillation());
       }

@@ -41,6 +41,7 @@ public final class TrainingSession implements AutoCloseable {
   private final Model model;
   private final Trainer trainer;
   private final int stepsPerEpoch;
+  private final Shape sampleShape;
 
   /** Progress of one finished epoch. */
   public record EpochReport(int epoch, double meanLoss, double seconds, int samples) {}
@@ -59,6 +60,7 @@ public final class TrainingSession implements AutoCloseable {
     this.net = net;
     this.objective = objective;
     this.config = config;
+    this.sampleShape = sampleShape;
     this.stepsPerEpoch = (trainCount + config.batchSize() - 1) / config.batchSize();
     Engine.getInstance().setRandomSeed((int) config.seed());
     int totalSteps = Math.max(1, stepsPerEpoch * config.epochs());
@@ -98,6 +100,14 @@ public final class TrainingSession implements AutoCloseable {
   }
 
   /**
+   * Augmented views of each image the network takes, as input channels (the images have one
+   * channel): 1, or one per member of a {@link dev.shoal.train.nn.ParallelNets} fed its own view.
+   */
+  private int views() {
+    return (int) sampleShape.get(0);
+  }
+
+  /**
    * Trains for the configured epochs, reporting progress to {@code listener}. The {@code teacher}
    * sees every augmented batch when the objective distils from one.
    *
@@ -110,9 +120,11 @@ public final class TrainingSession implements AutoCloseable {
               ? "the objective distils from a teacher, and none was given"
               : "a teacher was given, and the objective does not distil");
     }
+    int views = views();
+    if (views > 1 && teacher.isPresent()) {
+      throw new IllegalArgumentException("a teacher sees one view of each image; this network takes " + views);
+    }
     Random random = new Random(config.seed());
-    LabelledImages data = train.data();
-    Shape imageShape = new Shape(1, data.rows(), data.cols());
     List<EpochReport> reports = new ArrayList<>();
     for (int epoch = 1; epoch <= config.epochs(); epoch++) {
       long start = System.nanoTime();
@@ -123,8 +135,8 @@ public final class TrainingSession implements AutoCloseable {
         int to = Math.min(order.length, from + config.batchSize());
         try (NDManager batch = trainer.getManager().newSubManager()) {
           int n = to - from;
-          float[] images = train.images(order, from, to, config.augmentation(), random);
-          NDArray x = batch.create(images, new Shape(n).addAll(imageShape));
+          float[] images = train.images(order, from, to, config.augmentation(), random, views);
+          NDArray x = batch.create(images, new Shape(n).addAll(sampleShape));
           NDArray y = batch.create(train.labels(order, from, to));
           Optional<NDArray> teacherLogits =
               teacher.map(t -> batch.create(t.logits(images, n), new Shape(n, t.classes())));
@@ -162,9 +174,7 @@ public final class TrainingSession implements AutoCloseable {
    * {@code float[count * width]} per network output.
    */
   public List<float[]> predict(BatchMaker data) {
-    LabelledImages images = data.data();
     int[] order = data.sequentialOrder();
-    Shape imageShape = new Shape(1, images.rows(), images.cols());
     List<float[]> outputs = new ArrayList<>();
     ParameterStore store = new ParameterStore(trainer.getManager(), false);
     for (int from = 0; from < order.length; from += EVAL_BATCH) {
@@ -172,8 +182,8 @@ public final class TrainingSession implements AutoCloseable {
       try (NDManager batch = trainer.getManager().newSubManager()) {
         NDArray x =
             batch.create(
-                data.images(order, from, to, Augmentation.NONE, null),
-                new Shape(to - from).addAll(imageShape));
+                data.images(order, from, to, Augmentation.NONE, null, views()),
+                new Shape(to - from).addAll(sampleShape));
         NDList out = net.forward(store, new NDList(x), false);
         for (int i = 0; i < out.size(); i++) {
           NDArray o = out.get(i).toType(DataType.FLOAT32, false);

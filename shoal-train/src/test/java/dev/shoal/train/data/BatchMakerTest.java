@@ -46,6 +46,33 @@ class BatchMakerTest {
   }
 
   @Test
+  void viewsAreIndependentAugmentationsOfTheSameImage() throws IOException {
+    LabelledImages test = LabelledImages.load(SampleData.dir(), Split.TEST);
+    BatchMaker maker = new BatchMaker(test, Normalisation.FASHION_MNIST);
+    int[] order = maker.sequentialOrder();
+    int views = 4;
+    float[] x = maker.images(order, 0, 20, Augmentation.STANDARD, new Random(3), views);
+    assertThat(x).hasSize(20 * views * 784);
+    assertThat(maker.images(order, 0, 20, Augmentation.STANDARD, new Random(3), 1))
+        .isEqualTo(maker.images(order, 0, 20, Augmentation.STANDARD, new Random(3)));
+    float[] plain = maker.images(order, 0, 20, Augmentation.NONE, null, views);
+    int differing = 0;
+    for (int i = 0; i < 20; i++) {
+      for (int v = 0; v < views; v++) {
+        int at = (i * views + v) * 784;
+        // without augmentation every view is the image itself
+        assertThat(java.util.Arrays.copyOfRange(plain, at, at + 784))
+            .isEqualTo(maker.images(order, i, i + 1, Augmentation.NONE, null));
+        if (v > 0 && !java.util.Arrays.equals(x, at, at + 784, x, at - 784, at)) {
+          differing++;
+        }
+      }
+    }
+    // 50 crop-and-flip outcomes per view: nearly all neighbouring views of an image differ
+    assertThat(differing).isGreaterThan(20 * (views - 1) / 2);
+  }
+
+  @Test
   void shuffleIsAPermutation() throws IOException {
     LabelledImages test = LabelledImages.load(SampleData.dir(), Split.TEST);
     int[] order = new BatchMaker(test, Normalisation.FASHION_MNIST).shuffledOrder(new Random(1));

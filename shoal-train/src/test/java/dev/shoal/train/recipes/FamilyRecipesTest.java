@@ -40,7 +40,8 @@ class FamilyRecipesTest {
         new VariantFamilyRecipe.Settings(
             List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.5, 24)),
             2,
-            1f,
+            0.5f,
+            true,
             Optional.empty(),
             Distillation.NONE);
     TrainingReport report =
@@ -68,6 +69,7 @@ class FamilyRecipesTest {
       assertThat(v.testAccuracy()).isBetween(0.0, 1.0);
     }
     assertThat(report.testAccuracy()).containsKeys("a", "b", "ensemble-first-2");
+    assertThat(TrainingReport.read(out).jointTraining()).isEqualTo(new TrainingReport.JointTraining(0.5f, true));
     assertThat(report.epochs()).hasSize(2);
     // the joint loss falls from the first epoch to the second
     assertThat(report.epochs().get(1).meanLoss()).isLessThan(report.epochs().get(0).meanLoss());
@@ -81,11 +83,12 @@ class FamilyRecipesTest {
   void variantsDistilFromATeacherAndSayFromWhich() throws IOException {
     FashionData data = SampleData.load();
     var settings =
-        VariantFamilyRecipe.Settings.of(2, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
+        VariantFamilyRecipe.Settings.of(2, 1f, false, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
     var small = new VariantFamilyRecipe.Settings(
         List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.35, 24)),
         settings.k(),
         settings.fusedLossWeight(),
+        settings.augmentEachVariant(),
         settings.teacher(),
         settings.distillation());
     VariantFamilyRecipe.run(data, small, TrainConfig.standard(2, 5).withBatchSize(50), out, line -> {});
@@ -99,10 +102,15 @@ class FamilyRecipesTest {
 
   @Test
   void aTeacherNeedsADistillationWeightAndALogitsModel() {
-    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(3, Optional.of(BASE), new Distillation(0f, 4f)))
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(3, 1f, false, Optional.of(BASE), new Distillation(0f, 4f)))
         .hasMessageContaining("distillation weight above 0");
-    assertThat(VariantFamilyRecipe.Settings.of(3, Optional.empty(), new Distillation(0.5f, 4f)).distillation())
+    assertThat(VariantFamilyRecipe.Settings.of(3, 1f, false, Optional.empty(), new Distillation(0.5f, 4f)).distillation())
         .isEqualTo(Distillation.NONE);
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(
+            3, 1f, true, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION))
+        .hasMessageContaining("view the teacher sees");
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(3, -1f, false, Optional.empty(), Distillation.NONE))
+        .hasMessageContaining("fused loss weight");
     Path topK = Path.of("../models/fashion/variants/v28.onnx");
     assertThatThrownBy(() -> OnnxTeacher.open(topK, 28, 28, 10, 1))
         .hasMessageContaining(topK.toString())
