@@ -77,13 +77,18 @@ public final class VariantFamilyRecipe {
     }
 
     /**
-     * The default family with {@code k}, the fused term's weight, own views or not and, when
-     * {@code teacher} is present, distillation from it.
+     * The default family at width multiplier {@code width} with {@code k}, the fused term's weight,
+     * own views or not and, when {@code teacher} is present, distillation from it.
      */
     public static Settings of(
-        int k, float fusedLossWeight, boolean augmentEachVariant, Optional<Path> teacher, Distillation distillation) {
+        double width,
+        int k,
+        float fusedLossWeight,
+        boolean augmentEachVariant,
+        Optional<Path> teacher,
+        Distillation distillation) {
       return new Settings(
-          DEFAULT.family(),
+          VariantSpec.atWidth(DEFAULT.family(), width),
           k,
           fusedLossWeight,
           augmentEachVariant,

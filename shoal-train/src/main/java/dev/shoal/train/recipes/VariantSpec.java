@@ -19,6 +19,14 @@ public record VariantSpec(String name, int resolution, double widthMultiplier, i
           new VariantSpec("v20", 20, 0.35, 192),
           new VariantSpec("v16", 16, 0.35, 256));
 
+  /** The same family with every member at width multiplier {@code width}. */
+  public static List<VariantSpec> atWidth(List<VariantSpec> family, double width) {
+    if (!(width > 0 && width <= 1)) {
+      throw new IllegalArgumentException("width multiplier must be in (0, 1], got " + width);
+    }
+    return family.stream().map(v -> new VariantSpec(v.name(), v.resolution(), width, v.headWidth())).toList();
+  }
+
   /** The VP paper's aggregator scale: {@code (r / max r) * (alpha / 0.35)^1.15}. */
   public double fusionWeight(int maxResolution) {
     return (double) resolution / maxResolution * Math.pow(widthMultiplier / 0.35, 1.15);

@@ -36,6 +36,11 @@ public record TrainConfig(
     return new TrainConfig(epochs, 128, 0.1f, 0.9f, 5e-5f, 0.1f, Augmentation.STANDARD, seed);
   }
 
+  public TrainConfig withLearningRate(float newLearningRate) {
+    return new TrainConfig(
+        epochs, batchSize, newLearningRate, momentum, weightDecay, labelSmoothing, augmentation, seed);
+  }
+
   public TrainConfig withBatchSize(int newBatchSize) {
     return new TrainConfig(
         epochs, newBatchSize, learningRate, momentum, weightDecay, labelSmoothing, augmentation, seed);

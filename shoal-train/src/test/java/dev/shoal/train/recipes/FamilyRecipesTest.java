@@ -83,7 +83,7 @@ class FamilyRecipesTest {
   void variantsDistilFromATeacherAndSayFromWhich() throws IOException {
     FashionData data = SampleData.load();
     var settings =
-        VariantFamilyRecipe.Settings.of(2, 1f, false, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
+        VariantFamilyRecipe.Settings.of(0.35, 2, 1f, false, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
     var small = new VariantFamilyRecipe.Settings(
         List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.35, 24)),
         settings.k(),
@@ -102,14 +102,14 @@ class FamilyRecipesTest {
 
   @Test
   void aTeacherNeedsADistillationWeightAndALogitsModel() {
-    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(3, 1f, false, Optional.of(BASE), new Distillation(0f, 4f)))
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(0.35, 3, 1f, false, Optional.of(BASE), new Distillation(0f, 4f)))
         .hasMessageContaining("distillation weight above 0");
-    assertThat(VariantFamilyRecipe.Settings.of(3, 1f, false, Optional.empty(), new Distillation(0.5f, 4f)).distillation())
+    assertThat(VariantFamilyRecipe.Settings.of(0.35, 3, 1f, false, Optional.empty(), new Distillation(0.5f, 4f)).distillation())
         .isEqualTo(Distillation.NONE);
     assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(
-            3, 1f, true, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION))
+            0.35, 3, 1f, true, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION))
         .hasMessageContaining("view the teacher sees");
-    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(3, -1f, false, Optional.empty(), Distillation.NONE))
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(0.35, 3, -1f, false, Optional.empty(), Distillation.NONE))
         .hasMessageContaining("fused loss weight");
     Path topK = Path.of("../models/fashion/variants/v28.onnx");
     assertThatThrownBy(() -> OnnxTeacher.open(topK, 28, 28, 10, 1))
