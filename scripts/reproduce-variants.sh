@@ -18,6 +18,12 @@ TRAIN_LIMIT="${TRAIN_LIMIT:-60000}"
 THREADS="${THREADS:-1}"
 OUT="${OUT:-bench-results}"
 
+if [ ! -d "$DATA" ] && [ "$DATA" = /usr/share/datasets/fashion-mnist ]; then
+  echo "reproduce-variants: installing Debian's dataset-fashion-mnist (Fashion-MNIST into $DATA)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq dataset-fashion-mnist
+fi
+
 common=(--data "$DATA" --epochs "$EPOCHS" --train-limit "$TRAIN_LIMIT" --seed 42)
 echo "reproduce-variants: training into $MODELS (${EPOCHS} epochs on the first ${TRAIN_LIMIT} images of $DATA)"
 ./shoal train base "${common[@]}" --threads "$THREADS" --out "$MODELS/base"

@@ -36,6 +36,10 @@ public record LabelledImages(int count, int rows, int cols, byte[] pixels, byte[
   }
 
   private static Path find(Path dir, String baseName) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      throw new IOException(dir + ": no such directory (Fashion-MNIST in IDX format comes with Debian's "
+          + "dataset-fashion-mnist package: apt-get install dataset-fashion-mnist)");
+    }
     Path gz = dir.resolve(baseName + ".gz");
     if (Files.isRegularFile(gz)) {
       return gz;

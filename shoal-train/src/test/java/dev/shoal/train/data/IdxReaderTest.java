@@ -67,6 +67,14 @@ class IdxReaderTest {
         .hasMessageContaining("missing train-images-idx3-ubyte");
   }
 
+  @Test
+  void saysWhereFashionMnistComesFromWhenTheDirectoryIsMissing() {
+    assertThatThrownBy(() -> LabelledImages.load(tmp.resolve("absent"), Split.TEST))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("absent: no such directory")
+        .hasMessageContaining("apt-get install dataset-fashion-mnist");
+  }
+
   private static byte[] gunzip(Path file) throws IOException {
     try (InputStream in = new GZIPInputStream(Files.newInputStream(file))) {
       return in.readAllBytes();
