@@ -73,9 +73,18 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--width",
-      description = "variants: width multiplier of every variant; above 0.4 a variant no longer has 5.8x "
-          + "fewer parameters than the base (default: ${DEFAULT-VALUE})")
-  double width = VariantSpec.DEFAULT_FAMILY.get(0).widthMultiplier();
+      description = "variants: width multiplier of every variant of the default family; above 0.4 a variant "
+          + "no longer has 5.8x fewer parameters than the base (default: "
+          + "${DEFAULT-VALUE})")
+  Double width;
+
+  @Option(
+      names = "--variant",
+      paramLabel = "NAME:RES:WIDTH:HEAD",
+      description = "variants: one member of the family (repeat for each), e.g. v28:28:0.35:128 — its name, "
+          + "input resolution, width multiplier and head width; replaces the default family "
+          + "(v28:28:0.35:128, v24:24:0.35:160, v20:20:0.35:192, v16:16:0.35:256)")
+  List<String> variants = List.of();
 
   @Option(
       names = "--fused-loss-weight",
@@ -131,7 +140,7 @@ public final class TrainCommand implements Callable<Integer> {
           print(
               VariantFamilyRecipe.run(
                   fashion,
-                  VariantFamilyRecipe.Settings.of(width, k, fusedLossWeight, augmentEachVariant, Optional.ofNullable(teacher), distillation()),
+                  VariantFamilyRecipe.Settings.of(family(), k, fusedLossWeight, augmentEachVariant, Optional.ofNullable(teacher), distillation()),
                   config,
                   outDir,
                   System.out::println),
@@ -139,6 +148,17 @@ public final class TrainCommand implements Callable<Integer> {
       default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
     }
     return 0;
+  }
+
+  /** The default family (at --width when given) or the --variant members. */
+  private List<VariantSpec> family() {
+    if (variants.isEmpty()) {
+      return width == null ? VariantSpec.DEFAULT_FAMILY : VariantSpec.atWidth(VariantSpec.DEFAULT_FAMILY, width);
+    }
+    if (width != null) {
+      throw new IllegalArgumentException("--width scales the default family; with --variant give each member's width");
+    }
+    return variants.stream().map(VariantSpec::parse).toList();
   }
 
   /** The --distill-* settings, which mean nothing without a teacher. */

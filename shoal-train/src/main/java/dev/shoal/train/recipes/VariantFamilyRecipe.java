@@ -77,18 +77,18 @@ public final class VariantFamilyRecipe {
     }
 
     /**
-     * The default family at width multiplier {@code width} with {@code k}, the fused term's weight,
-     * own views or not and, when {@code teacher} is present, distillation from it.
+     * The family {@code family} with {@code k}, the fused term's weight, own views or not and, when
+     * {@code teacher} is present, distillation from it.
      */
     public static Settings of(
-        double width,
+        List<VariantSpec> family,
         int k,
         float fusedLossWeight,
         boolean augmentEachVariant,
         Optional<Path> teacher,
         Distillation distillation) {
       return new Settings(
-          VariantSpec.atWidth(DEFAULT.family(), width),
+          VariantSpec.family(family),
           k,
           fusedLossWeight,
           augmentEachVariant,

@@ -5,6 +5,46 @@ import java.util.List;
 /** One member of the variant family: input resolution, width multiplier, head width. */
 public record VariantSpec(String name, int resolution, double widthMultiplier, int headWidth) {
 
+  public VariantSpec {
+    if (!name.matches("[A-Za-z0-9_-]+")) {
+      throw new IllegalArgumentException("variant name '" + name + "': use letters, digits, '_' or '-' (it names the ONNX file)");
+    }
+    if (resolution < 8 || resolution > 256) {
+      throw new IllegalArgumentException("variant " + name + ": resolution must be in [8, 256], got " + resolution);
+    }
+    if (!(widthMultiplier > 0 && widthMultiplier <= 1)) {
+      throw new IllegalArgumentException("variant " + name + ": width multiplier must be in (0, 1], got " + widthMultiplier);
+    }
+    if (headWidth < 1) {
+      throw new IllegalArgumentException("variant " + name + ": head width must be >= 1, got " + headWidth);
+    }
+  }
+
+  /** Parses {@code NAME:RESOLUTION:WIDTH:HEAD}, e.g. {@code v28:28:0.35:128}. */
+  public static VariantSpec parse(String text) {
+    String[] f = text.split(":", -1);
+    if (f.length != 4) {
+      throw new IllegalArgumentException("variant '" + text + "': expected NAME:RESOLUTION:WIDTH:HEAD, e.g. v28:28:0.35:128");
+    }
+    try {
+      return new VariantSpec(f[0], Integer.parseInt(f[1]), Double.parseDouble(f[2]), Integer.parseInt(f[3]));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("variant '" + text + "': resolution and head must be integers, width a number", e);
+    }
+  }
+
+  /** A family: at least one member, names unique (each names its ONNX file). */
+  public static List<VariantSpec> family(List<VariantSpec> members) {
+    if (members.isEmpty()) {
+      throw new IllegalArgumentException("a variant family needs at least one variant");
+    }
+    long distinct = members.stream().map(VariantSpec::name).distinct().count();
+    if (distinct != members.size()) {
+      throw new IllegalArgumentException("variant names must be unique, got " + members.stream().map(VariantSpec::name).toList());
+    }
+    return List.copyOf(members);
+  }
+
   /**
    * The family trained here. Width is fixed at the paper's smallest multiplier, 0.35: the base's
    * parameters sit in its width-scaled backbone and head, so a variant at 0.5 would have only ~4x
@@ -21,9 +61,6 @@ public record VariantSpec(String name, int resolution, double widthMultiplier, i
 
   /** The same family with every member at width multiplier {@code width}. */
   public static List<VariantSpec> atWidth(List<VariantSpec> family, double width) {
-    if (!(width > 0 && width <= 1)) {
-      throw new IllegalArgumentException("width multiplier must be in (0, 1], got " + width);
-    }
     return family.stream().map(v -> new VariantSpec(v.name(), v.resolution(), width, v.headWidth())).toList();
   }
 

@@ -83,7 +83,7 @@ class FamilyRecipesTest {
   void variantsDistilFromATeacherAndSayFromWhich() throws IOException {
     FashionData data = SampleData.load();
     var settings =
-        VariantFamilyRecipe.Settings.of(0.35, 2, 1f, false, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
+        VariantFamilyRecipe.Settings.of(VariantSpec.DEFAULT_FAMILY, 2, 1f, false, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION);
     var small = new VariantFamilyRecipe.Settings(
         List.of(new VariantSpec("a", 28, 0.35, 16), new VariantSpec("b", 20, 0.35, 24)),
         settings.k(),
@@ -102,20 +102,33 @@ class FamilyRecipesTest {
 
   @Test
   void aTeacherNeedsADistillationWeightAndALogitsModel() {
-    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(0.35, 3, 1f, false, Optional.of(BASE), new Distillation(0f, 4f)))
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(VariantSpec.DEFAULT_FAMILY, 3, 1f, false, Optional.of(BASE), new Distillation(0f, 4f)))
         .hasMessageContaining("distillation weight above 0");
-    assertThat(VariantFamilyRecipe.Settings.of(0.35, 3, 1f, false, Optional.empty(), new Distillation(0.5f, 4f)).distillation())
+    assertThat(VariantFamilyRecipe.Settings.of(VariantSpec.DEFAULT_FAMILY, 3, 1f, false, Optional.empty(), new Distillation(0.5f, 4f)).distillation())
         .isEqualTo(Distillation.NONE);
     assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(
-            0.35, 3, 1f, true, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION))
+            VariantSpec.DEFAULT_FAMILY, 3, 1f, true, Optional.of(BASE), VariantFamilyRecipe.Settings.DEFAULT_DISTILLATION))
         .hasMessageContaining("view the teacher sees");
-    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(0.35, 3, -1f, false, Optional.empty(), Distillation.NONE))
+    assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(VariantSpec.DEFAULT_FAMILY, 3, -1f, false, Optional.empty(), Distillation.NONE))
         .hasMessageContaining("fused loss weight");
     Path topK = Path.of("../models/fashion/variants/v28.onnx");
     assertThatThrownBy(() -> OnnxTeacher.open(topK, 28, 28, 10, 1))
         .hasMessageContaining(topK.toString())
         .hasMessageContaining("output named 'logits'");
     assertThatThrownBy(() -> OnnxTeacher.open(BASE, 28, 28, 5, 1)).hasMessageContaining("5 classes");
+  }
+
+  @Test
+  void aVariantSpecSaysWhatIsWrongWithIt() {
+    assertThat(VariantSpec.parse("v26:26:0.4:144")).isEqualTo(new VariantSpec("v26", 26, 0.4, 144));
+    assertThatThrownBy(() -> VariantSpec.parse("v26:26:0.4")).hasMessageContaining("NAME:RESOLUTION:WIDTH:HEAD");
+    assertThatThrownBy(() -> VariantSpec.parse("v26:big:0.4:144")).hasMessageContaining("must be integers");
+    assertThatThrownBy(() -> VariantSpec.parse("v26:26:1.5:144")).hasMessageContaining("width multiplier must be in (0, 1]");
+    assertThatThrownBy(() -> VariantSpec.parse("v26:4:0.4:144")).hasMessageContaining("resolution must be in [8, 256]");
+    assertThatThrownBy(() -> VariantSpec.parse("../x:26:0.4:144")).hasMessageContaining("names the ONNX file");
+    assertThatThrownBy(() -> VariantSpec.family(List.of(VariantSpec.parse("a:28:0.4:96"), VariantSpec.parse("a:24:0.4:96"))))
+        .hasMessageContaining("unique");
+    assertThatThrownBy(() -> VariantSpec.family(List.of())).hasMessageContaining("at least one");
   }
 
   @Test
