@@ -74,8 +74,9 @@ public final class VariantAccuracyBench {
 
     progress.println("bench variants: evaluating the base on " + labels.count() + " test images ...");
     Path baseFile = baseDir.resolve(BaseRecipe.MODEL_FILE);
-    double baseAccuracy =
-        Accuracy.of(OnnxEvaluator.run(baseFile, data.test(), 500, 1).get(OnnxModels.LOGITS).floats(), labels);
+    boolean[] baseCorrect =
+        Accuracy.correct(OnnxEvaluator.run(baseFile, data.test(), 500, 1).get(OnnxModels.LOGITS).floats(), labels);
+    double baseAccuracy = Accuracy.fraction(baseCorrect);
 
     List<TopKOutputs> topK = new ArrayList<>();
     List<Path> variantFiles = new ArrayList<>();
@@ -99,7 +100,9 @@ public final class VariantAccuracyBench {
         }
       }
     }
-    double cpAccuracy = Accuracy.of(cpLogits, labels);
+    boolean[] cpCorrect = Accuracy.correct(cpLogits, labels);
+    double cpAccuracy = Accuracy.fraction(cpCorrect);
+    PairedDifference cpVsBase = PairedDifference.of(cpCorrect, baseCorrect);
 
     progress.println("bench variants: timing batch-1 inference (" + config.rounds() + " interleaved rounds) ...");
     List<Path> all = new ArrayList<>();
@@ -119,10 +122,10 @@ public final class VariantAccuracyBench {
     double baseMillis = millis.get(baseFile);
     ResultTable table =
         new ResultTable(
-            "model", "members", "accuracy", "accuracyTarget", "params", "paramsReduction", "paramsTarget",
+            "model", "members", "accuracy", "accuracyTarget", "vsBasePoints", "vsBaseCi95", "params", "paramsReduction", "paramsTarget",
             "macs", "macsReduction", "macsTarget", "medianMs", "speedup", "speedupTarget", "valuesReturned",
             "bytesReturned");
-    table.row("base", 1, round(baseAccuracy), NOT_APPLICABLE, base.params(), 1.0, NOT_APPLICABLE, base.macs(), 1.0,
+    table.row("base", 1, round(baseAccuracy), NOT_APPLICABLE, 0.0, 0.0, base.params(), 1.0, NOT_APPLICABLE, base.macs(), 1.0,
         NOT_APPLICABLE, round(baseMillis), 1.0, NOT_APPLICABLE, classes, (long) classes * DType.FLOAT.byteSize());
     List<String> failures = new ArrayList<>();
     List<Ensemble> ensembles = new ArrayList<>();
@@ -133,7 +136,7 @@ public final class VariantAccuracyBench {
         if (Integer.bitCount(mask) != size) {
           continue;
         }
-        Ensemble e = ensemble(mask, family, topK, variantFiles, stats, millis, classes, labels);
+        Ensemble e = ensemble(mask, family, topK, variantFiles, stats, millis, classes, labels, baseCorrect);
         ensembles.add(e);
         double paramsReduction = (double) base.params() / e.params();
         double macsReduction = (double) base.macs() / e.macs();
@@ -143,7 +146,8 @@ public final class VariantAccuracyBench {
         String paramsTarget = single ? mark(paramsReduction >= PARAMS_REDUCTION_TARGET) : NOT_APPLICABLE;
         String macsTarget = single ? mark(macsReduction >= MACS_REDUCTION_TARGET) : NOT_APPLICABLE;
         String speedupTarget = mark(speedup >= SPEEDUP_TARGET);
-        table.row(e.name(), size, round(e.accuracy()), accuracyTarget, e.params(), round(paramsReduction), paramsTarget,
+        table.row(e.name(), size, round(e.accuracy()), accuracyTarget, round(e.vsBase().points()),
+            round(e.vsBase().ci95Points()), e.params(), round(paramsReduction), paramsTarget,
             e.macs(), round(macsReduction), macsTarget, round(e.slowestMs()), round(speedup), speedupTarget,
             e.values(), e.bytes());
         if (single && paramsReduction < PARAMS_REDUCTION_TARGET) {
@@ -153,7 +157,9 @@ public final class VariantAccuracyBench {
           failures.add(e.name() + ": " + round(macsReduction) + "x fewer MACs, target " + MACS_REDUCTION_TARGET + "x");
         }
         if (size == n && e.accuracy() < baseAccuracy) {
-          failures.add(e.name() + ": accuracy " + round(e.accuracy()) + " below the base's " + round(baseAccuracy));
+          failures.add(e.name() + ": accuracy " + round(e.accuracy()) + " below the base's " + round(baseAccuracy)
+              + String.format(Locale.ROOT, " (%+.2f points, 95%% interval +-%.2f)", e.vsBase().points(),
+                  e.vsBase().ci95Points()));
         }
         if (single && speedup < SPEEDUP_TARGET) {
           failures.add(e.name() + ": " + round(speedup) + "x faster than the base (batch-1, local), target " + SPEEDUP_TARGET + "x");
@@ -168,7 +174,8 @@ public final class VariantAccuracyBench {
       cpMacs += stats.get(f).macs();
       cpSlowest = Math.max(cpSlowest, millis.get(f));
     }
-    table.row("class-parallel", cpFiles.size(), round(cpAccuracy), mark(cpAccuracy >= baseAccuracy), cpParams,
+    table.row("class-parallel", cpFiles.size(), round(cpAccuracy), mark(cpAccuracy >= baseAccuracy),
+        round(cpVsBase.points()), round(cpVsBase.ci95Points()), cpParams,
         round((double) base.params() / cpParams), NOT_APPLICABLE, cpMacs, round((double) base.macs() / cpMacs),
         NOT_APPLICABLE, round(cpSlowest), round(baseMillis / cpSlowest), NOT_APPLICABLE, classes,
         (long) classes * DType.FLOAT.byteSize());
@@ -183,6 +190,8 @@ public final class VariantAccuracyBench {
     table.meta("testImages", labels.count())
         .meta("models", config.models().toString())
         .meta("fusion", family.fusion())
+        .meta("vsBase", "accuracy minus the base's in points, paired image by image on the same test images;"
+            + " vsBaseCi95: half-width of its 95% interval (normal approximation)")
         .meta("responseTime", "batch-1 ONNX Runtime, 1 intra-op thread, median of " + config.rounds()
             + " interleaved rounds; ensembles and class-parallel: slowest member (members on separate devices)")
         .meta("returned", "base and class-parallel: one float32 logit per class; a variant: its top-k, k int64 class"
@@ -207,7 +216,7 @@ public final class VariantAccuracyBench {
 
   /** One non-empty subset of the family, fused as the gateway fuses it. */
   private record Ensemble(
-      String name, int mask, double accuracy, long params, long macs, double slowestMs, long values, long bytes) {}
+      String name, int mask, double accuracy, PairedDifference vsBase, long params, long macs, double slowestMs, long values, long bytes) {}
 
   private static Ensemble ensemble(
       int mask,
@@ -217,7 +226,8 @@ public final class VariantAccuracyBench {
       Map<Path, ModelStats> stats,
       Map<Path, Double> millis,
       int classes,
-      LabelledImages labels) {
+      LabelledImages labels,
+      boolean[] baseCorrect) {
     List<TopKOutputs> members = new ArrayList<>();
     List<String> names = new ArrayList<>();
     List<Double> weights = new ArrayList<>();
@@ -240,10 +250,10 @@ public final class VariantAccuracyBench {
         slowest = Math.max(slowest, millis.get(files.get(i)));
       }
     }
-    double acc =
-        EnsembleAccuracy.of(members, weights.stream().mapToDouble(Double::doubleValue).toArray(), classes, labels);
+    boolean[] correct =
+        EnsembleAccuracy.correct(members, weights.stream().mapToDouble(Double::doubleValue).toArray(), classes, labels);
     String name = members.size() == 1 ? names.get(0) : "ensemble " + String.join("+", names);
-    return new Ensemble(name, mask, acc, params, macs, slowest, values, bytes);
+    return new Ensemble(name, mask, Accuracy.fraction(correct), PairedDifference.of(correct, baseCorrect), params, macs, slowest, values, bytes);
   }
 
   /**

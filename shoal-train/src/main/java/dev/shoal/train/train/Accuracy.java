@@ -21,13 +21,27 @@ public final class Accuracy {
 
   /** Fraction of rows of {@code scores [count x classes]} whose argmax is the true label. */
   public static double of(float[] scores, LabelledImages data) {
+    return fraction(correct(scores, data));
+  }
+
+  /** Per row of {@code scores [count x classes]}: whether its argmax is the true label. */
+  public static boolean[] correct(float[] scores, LabelledImages data) {
     int classes = scores.length / data.count();
-    int correct = 0;
+    boolean[] correct = new boolean[data.count()];
     for (int i = 0; i < data.count(); i++) {
-      if (argmax(scores, i, classes) == data.label(i)) {
-        correct++;
+      correct[i] = argmax(scores, i, classes) == data.label(i);
+    }
+    return correct;
+  }
+
+  /** The fraction of {@code true}s. */
+  public static double fraction(boolean[] correct) {
+    int n = 0;
+    for (boolean c : correct) {
+      if (c) {
+        n++;
       }
     }
-    return (double) correct / data.count();
+    return (double) n / correct.length;
   }
 }
