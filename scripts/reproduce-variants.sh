@@ -5,7 +5,7 @@
 # `shoal bench availability` and `shoal bench response-time` on them.
 #
 # The defaults are the settings of the committed models (see docs/training.md): all 60,000
-# training images, 4 epochs, fixed seed 42, one PyTorch thread per model.
+# training images, 8 epochs, fixed seed 42, one PyTorch thread per model.
 # Environment: DATA, MODELS, EPOCHS, TRAIN_LIMIT, THREADS, OUT.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +13,7 @@ cd "$here"
 
 DATA="${DATA:-/usr/share/datasets/fashion-mnist}"
 MODELS="${MODELS:-models/fashion}"
-EPOCHS="${EPOCHS:-4}"
+EPOCHS="${EPOCHS:-8}"
 TRAIN_LIMIT="${TRAIN_LIMIT:-60000}"
 THREADS="${THREADS:-1}"
 OUT="${OUT:-bench-results}"

@@ -74,8 +74,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--width",
       description = "variants: width multiplier of every variant of the default family; above 0.4 a variant "
-          + "no longer has 5.8x fewer parameters than the base (default: "
-          + "${DEFAULT-VALUE})")
+          + "no longer has 5.8x fewer parameters than the base (default: 0.4)")
   Double width;
 
   @Option(
@@ -83,7 +82,7 @@ public final class TrainCommand implements Callable<Integer> {
       paramLabel = "NAME:RES:WIDTH:HEAD",
       description = "variants: one member of the family (repeat for each), e.g. v28:28:0.35:128 — its name, "
           + "input resolution, width multiplier and head width; replaces the default family "
-          + "(v28:28:0.35:128, v24:24:0.35:160, v20:20:0.35:192, v16:16:0.35:256)")
+          + "(v28h128:28:0.4:128, v28h160:28:0.4:160, v28h192:28:0.4:192, v28h256:28:0.4:256)")
   List<String> variants = List.of();
 
   @Option(

@@ -180,7 +180,7 @@ class ModelCommandsTest {
     List<List<String>> cases = List.of(
         List.of("--distill-weight", "0.5", "--distill-weight and --distill-temperature need --teacher"),
         List.of("--teacher", dir.resolve("absent.onnx").toString(), "does not exist"),
-        List.of("--teacher", "../models/fashion/variants/v28.onnx", "a teacher needs an output named 'logits'"),
+        List.of("--teacher", "../models/fashion/variants/v28h128.onnx", "a teacher needs an output named 'logits'"),
         List.of("--teacher", base, "--distill-weight", "1", "distillation weight must be in [0, 1), got 1.0"));
     for (List<String> c : cases) {
       List<String> args = new ArrayList<>(List.of("train", "variants", "--data", sample, "--epochs", "1",

@@ -26,8 +26,10 @@ import java.util.function.Consumer;
  * concatenated logits (so their scales agree when the gateway concatenates them); each exported as
  * its own ONNX, plus {@code class-parallel.json} and {@code training.json}.
  *
- * <p>Each sub-model is the variant family's largest member (width 0.35 at full resolution, head
- * 128), so CP and VP spend comparable compute per device.
+ * <p>Each sub-model is a MobileNetV2 backbone at width 0.35 at full resolution with a 128-wide head
+ * (36 k parameters, 2.5 M MACs), the size of the first variant family's largest member; the current
+ * family's members (width 0.4) are about a quarter larger, which docs/training.md states next to
+ * the comparison.
  */
 public final class ClassParallelRecipe {
 

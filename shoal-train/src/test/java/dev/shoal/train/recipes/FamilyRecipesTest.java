@@ -111,7 +111,7 @@ class FamilyRecipesTest {
         .hasMessageContaining("view the teacher sees");
     assertThatThrownBy(() -> VariantFamilyRecipe.Settings.of(VariantSpec.DEFAULT_FAMILY, 3, -1f, false, Optional.empty(), Distillation.NONE))
         .hasMessageContaining("fused loss weight");
-    Path topK = Path.of("../models/fashion/variants/v28.onnx");
+    Path topK = Path.of("../models/fashion/variants/v28h128.onnx");
     assertThatThrownBy(() -> OnnxTeacher.open(topK, 28, 28, 10, 1))
         .hasMessageContaining(topK.toString())
         .hasMessageContaining("output named 'logits'");
