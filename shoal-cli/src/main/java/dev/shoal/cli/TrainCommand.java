@@ -126,6 +126,8 @@ public final class TrainCommand implements Callable<Integer> {
     DjlSetup.configure(threads);
     Path outDir = out != null ? out : Path.of("out", "train", kind);
     TrainConfig config = TrainConfig.standard(epochs, seed).withLearningRate(learningRate);
+    // Flags first: a bad family is refused before the data is read.
+    List<VariantSpec> family = kind.equals("variants") ? family() : List.of();
     FashionData fashion = FashionData.load(data, trainLimit, System.out::println);
     switch (kind) {
       case "demo" -> {
@@ -139,7 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
           print(
               VariantFamilyRecipe.run(
                   fashion,
-                  VariantFamilyRecipe.Settings.of(family(), k, fusedLossWeight, augmentEachVariant, Optional.ofNullable(teacher), distillation()),
+                  VariantFamilyRecipe.Settings.of(family, k, fusedLossWeight, augmentEachVariant, Optional.ofNullable(teacher), distillation()),
                   config,
                   outDir,
                   System.out::println),
@@ -157,7 +159,7 @@ public final class TrainCommand implements Callable<Integer> {
     if (width != null) {
       throw new IllegalArgumentException("--width scales the default family; with --variant give each member's width");
     }
-    return variants.stream().map(VariantSpec::parse).toList();
+    return VariantSpec.family(variants.stream().map(VariantSpec::parse).toList());
   }
 
   /** The --distill-* settings, which mean nothing without a teacher. */

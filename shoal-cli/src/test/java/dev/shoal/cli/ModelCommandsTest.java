@@ -172,7 +172,7 @@ class ModelCommandsTest {
   }
 
   @Test
-  void trainVariantsRefusesABadTeacherBeforeWritingAnything() {
+  void trainVariantsRefusesABadTeacherOrFamilyBeforeWritingAnything() {
     Path out = dir.resolve("variants");
     String sample = "../shoal-train/src/test/resources/fashion-sample";
     String base = "../models/fashion/base/base.onnx";
@@ -181,7 +181,10 @@ class ModelCommandsTest {
         List.of("--distill-weight", "0.5", "--distill-weight and --distill-temperature need --teacher"),
         List.of("--teacher", dir.resolve("absent.onnx").toString(), "does not exist"),
         List.of("--teacher", "../models/fashion/variants/v28h128.onnx", "a teacher needs an output named 'logits'"),
-        List.of("--teacher", base, "--distill-weight", "1", "distillation weight must be in [0, 1), got 1.0"));
+        List.of("--teacher", base, "--distill-weight", "1", "distillation weight must be in [0, 1), got 1.0"),
+        List.of("--variant", "v26:26:0.4", "expected NAME:RESOLUTION:WIDTH:HEAD"),
+        List.of("--variant", "a:28:0.4:96", "--variant", "a:24:0.4:96", "variant names must be unique"),
+        List.of("--width", "0.4", "--variant", "v26:26:0.4:144", "--width scales the default family"));
     for (List<String> c : cases) {
       List<String> args = new ArrayList<>(List.of("train", "variants", "--data", sample, "--epochs", "1",
           "--out", out.toString()));
