@@ -61,6 +61,7 @@ public final class VariantFamilyRecipe {
         new Distillation(DEFAULT_DISTILL_WEIGHT, DEFAULT_DISTILL_TEMPERATURE);
 
     public Settings {
+      family = VariantSpec.family(family);
       if (!(fusedLossWeight >= 0 && Float.isFinite(fusedLossWeight))) {
         throw new IllegalArgumentException("the fused loss weight must be finite and >= 0, got " + fusedLossWeight);
       }
@@ -88,7 +89,7 @@ public final class VariantFamilyRecipe {
         Optional<Path> teacher,
         Distillation distillation) {
       return new Settings(
-          VariantSpec.family(family),
+          family,
           k,
           fusedLossWeight,
           augmentEachVariant,
