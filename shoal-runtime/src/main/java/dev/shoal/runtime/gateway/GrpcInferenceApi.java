@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.runtime.gateway.kserve.GRPCInferenceServiceGrpc;
+import dev.shoal.runtime.gateway.kserve.InferParameter;
 import dev.shoal.runtime.gateway.kserve.InferTensorContents;
 import dev.shoal.runtime.gateway.kserve.ModelInferRequest;
 import dev.shoal.runtime.gateway.kserve.ModelInferResponse;
@@ -200,6 +201,7 @@ final class GrpcInferenceApi extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   private static ModelInferResponse encode(InferOutcome outcome, boolean raw) {
     ModelInferResponse.Builder b = ModelInferResponse.newBuilder()
         .setModelName(outcome.model().name()).setModelVersion(outcome.model().version()).setId(outcome.id());
+    outcome.parameters().forEach((k, v) -> b.putParameters(k, InferParameter.newBuilder().setStringParam(v).build()));
     for (TensorData t : outcome.outputs()) {
       ModelInferResponse.InferOutputTensor.Builder o = ModelInferResponse.InferOutputTensor.newBuilder()
           .setName(t.name()).setDatatype(KServeDataType.of(t.dtype()).name());

@@ -1,7 +1,9 @@
 package dev.shoal.runtime.gateway;
 
 import dev.shoal.model.TensorData;
+import dev.shoal.runtime.serving.InferenceCall;
 import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.InferenceResult;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
@@ -69,9 +71,9 @@ final class InferenceDispatcher {
     } catch (InferenceException e) {
       return CompletableFuture.failedFuture(e);
     }
-    CompletableFuture<Map<String, TensorData>> running;
+    CompletableFuture<InferenceResult> running;
     try {
-      running = backend.infer(model.name(), inputs);
+      running = backend.infer(InferenceCall.within(model.name(), inputs, options.requestTimeout()));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(asInferenceException(e));
     }
@@ -79,12 +81,13 @@ final class InferenceDispatcher {
     return running
         .orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
         .handle(
-            (outputs, failure) -> {
+            (result, failure) -> {
               if (failure != null) {
                 running.cancel(false);
                 throw asInferenceException(failure);
               }
-              return new InferOutcome(model, request.id(), selectOutputs(model, outputs, request.requestedOutputs()));
+              return new InferOutcome(model, request.id(),
+                  selectOutputs(model, result.outputs(), request.requestedOutputs()), result.parameters());
             });
   }
 

@@ -191,6 +191,13 @@ final class JsonInferenceCodec {
       if (!outcome.id().isEmpty()) {
         g.writeStringField("id", outcome.id());
       }
+      if (!outcome.parameters().isEmpty()) {
+        g.writeObjectFieldStart("parameters");
+        for (var p : new java.util.TreeMap<>(outcome.parameters()).entrySet()) {
+          g.writeStringField(p.getKey(), p.getValue());
+        }
+        g.writeEndObject();
+      }
       g.writeArrayFieldStart("outputs");
       for (TensorData t : outcome.outputs()) {
         g.writeStartObject();
