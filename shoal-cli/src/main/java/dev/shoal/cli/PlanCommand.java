@@ -11,7 +11,11 @@ import dev.shoal.plan.PipelineCost;
 import dev.shoal.plan.PipelinePlan;
 import dev.shoal.plan.PipelineSolver;
 import dev.shoal.plan.PlanReport;
+import dev.shoal.plan.cluster.Cluster;
 import dev.shoal.plan.cluster.ClusterYaml;
+import dev.shoal.plan.graph.PlanBundle;
+import dev.shoal.plan.strategy.PipelineProducer;
+import java.util.List;
 import dev.shoal.plan.cluster.InstanceBuilder;
 import dev.shoal.plan.solve.Solvers;
 import java.nio.file.Path;
@@ -28,7 +32,9 @@ import picocli.CommandLine.Option;
       "Partition a model into pipeline stages and place them on devices, minimising the bottleneck",
       "(slowest stage compute or transfer), then the end-to-end latency (DESIGN.md cost model).",
       "Give a planner instance (--instance) or a model and a cluster (--model or --zoo, --cluster).",
-      "Exit status 1 with a one-line reason when no valid plan exists (memory, links)."
+      "Exit status 1 with a one-line reason when no valid plan exists (memory, links).",
+      "With --out, also writes the plan graph (JSON, the stage ONNX files beside it) that",
+      "`shoal serve --plan` deploys."
     })
 public final class PlanCommand implements Callable<Integer> {
 
@@ -80,6 +86,18 @@ public final class PlanCommand implements Callable<Integer> {
       description = "divide transferred bytes (cuts, input) by this factor, e.g. 1.44 (default: ${DEFAULT-VALUE})")
   double compression;
 
+  @Option(names = "--out", paramLabel = "PLAN.json",
+      description = "with --model/--zoo: write the plan graph here and each stage's ONNX file beside it")
+  Path out;
+
+  @Option(names = "--replicate",
+      description = "with --out: replicate bottleneck stages on the devices the plan leaves unused (round robin)")
+  boolean replicate;
+
+  @Option(names = "--codec", defaultValue = "raw",
+      description = "with --out: codec of the links between stages: raw, fp16, int8, lz4 or zstd (default: ${DEFAULT-VALUE})")
+  String codec;
+
   @Option(names = "--allow-unknown-ops", description = "count ops without a cost rule as 0 MACs instead of failing")
   boolean allowUnknownOps;
 
@@ -88,11 +106,21 @@ public final class PlanCommand implements Callable<Integer> {
     PipelineSolver chosen = Solvers.byName(solver, seed);
     Instance instance;
     boolean fromModel = source.model != null;
+    PipelineProducer producer = null;
+    if (out != null && !fromModel) {
+      throw new IllegalArgumentException("--out needs --model (or --zoo) and --cluster: the plan graph holds the cut model");
+    }
     if (fromModel) {
       ModelGraph graph = graph(source.model);
       ModelProfile profile =
           ModelProfile.of(graph, allowUnknownOps ? CostModel.UnknownOps.COUNT_ZERO : CostModel.UnknownOps.REJECT);
-      instance = InstanceBuilder.build(profile, ClusterYaml.read(source.model.cluster), compression);
+      Cluster cluster = ClusterYaml.read(source.model.cluster);
+      instance = InstanceBuilder.build(profile, cluster, compression);
+      if (out != null) {
+        String name = source.model.zoo != null ? source.model.zoo : modelName(source.model.model);
+        producer = new PipelineProducer(name, replicate ? "replicated" : "pipeline", profile, instance, chosen, codec,
+            null, replicate);
+      }
       if (emitInstance != null) {
         InstanceJson.write(instance, emitInstance);
         System.err.println("plan: instance written to " + emitInstance);
@@ -121,7 +149,19 @@ public final class PlanCommand implements Callable<Integer> {
       report.writeSvg(picture);
       System.err.println("plan: picture written to " + picture);
     }
+    if (producer != null) {
+      List<String> devices = instance.devices().stream().map(d -> d.name()).toList();
+      PlanBundle bundle = producer.cut(devices, plan);
+      bundle.write(out);
+      System.err.printf(java.util.Locale.ROOT, "plan: plan graph '%s' (%d stages, %.1f predicted/s) written to %s%n",
+          bundle.plan().name(), bundle.plan().stages().size(), bundle.plan().predicted().throughput(), out);
+    }
     return 0;
+  }
+
+  private static String modelName(Path file) {
+    String n = file.getFileName().toString();
+    return n.endsWith(".onnx") ? n.substring(0, n.length() - 5) : n;
   }
 
   private static ModelGraph graph(ModelAndCluster given) {

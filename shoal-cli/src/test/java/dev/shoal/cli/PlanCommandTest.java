@@ -48,6 +48,27 @@ class PlanCommandTest {
   }
 
   @Test
+  void outWritesAPlanGraphWithItsStageFilesThatReadsBack() throws Exception {
+    Path out = dir.resolve("p").resolve("plan.json");
+    Result r = ModelCommandsTest.shoal("plan", "--model", "../models/fashion/base/base.onnx", "--cluster",
+        "../examples/cluster-hetero.yaml", "--svg", dir.resolve("p.svg").toString(), "--codec", "lz4", "--out",
+        out.toString());
+    assertThat(r.status()).as(r.err()).isZero();
+    assertThat(r.err()).contains("plan graph 'pipeline'");
+    dev.shoal.plan.graph.PlanBundle bundle = dev.shoal.plan.graph.PlanBundle.read(out);
+    assertThat(bundle.plan().model()).isEqualTo("base");
+    assertThat(bundle.plan().stages()).isNotEmpty();
+    assertThat(bundle.plan().edges()).filteredOn(e -> !e.from().node().equals("request")
+        && !e.to().node().equals("response")).allMatch(e -> e.codec().equals("lz4"));
+    for (dev.shoal.plan.graph.Stage s : bundle.plan().stages()) {
+      assertThat(out.resolveSibling(s.model().file())).exists();
+    }
+    Result bad = ModelCommandsTest.shoal("plan", "--instance", dir.resolve("none.json").toString(), "--out",
+        out.toString());
+    assertThat(bad.status()).isNotZero();
+  }
+
+  @Test
   void infeasibleClusterIsOneLineAndNonZero() throws Exception {
     Path cluster = dir.resolve("tiny.yaml");
     Files.writeString(

@@ -1,0 +1,19 @@
+package dev.shoal.plan.graph;
+
+import java.util.List;
+
+/**
+ * A strategy's plan for the devices that are alive now; the coordinator asks again on the
+ * survivors when a required stage is lost, and when a device comes back.
+ */
+public interface PlanProducer {
+
+  /** The plan's name (its producers keep one name across re-plans). */
+  String name();
+
+  /**
+   * @param liveDevices the devices whose workers are alive, in cluster order
+   * @throws dev.shoal.plan.InfeasibleInstanceException when no plan fits on them
+   */
+  PlanBundle plan(List<String> liveDevices);
+}
