@@ -16,13 +16,12 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.io.Npy;
 import dev.shoal.plan.solve.Solvers;
-import dev.shoal.runtime.codec.TensorCodec;
-import dev.shoal.runtime.coordinator.PlannedPipeline;
-import dev.shoal.runtime.coordinator.PlannedStage;
-import dev.shoal.runtime.coordinator.SolverStagePlanner;
+import dev.shoal.plan.graph.Plan;
+import dev.shoal.plan.graph.Stage;
+import dev.shoal.plan.strategy.PipelineProducer;
+import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
-import dev.shoal.runtime.pipeline.PipelineBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
 import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.runtime.wire.proto.StatusReply;
@@ -139,16 +138,18 @@ public final class DemoCommand implements Callable<Integer> {
     // Ctrl-C skips finally blocks: the hook stops the workers then (by their process handles).
     Thread stopWorkers = new Thread(() -> workers.forEach(WorkerProcess::kill), "demo-stop-workers");
     Runtime.getRuntime().addShutdownHook(stopWorkers);
-    PipelineBackend backend = null;
+    PlanBackend backend = null;
     Gateway gateway = null;
     ObjectNode report = json.createObjectNode();
     try {
       workers.addAll(startWorkers(secretFile, work));
-      List<SolverStagePlanner.Device> devices = new ArrayList<>();
+      List<PipelineProducer.EmulatedDevice> devices = new ArrayList<>();
+      List<WorkerEndpoint> endpoints = new ArrayList<>();
       ArrayNode workersJson = report.putArray("workers");
       for (int i = 0; i < workers.size(); i++) {
         WorkerProcess w = workers.get(i);
-        devices.add(new SolverStagePlanner.Device(new WorkerEndpoint(w.name(), w.address()), 1L << 30, slowdowns[i]));
+        devices.add(new PipelineProducer.EmulatedDevice(w.name(), 1L << 30, slowdowns[i]));
+        endpoints.add(new WorkerEndpoint(w.name(), w.address()));
         System.out.printf(Locale.ROOT, "  worker %s pid %d on %s: emulated device, %.0f ms per image (%.0fx slower than this host)%n",
             w.name(), w.pid(), w.address(), slowdowns[i] * hostMs, slowdowns[i]);
         workersJson.addObject().put("name", w.name()).put("pid", w.pid()).put("address", w.address())
@@ -163,15 +164,14 @@ public final class DemoCommand implements Callable<Integer> {
           lat[a][b] = a == b ? 0 : LOOPBACK_LATENCY_SECONDS;
         }
       }
-      SolverStagePlanner planner = new SolverStagePlanner(model.profile(), model.nodeSeconds(), devices, bw, lat,
-          Solvers.byName(solver, 1), TensorCodec.parse("raw"));
-      backend = PipelineBackend.start(model.served(), devices.stream().map(SolverStagePlanner.Device::worker).toList(),
-          planner, secret, PipelineBackend.Options.DEFAULT);
+      PipelineProducer planner = PipelineProducer.forEmulated(model.served().name(), model.profile(),
+          model.nodeSeconds(), devices, bw, lat, Solvers.byName(solver, 1), "raw", false);
+      backend = PlanBackend.start(endpoints, List.of(planner), secret, PlanBackend.Options.DEFAULT);
       gateway = Gateway.start(backend, 0, 0);
       String url = "http://127.0.0.1:" + gateway.httpPort() + "/v2/models/fashion/infer";
       System.out.println("serving: KServe v2 HTTP on port " + gateway.httpPort() + ", gRPC on port "
           + gateway.grpcPort() + ", metrics at http://127.0.0.1:" + gateway.httpPort() + "/metrics");
-      PlannedPipeline plan = backend.plan();
+      Plan plan = backend.plan();
       System.out.println("\nplan (" + solver + " solver; cost model on the profiled layer times x each device's slowdown,"
           + " loopback links at " + LOOPBACK_BYTES_PER_SECOND / 1e6 + " MB/s):");
       System.out.print(plan.describe());
@@ -185,16 +185,18 @@ public final class DemoCommand implements Callable<Integer> {
       System.out.printf(Locale.ROOT, "%nwarming up: %d requests (JIT compilation of the gateway and coordinator; not counted)%n", warmUp);
       send("warm-up", url, requests.subList(0, warmUp), expected, output, i -> { });
       System.out.printf(Locale.ROOT, "%n== phase 1: %d images through the HTTP API, %d in flight%n", n, concurrency);
-      List<PipelineBackend.LinkStats> before = backend.linkStats();
-      PipelineBackend live = backend;
-      List<StatusReply> statusBefore = plan.stages().stream().map(s -> live.status(s.worker())).toList();
+      List<PlanBackend.LinkStats> before = backend.linkStats();
+      PlanBackend live = backend;
+      List<StatusReply> statusBefore = plan.stages().stream()
+          .map(s -> live.status(live.workerOf(s.devices().get(0)))).toList();
       long duplicatesBefore = backend.duplicateResults();
       Phase p1 = send("phase 1", url, requests, expected, output, i -> { });
-      List<PipelineBackend.LinkStats> after = backend.linkStats();
-      List<StatusReply> statusAfter = plan.stages().stream().map(s -> live.status(s.worker())).toList();
+      List<PlanBackend.LinkStats> after = backend.linkStats();
+      List<StatusReply> statusAfter = plan.stages().stream()
+          .map(s -> live.status(live.workerOf(s.devices().get(0)))).toList();
       p1.print(labels);
       System.out.printf(Locale.ROOT, "  throughput: predicted %.1f/s (cost model), measured %.1f/s (%.0f%%)%n",
-          plan.predictedThroughput(), p1.throughput(), 100 * p1.throughput() / plan.predictedThroughput());
+          plan.predicted().throughput(), p1.throughput(), 100 * p1.throughput() / plan.predicted().throughput());
       System.out.println("  per stage on this host, before the emulated slowdown: the profiled compute the cost model"
           + " and the emulated device use, the worker's warm run at deploy (each stage is its own ONNX Runtime call),"
           + " the mean ONNX Runtime time per frame in this phase, and the mean wait in the stage's queue");
@@ -205,11 +207,11 @@ public final class DemoCommand implements Callable<Integer> {
         long frames = a.getFramesIn() - z.getFramesIn();
         double measured = frames == 0 ? 0 : (a.getComputeSeconds() - z.getComputeSeconds()) * 1e3 / frames;
         double queue = frames == 0 ? 0 : (a.getQueueSeconds() - z.getQueueSeconds()) * 1e3 / frames;
-        PlannedStage st = plan.stages().get(i);
+        Stage st = plan.stages().get(i);
         System.out.printf(Locale.ROOT, "    stage %d on %s: %.3f ms profiled (x%.0f = %.1f ms emulated), %.3f ms warm,"
-            + " %.3f ms per frame; waited %.1f ms in its queue%n", i, st.worker().name(), st.referenceSeconds() * 1e3,
+            + " %.3f ms per frame; waited %.1f ms in its queue%n", i, st.devices().get(0), st.referenceSeconds() * 1e3,
             a.getSlowdown(), st.referenceSeconds() * a.getSlowdown() * 1e3, a.getStageSeconds() * 1e3, measured, queue);
-        stagesJson.addObject().put("stage", i).put("worker", st.worker().name()).put("layers", st.layers())
+        stagesJson.addObject().put("stage", i).put("worker", st.devices().get(0)).put("layers", st.label())
             .put("profiledMs", st.referenceSeconds() * 1e3).put("slowdown", a.getSlowdown())
             .put("warmRunMs", a.getStageSeconds() * 1e3).put("ortMsPerFrame", measured).put("queueMsPerFrame", queue);
       }
@@ -225,7 +227,7 @@ public final class DemoCommand implements Callable<Integer> {
             .put("bytesPerInference", perInference);
       }
       ObjectNode phase1 = p1.json(json, labels);
-      phase1.put("predictedPerSecond", plan.predictedThroughput());
+      phase1.put("predictedPerSecond", plan.predicted().throughput());
       phase1.put("duplicateResultsDropped", backend.duplicateResults() - duplicatesBefore);
       phase1.set("stages", stagesJson);
       phase1.set("links", linksJson);
@@ -260,11 +262,11 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   /** Phase 2: the same images again, SIGKILL of a pipeline worker after a quarter are answered. */
-  private ObjectNode failover(PipelineBackend backend, PlannedPipeline plan, List<WorkerProcess> workers, String url,
+  private ObjectNode failover(PlanBackend backend, Plan plan, List<WorkerProcess> workers, String url,
       List<TensorData> requests, List<TensorData> expected, TensorSpec output, long[] labels, int n)
       throws Exception {
-    List<PlannedStage> stages = plan.stages();
-    WorkerEndpoint victim = stages.get(stages.size() / 2).worker();
+    List<Stage> stages = plan.stages();
+    WorkerEndpoint victim = backend.workerOf(stages.get(stages.size() / 2).devices().get(0));
     WorkerProcess victimProcess = workers.stream().filter(w -> w.name().equals(victim.name())).findFirst()
         .orElseThrow();
     System.out.printf(Locale.ROOT, "%n== phase 2: the same %d images; worker %s (pid %d, stage %d) gets SIGKILL after %d"
@@ -287,8 +289,8 @@ public final class DemoCommand implements Callable<Integer> {
     out.put("victim", victim.name()).put("victimPid", victimProcess.pid()).put("killedAfterAnswers", n / 4);
     out.put("lostRequests", p2.failed).put("duplicateResultsDropped", duplicates);
     ArrayNode recoveries = out.putArray("recoveries");
-    List<PipelineBackend.Recovery> rs = backend.recoveries();
-    for (PipelineBackend.Recovery r : rs.subList(recoveriesBefore, rs.size())) {
+    List<PlanBackend.Recovery> rs = backend.recoveries();
+    for (PlanBackend.Recovery r : rs.subList(recoveriesBefore, rs.size())) {
       double sinceKill = killedAt.get() == 0 ? Double.NaN : (r.detectedAtNanos() - killedAt.get()) / 1e9;
       System.out.printf(Locale.ROOT, "  detection: %s declared down %.3f s after the SIGKILL (%.3f s after its last"
           + " answered heartbeat)%n  recovery: re-planned on the survivors, redeployed and replayed %d requests in"
@@ -297,7 +299,7 @@ public final class DemoCommand implements Callable<Integer> {
           .put("sinceLastHeartbeatSeconds", r.detectionSeconds()).put("recoverySeconds", r.recoverySeconds())
           .put("replayed", r.replayed()).put("plan", r.plan());
     }
-    PlannedPipeline now = backend.plan();
+    Plan now = backend.plan();
     if (now != null) {
       System.out.println("  new plan:");
       System.out.print(now.describe());
@@ -306,15 +308,17 @@ public final class DemoCommand implements Callable<Integer> {
     return out;
   }
 
-  private ObjectNode planJson(PlannedPipeline plan, double fastestSingle) {
+  private ObjectNode planJson(Plan plan, double fastestSingle) {
     ObjectNode p = json.createObjectNode();
     ArrayNode stages = p.putArray("stages");
-    for (PlannedStage s : plan.stages()) {
-      stages.addObject().put("worker", s.worker().name()).put("layers", s.layers())
-          .put("codec", s.outputCodec().label()).put("profiledMs", s.referenceSeconds() * 1e3);
+    for (Stage s : plan.stages()) {
+      String codec = plan.edges().stream().filter(e -> e.from().node().equals(s.id())).map(e -> e.codec()).findFirst()
+          .orElse("raw");
+      stages.addObject().put("worker", s.devices().get(0)).put("layers", s.label()).put("codec", codec)
+          .put("profiledMs", s.referenceSeconds() * 1e3);
     }
-    p.put("predictedPerSecond", plan.predictedThroughput());
-    p.put("predictedLatencyMs", plan.prediction().latency() * 1e3);
+    p.put("predictedPerSecond", plan.predicted().throughput());
+    p.put("predictedLatencyMs", plan.predicted().latencySeconds() * 1e3);
     if (!Double.isNaN(fastestSingle)) {
       p.put("fastestSingleDevicePerSecond", fastestSingle);
     }

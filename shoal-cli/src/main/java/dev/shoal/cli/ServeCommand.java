@@ -1,19 +1,20 @@
 package dev.shoal.cli;
 
-import dev.shoal.plan.PipelineSolver;
+import dev.shoal.plan.graph.PlanProducer;
 import dev.shoal.plan.cluster.Cluster;
 import dev.shoal.plan.cluster.ClusterYaml;
 import dev.shoal.plan.solve.Solvers;
-import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.gateway.GatewayOptions;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
-import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.ArgGroup;
@@ -29,10 +30,12 @@ import picocli.CommandLine.Option;
       "the cluster file), one of:",
       "  --model M.onnx        profile, plan (pipeline model parallelism), deploy the",
       "                        stages; re-plan on the survivors when a worker fails",
-      "  --variants DIR        variant parallelism (DIR/family.json): one variant per",
-      "                        worker, top-k answers fused by summed scores",
-      "  --class-parallel DIR  class parallelism (DIR/class-parallel.json): one",
-      "                        sub-model per worker, class scores concatenated",
+      "  --variants DIR        variant parallelism (DIR/family.json): the variants",
+      "                        placed by the cost model, top-k answers fused by summed scores",
+      "  --class-parallel DIR  class parallelism (DIR/class-parallel.json): the",
+      "                        sub-models placed by the cost model, class scores concatenated",
+      "  --plan P.json         plans written by `shoal plan --out` (repeat for several",
+      "                        plans of one model; the first is active)",
       "Serves the KServe v2 inference protocol over HTTP (/v2/...) and gRPC,",
       "Prometheus /metrics and a status page (/) until Ctrl-C or SIGTERM.",
       ""
@@ -50,6 +53,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--class-parallel", paramLabel = "DIR", required = true,
         description = "class-parallel sub-models (class-parallel.json, from `shoal train class`)")
     Path classParallel;
+
+    @Option(names = "--plan", paramLabel = "P.json", required = true,
+        description = "a plan graph from `shoal plan --out`; repeat for several plans of one model")
+    java.util.List<Path> plans;
   }
 
   @ArgGroup(exclusive = true, multiplicity = "1")
@@ -62,6 +69,10 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--solver", defaultValue = "exact",
       description = "--model: exact, heuristic, greedy or random (default: ${DEFAULT-VALUE})")
   String solver;
+
+  @Option(names = "--replicate",
+      description = "--model: replicate bottleneck stages on the devices the plan leaves unused (round robin)")
+  boolean replicate;
 
   @Option(names = "--codec", defaultValue = "raw",
       description = "--model: codec of the links between stages: raw, fp16, int8, lz4 or zstd (default: ${DEFAULT-VALUE})")
@@ -98,19 +109,19 @@ public final class ServeCommand implements Callable<Integer> {
     Cluster spec = ClusterYaml.read(cluster);
     ClusterSecret clusterSecret = ClusterSecret.load(secret);
     Duration timeout = Duration.ofMillis(timeoutMs);
-    PipelineBackend.Options options = new PipelineBackend.Options(PipelineBackend.Options.DEFAULT.maxInFlight(),
-        timeout, PipelineBackend.Options.DEFAULT.inputCodec(), PipelineBackend.Options.DEFAULT.maxFrameBytes());
     Duration deadline = Duration.ofMillis(deadlineMs);
     System.err.println("serve: " + spec.devices().size() + " devices in " + cluster + "; deploying ...");
-    ClusterServing.Served served;
+    List<PlanProducer> plans = new ArrayList<>();
     if (what.model != null) {
-      PipelineSolver chosen = Solvers.byName(solver, 1);
-      served = ClusterServing.pipeline(what.model, spec, chosen, TensorCodec.parse(codec), clusterSecret, options);
+      plans.add(ClusterServing.pipeline(what.model, spec, Solvers.byName(solver, 1), codec, replicate));
     } else if (what.variants != null) {
-      served = ClusterServing.variants(what.variants, spec, deadline, clusterSecret, options);
+      plans.add(ClusterServing.variants(what.variants, spec, deadline));
+    } else if (what.classParallel != null) {
+      plans.add(ClusterServing.classParallel(what.classParallel, spec, deadline));
     } else {
-      served = ClusterServing.classParallel(what.classParallel, spec, deadline, clusterSecret, options);
+      what.plans.forEach(p -> plans.add(ClusterServing.written(p)));
     }
+    ClusterServing.Served served = ClusterServing.serve(plans, spec, clusterSecret, PlanBackend.Options.DEFAULT);
     Gateway gateway;
     try {
       gateway = Gateway.start(served.backend(), new InetSocketAddress(httpAt.host(), httpAt.port()),

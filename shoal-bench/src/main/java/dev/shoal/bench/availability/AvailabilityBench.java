@@ -9,8 +9,8 @@ import dev.shoal.plan.solve.ExactSolver;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
-import dev.shoal.runtime.gateway.serve.ClusterStagePlanner;
-import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.plan.strategy.PipelineProducer;
+import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.io.IOException;
@@ -90,19 +90,20 @@ public final class AvailabilityBench {
     ModelProfile baseProfile = ModelProfile.of(ModelGraph.load(setup.baseFile));
     List<Strategy> strategies = List.of(
         new Strategy("variant parallel", false,
-            w -> ClusterServing.variants(setup.variantsDir, spec, config.deadline(), setup.secret, setup.options).backend()),
+            w -> ClusterServing.serve(List.of(ClusterServing.variants(setup.variantsDir, spec, config.deadline())), spec,
+                setup.secret, setup.options).backend()),
         new Strategy("class parallel", false,
-            w -> ClusterServing.classParallel(setup.classParallelDir, spec, config.deadline(), setup.secret, setup.options).backend()),
+            w -> ClusterServing.serve(List.of(ClusterServing.classParallel(setup.classParallelDir, spec,
+                config.deadline())), spec, setup.secret, setup.options).backend()),
         new Strategy("pipeline MP, re-plan", true, w -> {
-          ClusterServing.Served s = ClusterServing.pipeline(setup.baseFile, spec, new ExactSolver(), setup.options.inputCodec(),
-              setup.secret, setup.options);
+          ClusterServing.Served s = ClusterServing.serve(List.of(ClusterServing.pipeline(setup.baseFile, spec,
+              new ExactSolver(), "raw", false)), spec, setup.secret, setup.options);
           log.print("  " + s.plan().replace("\n", "\n  ").stripTrailing() + "\n");
           return s.backend();
         }),
-        new Strategy("pipeline MP, no re-plan", false, w -> PipelineBackend.start(
-            PreparedModel.servedModel("base", ModelGraph.load(setup.baseFile)), w,
-            new PinnedPlanner(new ClusterStagePlanner(baseProfile, spec, w, new ExactSolver(), setup.options.inputCodec())),
-            setup.secret, setup.options)));
+        new Strategy("pipeline MP, no re-plan", false, w -> PlanBackend.start(w,
+            List.of(new PinnedPlanner(PipelineProducer.forCluster("base", baseProfile, spec, new ExactSolver(), "raw",
+                false))), setup.secret, setup.options)));
     for (Strategy s : strategies) {
       pool.restartDead();
       log.println(s.name() + ": deploying on " + FashionServingSetup.names(cluster));

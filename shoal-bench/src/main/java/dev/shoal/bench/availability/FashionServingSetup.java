@@ -10,7 +10,7 @@ import dev.shoal.plan.cluster.DeviceSpeed;
 import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
-import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.train.data.LabelledImages;
 import dev.shoal.train.data.Split;
@@ -36,9 +36,8 @@ final class FashionServingSetup {
   final int[] labels;
   /** The secret the benches' coordinator and worker processes share. */
   final ClusterSecret secret = ClusterSecret.generate();
-  /** Raw tensors (no lossy codec: accuracy is compared), a request timeout that outlasts a re-plan. */
-  final PipelineBackend.Options options = new PipelineBackend.Options(PipelineBackend.Options.DEFAULT.maxInFlight(),
-      Duration.ofSeconds(20), TensorCodec.parse("raw"), PipelineBackend.Options.DEFAULT.maxFrameBytes());
+  /** The coordinator's limits (links are raw: no lossy codec, accuracy is compared). */
+  final PlanBackend.Options options = PlanBackend.Options.DEFAULT;
 
   /**
    * @param models directory with base/, variants/ and class-parallel/

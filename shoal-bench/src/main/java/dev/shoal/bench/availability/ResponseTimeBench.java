@@ -6,11 +6,11 @@ import dev.shoal.bench.variants.Latencies;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.chart.LineChart;
 import dev.shoal.model.graph.ModelGraph;
-import dev.shoal.runtime.coordinator.FixedStagePlanner;
+import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
-import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
@@ -120,12 +120,13 @@ public final class ResponseTimeBench {
   /** Base alone on {@code alone}, the ensemble on {@code cluster}; timings per request path. */
   private Map<String, Timings> measure(List<WorkerEndpoint> cluster, WorkerEndpoint alone) {
     ServedModel baseModel = PreparedModel.servedModel("base", ModelGraph.load(setup.baseFile));
-    ServingBackend base = PipelineBackend.start(baseModel, List.of(alone),
-        new FixedStagePlanner(List.of(FashionServingSetup.read(setup.baseFile)), setup.options.inputCodec()), setup.secret,
+    ServingBackend base = PlanBackend.start(List.of(alone), List.of(FixedPlacement.chain(baseModel.name(),
+        List.of(FashionServingSetup.read(setup.baseFile)), List.of(alone.name()), "raw", new double[1])), setup.secret,
         setup.options);
     ServingBackend vp = null;
     try {
-      vp = ClusterServing.variants(setup.variantsDir, FashionServingSetup.clusterOf(cluster), config.deadline(),
+      var spec = FashionServingSetup.clusterOf(cluster);
+      vp = ClusterServing.serve(List.of(ClusterServing.variants(setup.variantsDir, spec, config.deadline())), spec,
           setup.secret, setup.options).backend();
       try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0)) {
         GatewayClient baseClient = setup.client(baseGateway, baseModel.name());

@@ -8,9 +8,11 @@ import dev.shoal.plan.Instance;
 import dev.shoal.plan.PipelineCost;
 import dev.shoal.plan.PipelineSolver;
 import dev.shoal.runtime.codec.TensorCodec;
-import dev.shoal.runtime.coordinator.PlannedPipeline;
-import dev.shoal.runtime.coordinator.PlannedStage;
-import dev.shoal.runtime.coordinator.SolverStagePlanner;
+import dev.shoal.plan.PipelinePlan;
+import dev.shoal.plan.graph.Plan;
+import dev.shoal.plan.graph.PlanBundle;
+import dev.shoal.plan.graph.Stage;
+import dev.shoal.plan.strategy.PipelineProducer;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.io.BufferedReader;
@@ -113,10 +115,12 @@ final class PipelineThroughput {
       if (failed != null) {
         throw new IOException("a worker did not start: " + failed.getCause().getMessage(), failed.getCause());
       }
-      List<SolverStagePlanner.Device> devices = new ArrayList<>();
+      List<PipelineProducer.EmulatedDevice> devices = new ArrayList<>();
+      List<WorkerEndpoint> endpoints = new ArrayList<>();
       for (int i = 0; i < k; i++) {
         WorkerProcess p = processes.get(i);
-        devices.add(new SolverStagePlanner.Device(new WorkerEndpoint(p.name(), p.address()), 1L << 32, slowdowns[i]));
+        devices.add(new PipelineProducer.EmulatedDevice(p.name(), 1L << 32, slowdowns[i]));
+        endpoints.add(new WorkerEndpoint(p.name(), p.address()));
       }
       double[][] bw = new double[k][k];
       double[][] lat = new double[k][k];
@@ -126,26 +130,29 @@ final class PipelineThroughput {
           lat[a][b] = a == b ? 0 : LINK_LATENCY_SECONDS;
         }
       }
-      SolverStagePlanner planner = new SolverStagePlanner(profile, nodeSeconds, devices, bw, lat, solver,
-          TensorCodec.parse("raw"));
-      List<WorkerEndpoint> endpoints = devices.stream().map(SolverStagePlanner.Device::worker).toList();
-      Instance instance = planner.instance(endpoints);
-      PlannedPipeline plan = planner.plan(endpoints);
-      PipelineCost.Evaluation eval = new PipelineCost(instance).evaluate(plan.prediction().stages());
+      PipelineProducer planner = PipelineProducer.forEmulated("model", profile, nodeSeconds, devices, bw, lat, solver,
+          "raw", false);
+      List<String> names = devices.stream().map(PipelineProducer.EmulatedDevice::name).toList();
+      Instance instance = planner.instance(names);
+      PipelinePlan solved = solver.solve(instance);
+      PlanBundle bundle = planner.cut(names, solved);
+      Plan plan = bundle.plan();
+      PipelineCost.Evaluation eval = new PipelineCost(instance).evaluate(solved.stages());
       Path stageDir = Files.createDirectories(workDir.resolve(net.name() + "-" + k + "-stages"));
       List<String> args = new ArrayList<>(List.of(modelFile.toString(), stageDir.toString(), secretFile.toString(),
           Integer.toString(requests), Integer.toString(window), "raw"));
       StringBuilder desc = new StringBuilder();
       StringBuilder reference = new StringBuilder("--reference=");
       for (int i = 0; i < plan.stages().size(); i++) {
-        PlannedStage s = plan.stages().get(i);
-        Files.write(stageDir.resolve("stage-" + i + ".onnx"), s.onnxModel());
-        args.add(s.worker().name() + "=" + s.worker().address());
-        desc.append(i == 0 ? "" : " | ").append(s.worker().name()).append(": ").append(s.layers());
+        Stage s = plan.stages().get(i);
+        WorkerEndpoint w = endpoints.stream().filter(e -> e.name().equals(s.devices().get(0))).findFirst().orElseThrow();
+        Files.write(stageDir.resolve("stage-" + i + ".onnx"), bundle.model(s));
+        args.add(w.name() + "=" + w.address());
+        desc.append(i == 0 ? "" : " | ").append(w.name()).append(": ").append(s.label());
         reference.append(i == 0 ? "" : ",").append(s.referenceSeconds());
       }
       args.add(reference.toString());
-      log.printf("  %s, %d worker(s): %s; predicted %.1f/s%n", net.name(), k, desc, plan.predictedThroughput());
+      log.printf("  %s, %d worker(s): %s; predicted %.1f/s%n", net.name(), k, desc, plan.predicted().throughput());
       JsonNode r = probe(ns == null ? List.of() : ns.exec(0), args, workDir.resolve(net.name() + "-" + k + "-probe.log"));
       StringBuilder bytes = new StringBuilder();
       for (JsonNode l : r.get("links")) {
@@ -170,7 +177,7 @@ final class PipelineThroughput {
             .append(String.format("%s %d %.2f ms", t.kind(), t.stage(), t.seconds() * 1e3));
       }
       log.printf("    cost model: %s%n    measured on this host, before the slowdown: %s%n", predictedStages, measuredStages);
-      Row row = new Row(net.name(), k, plan.stages().size(), desc.toString(), plan.predictedThroughput(),
+      Row row = new Row(net.name(), k, plan.stages().size(), desc.toString(), plan.predicted().throughput(),
           ortMs, r.get("throughput").asDouble(), r.get("p50Ms").asDouble(), r.get("p99Ms").asDouble(),
           r.get("errors").asInt(), eval.bottleneckTerm().kind() + " of stage " + eval.bottleneckTerm().stage(),
           bytes.toString());

@@ -9,9 +9,9 @@ import dev.shoal.model.graph.ModelGraph;
 import dev.shoal.model.graph.SampleInputs;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.runtime.codec.TensorCodec;
-import dev.shoal.runtime.coordinator.FixedStagePlanner;
+import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
-import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
 import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.runtime.worker.OrtStack;
@@ -74,8 +74,9 @@ public final class ThroughputProbe {
     }
     ModelGraph graph = OrtStack.call("load", () -> ModelGraph.load(modelFile));
     ServedModel model = PreparedModel.servedModel("model", graph);
-    FixedStagePlanner planner = reference == null ? new FixedStagePlanner(stages, codec)
-        : new FixedStagePlanner(stages, codec, reference);
+    FixedPlacement planner = FixedPlacement.chain(model.name(), stages,
+        workers.stream().map(WorkerEndpoint::name).toList(), codec.label(),
+        reference == null ? new double[stages.size()] : reference);
     List<Map<String, TensorData>> inputs = new ArrayList<>();
     for (int i = 0; i < DISTINCT_INPUTS; i++) {
       inputs.add(SampleInputs.random(graph, 1, 11 + i));
@@ -85,12 +86,12 @@ public final class ThroughputProbe {
         return inputs.stream().map(whole::run).toList();
       }
     });
-    PipelineBackend.Options options = new PipelineBackend.Options(Math.max(1024, window * 2),
-        java.time.Duration.ofSeconds(120), TensorCodec.parse("raw"), PipelineBackend.Options.DEFAULT.maxFrameBytes());
-    try (PipelineBackend b = PipelineBackend.start(model, workers, planner, secret, options)) {
+    PlanBackend.Options options = new PlanBackend.Options(Math.max(1024, window * 2),
+        PlanBackend.Options.DEFAULT.maxFrameBytes());
+    try (PlanBackend b = PlanBackend.start(workers, List.of(planner), secret, options)) {
       // warm-up: JIT, sessions, connections
       for (int i = 0; i < Math.min(20, requests); i++) {
-        b.run(model.name(), inputs.get(i % DISTINCT_INPUTS), Duration.ofSeconds(60)).get();
+        b.run(model.name(), inputs.get(i % DISTINCT_INPUTS), Duration.ofSeconds(120)).get();
       }
       Semaphore inFlight = new Semaphore(window);
       long[] doneAt = new long[requests];
@@ -98,14 +99,14 @@ public final class ThroughputProbe {
       AtomicInteger done = new AtomicInteger();
       AtomicInteger errors = new AtomicInteger();
       List<CompletableFuture<?>> all = new ArrayList<>();
-      List<PipelineBackend.LinkStats> before = b.linkStats();
+      List<PlanBackend.LinkStats> before = b.linkStats();
       List<StatusReply> statusBefore = workers.stream().map(b::status).toList();
       AtomicInteger mismatches = new AtomicInteger();
       for (int i = 0; i < requests; i++) {
         inFlight.acquire();
         long t0 = System.nanoTime();
         int which = i % DISTINCT_INPUTS;
-        all.add(b.run(model.name(), inputs.get(which), Duration.ofSeconds(60)).whenComplete((out, err) -> {
+        all.add(b.run(model.name(), inputs.get(which), Duration.ofSeconds(120)).whenComplete((out, err) -> {
           long now = System.nanoTime();
           int k = done.getAndIncrement();
           doneAt[k] = now;
@@ -122,7 +123,7 @@ public final class ThroughputProbe {
         }
       }
       CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
-      List<PipelineBackend.LinkStats> after = b.linkStats();
+      List<PlanBackend.LinkStats> after = b.linkStats();
       List<StatusReply> statusAfter = workers.stream().map(b::status).toList();
       int lo = requests / 10;
       int hi = requests * 9 / 10;
@@ -137,8 +138,8 @@ public final class ThroughputProbe {
       r.put("p99Ms", lat.p99());
       ArrayNode links = r.putArray("links");
       for (int i = 0; i < after.size(); i++) {
-        PipelineBackend.LinkStats a = after.get(i);
-        PipelineBackend.LinkStats z = before.get(i);
+        PlanBackend.LinkStats a = after.get(i);
+        PlanBackend.LinkStats z = before.get(i);
         long frames = a.frames() - z.frames();
         links.addObject().put("from", a.from()).put("to", a.to())
             .put("bytesPerInference", frames == 0 ? 0 : (double) (a.bytes() - z.bytes()) / frames);
@@ -159,7 +160,7 @@ public final class ThroughputProbe {
       r.put("mismatches", mismatches.get());
       r.put("lateDuplicates", b.duplicateResults());
       ArrayNode recoveries = r.putArray("recoveries");
-      for (PipelineBackend.Recovery rec : b.recoveries()) {
+      for (PlanBackend.Recovery rec : b.recoveries()) {
         recoveries.addObject().put("worker", rec.worker()).put("detectionSeconds", rec.detectionSeconds())
             .put("recoverySeconds", rec.recoverySeconds()).put("replayed", rec.replayed());
       }

@@ -6,9 +6,9 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.build.GraphBuilder;
 import dev.shoal.runtime.codec.TensorCodec;
-import dev.shoal.runtime.coordinator.FixedStagePlanner;
+import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
-import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
@@ -63,8 +63,8 @@ final class TransportOverhead {
       PrintStream log) throws Exception {
     List<Row> rows = new ArrayList<>();
     List<WorkerProcess> processes = new ArrayList<>();
-    PipelineBackend one = null;
-    PipelineBackend two = null;
+    PlanBackend one = null;
+    PlanBackend two = null;
     ManagedChannel echoChannel = null;
     try {
       WorkerProcess echo = WorkerProcess.startMain(List.of(), "echo", EchoServer.class.getName(),
@@ -77,12 +77,11 @@ final class TransportOverhead {
         processes.add(w);
         workers.add(new WorkerEndpoint(w.name(), w.address()));
       }
-      one = PipelineBackend.start(served("y"), workers.subList(0, 1),
-          new FixedStagePlanner(List.of(identityModel("x", "y")), TensorCodec.parse("raw")), secret,
-          PipelineBackend.Options.DEFAULT);
-      two = PipelineBackend.start(served("z"), workers.subList(1, 3),
-          new FixedStagePlanner(List.of(identityModel("x", "y"), identityModel("y", "z")), TensorCodec.parse("raw")),
-          secret, PipelineBackend.Options.DEFAULT);
+      one = PlanBackend.start(workers.subList(0, 1), List.of(FixedPlacement.chain("identity",
+          List.of(identityModel("x", "y")), List.of("hop0"), "raw", new double[1])), secret, PlanBackend.Options.DEFAULT);
+      two = PlanBackend.start(workers.subList(1, 3), List.of(FixedPlacement.chain("identity",
+          List.of(identityModel("x", "y"), identityModel("y", "z")), List.of("hop1", "hop2"), "raw", new double[2])),
+          secret, PlanBackend.Options.DEFAULT);
       HostPort hp = HostPort.parse(echo.address());
       echoChannel = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
           .maxInboundMessageSize(64 << 20).build();
@@ -122,12 +121,6 @@ final class TransportOverhead {
     return rows;
   }
 
-  private static ServedModel served(String output) {
-    return new ServedModel("identity", "1", "onnxruntime_onnx",
-        List.of(new TensorSpec("x", DType.FLOAT, new long[] {-1})),
-        List.of(new TensorSpec(output, DType.FLOAT, new long[] {-1})));
-  }
-
   private static TensorData tensor(int bytes, long seed) {
     float[] v = new float[bytes / 4];
     Random r = new Random(seed);
@@ -137,7 +130,7 @@ final class TransportOverhead {
     return TensorData.ofFloats("x", new long[] {v.length}, v);
   }
 
-  private static RoundTrip pipeline(PipelineBackend b, int size) {
+  private static RoundTrip pipeline(PlanBackend b, int size) {
     return x -> {
       long t0 = System.nanoTime();
       Map<String, TensorData> out = b.run("identity", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS);

@@ -4,25 +4,32 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.shoal.plan.InfeasibleInstanceException;
-import dev.shoal.runtime.codec.TensorCodec;
-import dev.shoal.runtime.coordinator.FixedStagePlanner;
-import dev.shoal.runtime.coordinator.PlannedPipeline;
-import dev.shoal.runtime.coordinator.WorkerEndpoint;
+import dev.shoal.plan.graph.PlanBundle;
+import dev.shoal.plan.strategy.FixedPlacement;
+import dev.shoal.model.DType;
+import dev.shoal.model.build.GraphBuilder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class PinnedPlannerTest {
 
-  private static final WorkerEndpoint A = new WorkerEndpoint("a", "127.0.0.1:1");
-  private static final WorkerEndpoint B = new WorkerEndpoint("b", "127.0.0.1:2");
-  private static final WorkerEndpoint C = new WorkerEndpoint("c", "127.0.0.1:3");
+  private static final String A = "a";
+  private static final String B = "b";
+  private static final String C = "c";
+
+  private static byte[] identity() {
+    GraphBuilder g = new GraphBuilder("id");
+    g.node("Identity", g.input("x", DType.FLOAT, GraphBuilder.BATCH, 2)).outputs("y").out();
+    g.output("y", DType.FLOAT, GraphBuilder.BATCH, 2);
+    return g.build().toByteArray();
+  }
 
   @Test
   void keepsTheFirstPlanAndHasNoneOnceOneOfItsWorkersIsDown() {
     PinnedPlanner planner = new PinnedPlanner(
-        new FixedStagePlanner(List.of(new byte[] {1}, new byte[] {2}), TensorCodec.parse("raw")));
-    PlannedPipeline first = planner.plan(List.of(A, B, C));
-    assertThat(first.stages()).extracting(s -> s.worker().name()).containsExactly("a", "b");
+        FixedPlacement.chain("m", List.of(identity(), identity()), List.of(A, B, C), "raw", new double[2]));
+    PlanBundle first = planner.plan(List.of(A, B, C));
+    assertThat(first.plan().stages()).extracting(s -> s.devices().get(0)).containsExactly("a", "b");
 
     // a spare going away does not matter; the plan is the same object, not a re-plan
     assertThat(planner.plan(List.of(A, B))).isSameAs(first);

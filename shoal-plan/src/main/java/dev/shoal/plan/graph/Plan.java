@@ -87,6 +87,39 @@ public record Plan(
     return new Plan(model, name, inputs, outputs, replaced, edges, exchanges, merges, predicted);
   }
 
+  /** The plan for people: each stage, where it runs and where its outputs go; merges; the prediction. */
+  public String describe() {
+    StringBuilder sb = new StringBuilder();
+    for (Stage s : stages) {
+      List<String> to = new ArrayList<>();
+      for (Edge e : links()) {
+        if (e.from().node().equals(s.id())) {
+          String target = e.to().node().equals(RESPONSE) ? "response" : e.to().node();
+          String item = target + (e.codec().equals("raw") || target.equals("response") ? "" : " (" + e.codec() + ")");
+          if (!to.contains(item)) {
+            to.add(item);
+          }
+        }
+      }
+      for (Merge m : merges) {
+        if (m.members().stream().anyMatch(x -> x.stage().equals(s.id()))) {
+          to.add("merge " + m.id());
+        }
+      }
+      sb.append(String.format(java.util.Locale.ROOT, "  stage %-4s on %-14s %-28s -> %s%n", s.id(),
+          String.join(",", s.devices()) + (s.optional() ? " (optional)" : ""), s.label(), String.join(", ", to)));
+    }
+    for (Merge m : merges) {
+      sb.append(String.format(java.util.Locale.ROOT, "  merge %s: %s of %s%n", m.id(),
+          m.rule().getClass().getSimpleName(), m.members().stream().map(Merge.Member::name).toList()));
+    }
+    if (!Double.isNaN(predicted.periodSeconds())) {
+      sb.append(String.format(java.util.Locale.ROOT, "  predicted %.3f ms per request (%.1f inferences/s), latency %.3f ms%n",
+          predicted.periodSeconds() * 1e3, predicted.throughput(), predicted.latencySeconds() * 1e3));
+    }
+    return sb.toString();
+  }
+
   /**
    * Checks the plan is well formed: names, stage models, edges that join existing tensors, every
    * stage input and every response output fed exactly once, no cycle, optional stages feeding only

@@ -32,6 +32,12 @@ public final class FixedPlacement implements PlanProducer {
    */
   public static FixedPlacement chain(String model, List<byte[]> stageModels, List<String> devices, String codec,
       double[] referenceSeconds) {
+    return chain(model, "fixed", stageModels, devices, codec, referenceSeconds);
+  }
+
+  /** The same, as the plan named {@code planName} (a model may have several plans). */
+  public static FixedPlacement chain(String model, String planName, List<byte[]> stageModels, List<String> devices,
+      String codec, double[] referenceSeconds) {
     if (devices.size() < stageModels.size()) {
       throw new InfeasibleInstanceException("the fixed split has " + stageModels.size() + " stages, only "
           + devices.size() + " devices are given");
@@ -41,7 +47,7 @@ public final class FixedPlacement implements PlanProducer {
       links.add(new Chains.Link(stageModels.get(i), List.of(devices.get(i)), referenceSeconds[i], Double.NaN,
           "fixed part " + (i + 1) + "/" + stageModels.size()));
     }
-    return new FixedPlacement(Chains.of(model, "fixed", links, codec, Predicted.UNKNOWN));
+    return new FixedPlacement(Chains.of(model, planName, links, codec, Predicted.UNKNOWN));
   }
 
   @Override

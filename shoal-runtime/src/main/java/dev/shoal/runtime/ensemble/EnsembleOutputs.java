@@ -2,8 +2,7 @@ package dev.shoal.runtime.ensemble;
 
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
-import dev.shoal.model.TensorSpec;
-import dev.shoal.runtime.serving.ServedModel;
+import dev.shoal.plan.graph.MergeRule;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
@@ -11,27 +10,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What the variant- and class-parallel backends answer: {@code probabilities} FP32[N,C], {@code
+ * What the variant- and class-parallel merges answer: {@code probabilities} FP32[N,C], {@code
  * class} INT64[N] (argmax), {@code degraded} BOOL[1] (true when only some members were combined —
  * the client sees it as an ordinary output tensor over REST and gRPC alike) and {@code answered}
  * INT32[1] (how many members were combined).
  */
 public final class EnsembleOutputs {
 
-  public static final String PROBABILITIES = "probabilities";
-  public static final String CLASS = "class";
-  public static final String DEGRADED = "degraded";
-  public static final String ANSWERED = "answered";
+  public static final String PROBABILITIES = MergeRule.PROBABILITIES;
+  public static final String CLASS = MergeRule.CLASS;
+  public static final String DEGRADED = MergeRule.DEGRADED;
+  public static final String ANSWERED = MergeRule.ANSWERED;
 
   private EnsembleOutputs() {}
-
-  static ServedModel servedModel(String name, String platform, TensorSpec input, int numClasses) {
-    return new ServedModel(name, "1", platform, List.of(input),
-        List.of(new TensorSpec(PROBABILITIES, DType.FLOAT, new long[] {-1, numClasses}),
-            new TensorSpec(CLASS, DType.INT64, new long[] {-1}),
-            new TensorSpec(DEGRADED, DType.BOOL, new long[] {1}),
-            new TensorSpec(ANSWERED, DType.INT32, new long[] {1})));
-  }
 
   /** @param probabilities one row of class probabilities per input */
   static Map<String, TensorData> tensors(float[][] probabilities, boolean degraded, int answered) {

@@ -1,6 +1,6 @@
 package dev.shoal.runtime.wire;
 
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.runtime.codec.CodecException;
@@ -19,27 +19,49 @@ public final class Frames {
 
   private Frames() {}
 
-  public static Frame encode(
-      long requestId, long epoch, int stage, Collection<TensorData> tensors, TensorCodec codec) {
-    Frame.Builder f = Frame.newBuilder().setRequestId(requestId).setPlanEpoch(epoch).setStageIndex(stage);
+  /**
+   * A frame of {@code tensors} under their own names, all through one codec.
+   *
+   * @param stage the stage it is addressed to; empty: the coordinator
+   * @param fromStage the stage that made it; empty: the coordinator
+   * @param deadlineMicros the request's deadline, microseconds since 1970 (0: none)
+   */
+  public static Frame encode(long requestId, long epoch, String stage, String fromStage, long deadlineMicros,
+      Collection<TensorData> tensors, TensorCodec codec) {
+    Frame.Builder f = header(requestId, epoch, stage, fromStage, deadlineMicros);
     for (TensorData t : tensors) {
-      TensorCodec.Encoded e = codec.encode(t);
-      TensorFrame.Builder tf = TensorFrame.newBuilder()
-          .setName(t.name())
-          .setDtype(t.dtype().onnxCode())
-          .setCodec(e.codec())
-          .setPayload(ByteString.copyFrom(e.payload()))
-          .setCrc32C(crc(e.payload()));
-      for (long d : t.shape()) {
-        tf.addShape(d);
-      }
-      f.addTensors(tf);
+      f.addTensors(tensor(t, t.name(), codec));
     }
     return f.build();
   }
 
-  public static Frame error(long requestId, long epoch, int stage, String message) {
-    return Frame.newBuilder().setRequestId(requestId).setPlanEpoch(epoch).setStageIndex(stage)
+  /** A frame's addressing, to add tensors to. */
+  public static Frame.Builder header(long requestId, long epoch, String stage, String fromStage, long deadlineMicros) {
+    return Frame.newBuilder().setRequestId(requestId).setPlanEpoch(epoch).setStage(stage).setFromStage(fromStage)
+        .setDeadlineUnixMicros(deadlineMicros);
+  }
+
+  /**
+   * One tensor of a frame under {@code name} (the consumer's input), encoded by {@code codec}. The
+   * encoded bytes are wrapped, not copied: neither side changes them afterwards.
+   */
+  public static TensorFrame tensor(TensorData t, String name, TensorCodec codec) {
+    TensorCodec.Encoded e = codec.encode(t);
+    TensorFrame.Builder tf = TensorFrame.newBuilder()
+        .setName(name)
+        .setDtype(t.dtype().onnxCode())
+        .setCodec(e.codec())
+        .setPayload(UnsafeByteOperations.unsafeWrap(e.payload()))
+        .setCrc32C(crc(e.payload()));
+    for (long d : t.shape()) {
+      tf.addShape(d);
+    }
+    return tf.build();
+  }
+
+  /** A request's failure at {@code fromStage}, for the coordinator. */
+  public static Frame error(long requestId, long epoch, String fromStage, String message) {
+    return Frame.newBuilder().setRequestId(requestId).setPlanEpoch(epoch).setFromStage(fromStage)
         .setError(message).build();
   }
 

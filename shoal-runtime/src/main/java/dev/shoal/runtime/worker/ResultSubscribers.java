@@ -3,37 +3,52 @@ package dev.shoal.runtime.worker;
 import dev.shoal.runtime.wire.proto.Frame;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The coordinators listening for a last stage's results, one per plan epoch. Delivery honours flow
- * control: a slow subscriber makes the stage wait, which backs up its queue and its senders.
+ * The coordinators listening for what this worker's stages send them (responses, merge members,
+ * errors), one per plan epoch. Delivery honours flow control: a slow subscriber makes the stage
+ * wait, which backs up its queue and its senders. An epoch whose subscriber went away (the
+ * coordinator retired the epoch, or is gone) takes nothing more: its results are dropped at once
+ * rather than holding the stage.
  */
 final class ResultSubscribers {
   private final Map<Long, ServerCallStreamObserver<Frame>> byEpoch = new ConcurrentHashMap<>();
+  private final Set<Long> ended = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
 
   void subscribe(long epoch, ServerCallStreamObserver<Frame> observer) {
     observer.setOnReadyHandler(this::wake);
     observer.setOnCancelHandler(() -> {
-      byEpoch.remove(epoch, observer);
+      if (byEpoch.remove(epoch, observer)) {
+        ended.add(epoch);
+      }
       wake();
     });
     synchronized (lock) {
+      ended.remove(epoch);
       ServerCallStreamObserver<Frame> old = byEpoch.put(epoch, observer);
       if (old != null && !old.isCancelled()) {
         old.onCompleted();
       }
+      lock.notifyAll();
     }
   }
 
-  /** Sends a result; false when no one listens for its epoch, or is ready, within the timeout. */
+  /**
+   * Sends a result; false when its epoch's subscriber went away, or when none listens or is ready
+   * within the timeout.
+   */
   boolean deliver(Frame result, long timeoutMillis) throws InterruptedException {
     long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
     synchronized (lock) {
       while (true) {
         // With no subscriber yet, wait: the coordinator subscribes right after deploying, and
         // its first frames may overtake its subscription.
+        if (ended.contains(result.getPlanEpoch())) {
+          return false;
+        }
         ServerCallStreamObserver<Frame> o = byEpoch.get(result.getPlanEpoch());
         if (o != null && !o.isCancelled() && o.isReady()) {
           o.onNext(result);
@@ -48,18 +63,15 @@ final class ResultSubscribers {
     }
   }
 
-  /** Ends the subscriptions of epochs other than {@code keep}. */
-  void retainOnly(long keep) {
+  /** Ends the subscription of an epoch whose stages are gone. */
+  void end(long epoch) {
     synchronized (lock) {
-      byEpoch.entrySet().removeIf(e -> {
-        if (e.getKey() != keep) {
-          if (!e.getValue().isCancelled()) {
-            e.getValue().onCompleted();
-          }
-          return true;
-        }
-        return false;
-      });
+      ended.add(epoch);
+      ServerCallStreamObserver<Frame> o = byEpoch.remove(epoch);
+      if (o != null && !o.isCancelled()) {
+        o.onCompleted();
+      }
+      lock.notifyAll();
     }
   }
 

@@ -4,39 +4,67 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.runtime.codec.TensorCodec;
-import dev.shoal.runtime.wire.FrameStream;
 import dev.shoal.runtime.wire.Frames;
-import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.Frame;
-import io.grpc.ManagedChannel;
+import dev.shoal.runtime.wire.proto.Route;
+import dev.shoal.runtime.wire.proto.RoutedTensor;
+import dev.shoal.runtime.wire.proto.TensorFrame;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Logger;
 
 /**
- * One deployed stage: a bounded input queue, one compute thread running the ONNX Runtime session
- * (a device runs one stage at a time), and the outgoing link to the next stage's worker, or to the
- * result subscribers when this is the last stage.
+ * One hosted stage of a plan graph: a join table that collects each request's inputs (they may
+ * come from several producers, on several workers), a bounded queue of requests whose inputs are
+ * all there, one compute thread running the ONNX Runtime session, and the routes of its outputs:
+ * straight to every consumer stage's worker (replicas round robin by request id) and to the
+ * coordinator. Work whose deadline has passed is dropped, waiting or queued.
  */
 final class StageRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StageRunner.class.getName());
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   /** How long a full queue or an unready link may block before the frame is refused / dropped. */
   static final long BLOCK_MILLIS = 30_000;
+  /** Inputs of a request without a deadline are kept this long for their missing siblings. */
+  private static final long JOIN_WITHOUT_DEADLINE_MICROS = 120_000_000L;
 
-  record Work(Frame frame, Map<String, TensorData> inputs, long enqueuedNanos) {}
+  /** Hosted stages are keyed by plan epoch and stage id. */
+  record Key(long epoch, String stage) {
+    @Override
+    public String toString() {
+      return epoch + "/" + stage;
+    }
+  }
 
-  private final long epoch;
-  private final int stageIndex;
-  private final int stageCount;
-  private final TensorCodec outputCodec;
+  /** A request whose inputs are all here. */
+  record Work(long requestId, long deadlineMicros, Map<String, TensorData> inputs, long enqueuedNanos) {}
+
+  /** Inputs of a request that arrived so far. */
+  private static final class Partial {
+    final Map<String, TensorData> inputs = new HashMap<>();
+    final long deadlineMicros;
+    final long arrivedMicros = nowMicros();
+
+    Partial(long deadlineMicros) {
+      this.deadlineMicros = deadlineMicros;
+    }
+  }
+
+  private final Key key;
+  private final String plan;
+  private final List<String> inputNames;
+  private final List<Route> routes;
   private final OnnxSession session;
   /** The stage's median warm run time on this host, measured at deploy; 0 if unknown. */
   private final long warmRunNanos;
@@ -45,67 +73,106 @@ final class StageRunner implements AutoCloseable {
   private final WorkerConfig config;
   private final WorkerStats stats;
   private final ResultSubscribers results;
+  private final PeerLinks links;
+  private final DeviceClock device;
+  private final Map<Long, Partial> joins = new ConcurrentHashMap<>();
   private final BlockingQueue<Work> queue;
-  private final ManagedChannel nextChannel;
-  private final FrameStream next;
   private final Thread computeThread;
   private volatile boolean accepting = true;
   private volatile boolean running = true;
   private volatile boolean busy;
-  /** When the emulated device finishes its current frame (compute thread only). */
-  private long deviceFreeAt;
 
   StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
-      ResultSubscribers results) {
+      ResultSubscribers results, PeerLinks links, DeviceClock device) {
+    this.key = new Key(d.getPlanEpoch(), d.getStageId());
+    this.plan = d.getPlan();
+    this.inputNames = session.inputs().stream().map(s -> s.name()).toList();
+    this.routes = List.copyOf(d.getRoutesList());
     this.warmRunNanos = warmRunNanos;
     this.referenceNanos = Math.round(d.getReferenceSeconds() * 1e9);
-    this.epoch = d.getPlanEpoch();
-    this.stageIndex = d.getStageIndex();
-    this.stageCount = d.getStageCount();
-    this.outputCodec = TensorCodec.of(d.getOutputCodec());
     this.session = session;
     this.config = config;
     this.stats = stats;
     this.results = results;
+    this.links = links;
+    this.device = device;
     this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
-    if (d.getNextHop().isEmpty()) {
-      this.nextChannel = null;
-      this.next = null;
-    } else {
-      this.nextChannel = GrpcChannels.client(d.getNextHop(), config.secret(), config.maxFrameBytes());
-      this.next = new FrameStream(nextChannel, new FrameStream.Listener() {
-        @Override
-        public void rejected(long requestId, String error) {
-          LOG.warning(() -> "next stage rejected request " + requestId + ": " + error);
-        }
-
-        @Override
-        public void broken(Throwable cause) {
-          LOG.fine(() -> "link to " + d.getNextHop() + " broke: " + cause);
-        }
-      });
-    }
-    this.computeThread = new Thread(null, this::computeLoop, "stage-" + stageIndex + "-epoch-" + epoch,
-        OrtStack.STACK_BYTES);
+    this.computeThread = new Thread(null, this::computeLoop, "stage-" + key, OrtStack.STACK_BYTES);
     this.computeThread.setDaemon(true);
     this.computeThread.start();
   }
 
-  long epoch() {
-    return epoch;
+  Key key() {
+    return key;
   }
 
-  int stageIndex() {
-    return stageIndex;
+  String plan() {
+    return plan;
   }
 
   int queued() {
     return queue.size();
   }
 
-  /** Queues a frame, waiting for room (back-pressure); false when refused. */
-  boolean offer(Work w) throws InterruptedException {
-    return accepting && queue.offer(w, BLOCK_MILLIS, TimeUnit.MILLISECONDS);
+  long warmRunNanos() {
+    return warmRunNanos;
+  }
+
+  long referenceNanos() {
+    return referenceNanos;
+  }
+
+  /**
+   * Adds a frame's tensors to its request's inputs, and queues the request once every input is
+   * there (waiting for room: back-pressure).
+   *
+   * @return why the frame is refused, or null
+   */
+  String accept(long requestId, long deadlineMicros, Map<String, TensorData> tensors) throws InterruptedException {
+    if (!accepting) {
+      return "stage " + key + " is draining (request " + requestId + ")";
+    }
+    for (String name : tensors.keySet()) {
+      if (!inputNames.contains(name)) {
+        return "stage " + key + " has no input '" + name + "' (it has " + inputNames + ", request " + requestId + ")";
+      }
+    }
+    Map<String, TensorData> complete;
+    if (tensors.size() == inputNames.size()) {
+      complete = tensors; // all inputs in one frame: no join needed
+    } else {
+      Partial p = joins.computeIfAbsent(requestId, id -> new Partial(deadlineMicros));
+      synchronized (p) {
+        for (Map.Entry<String, TensorData> t : tensors.entrySet()) {
+          if (p.inputs.putIfAbsent(t.getKey(), t.getValue()) != null) {
+            return "stage " + key + ": input '" + t.getKey() + "' of request " + requestId + " arrived twice";
+          }
+        }
+        if (p.inputs.size() < inputNames.size()) {
+          return null;
+        }
+        joins.remove(requestId, p);
+        complete = p.inputs;
+      }
+    }
+    if (!queue.offer(new Work(requestId, deadlineMicros, complete, System.nanoTime()), BLOCK_MILLIS,
+        TimeUnit.MILLISECONDS)) {
+      return "stage " + key + ": queue full (request " + requestId + ")";
+    }
+    return null;
+  }
+
+  /** Forgets partial inputs whose request's deadline has passed (or that waited too long without one). */
+  void expireJoins() {
+    long now = nowMicros();
+    joins.entrySet().removeIf(e -> {
+      Partial p = e.getValue();
+      boolean expired = p.deadlineMicros > 0 ? p.deadlineMicros < now : now - p.arrivedMicros > JOIN_WITHOUT_DEADLINE_MICROS;
+      if (expired) {
+        stats.framesExpired.incrementAndGet();
+      }
+      return expired;
+    });
   }
 
   /** Stops taking frames and waits until the queued ones are done; returns true if drained. */
@@ -131,34 +198,76 @@ final class StageRunner implements AutoCloseable {
       }
       busy = true;
       try {
-        forward(process(w));
+        process(w);
       } finally {
         busy = false;
       }
     }
   }
 
-  private Frame process(Work w) {
-    Frame in = w.frame();
+  private void process(Work w) {
     stats.queueNanos.addAndGet(System.nanoTime() - w.enqueuedNanos());
-    if (!in.getError().isEmpty()) {
-      return in.toBuilder().setStageIndex(stageIndex + 1).build();
+    if (w.deadlineMicros() > 0 && w.deadlineMicros() < nowMicros()) {
+      stats.framesExpired.incrementAndGet(); // the coordinator has answered it already
+      return;
     }
+    Map<String, TensorData> out;
     try {
       long t0 = System.nanoTime();
       long cpu0 = CPU.getCurrentThreadCpuTime();
-      Map<String, TensorData> out = session.run(w.inputs());
+      out = session.run(w.inputs());
       stats.computeNanos.addAndGet(System.nanoTime() - t0);
       if (config.slowdown() > 1.0) {
         emulateSlowDevice(w, CPU.getCurrentThreadCpuTime() - cpu0);
       }
-      return Frames.encode(in.getRequestId(), epoch, stageIndex + 1, out.values(), outputCodec);
     } catch (OnnxRuntimeError e) {
-      return Frames.error(in.getRequestId(), epoch, stageIndex + 1,
-          "stage " + stageIndex + " on worker " + config.name() + ": " + e.getMessage());
+      deliver(Frames.error(w.requestId(), key.epoch(), key.stage(),
+          "stage " + key.stage() + " on worker " + config.name() + ": " + e.getMessage()));
+      return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return Frames.error(in.getRequestId(), epoch, stageIndex + 1, "worker " + config.name() + " stopping");
+      return;
+    }
+    route(w, out);
+  }
+
+  /** Sends each output to every consumer; a tensor going to several consumers with one codec is encoded once. */
+  private void route(Work w, Map<String, TensorData> out) {
+    Map<String, TensorFrame> encoded = new LinkedHashMap<>();
+    for (Route r : routes) {
+      Frame.Builder f = Frames.header(w.requestId(), key.epoch(), r.getToStage(), key.stage(), w.deadlineMicros());
+      for (RoutedTensor t : r.getTensorsList()) {
+        TensorFrame tf = encoded.computeIfAbsent(t.getOutput() + "\u0000" + t.getCodec().getNumber(),
+            k -> Frames.tensor(out.get(t.getOutput()), t.getOutput(), TensorCodec.of(t.getCodec())));
+        f.addTensors(tf.getName().equals(t.getInput()) ? tf : tf.toBuilder().setName(t.getInput()).build());
+      }
+      Frame frame = f.build();
+      if (r.getReplicasCount() == 0) {
+        deliver(frame);
+      } else {
+        String to = r.getReplicas(Math.floorMod(w.requestId(), r.getReplicasCount()));
+        try {
+          links.send(to, frame, BLOCK_MILLIS);
+          stats.framesOut.incrementAndGet();
+          stats.bytesOut.addAndGet(Frames.wireBytes(frame));
+        } catch (IOException e) {
+          // The coordinator finds the dead peer by heartbeat and replays; nothing is answered twice.
+          LOG.warning(() -> "stage " + key + " dropped request " + w.requestId() + " for " + to + ": " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  private void deliver(Frame frame) {
+    try {
+      if (results.deliver(frame, BLOCK_MILLIS)) {
+        stats.framesOut.incrementAndGet();
+        stats.bytesOut.addAndGet(Frames.wireBytes(frame));
+      } else {
+        LOG.warning(() -> "no coordinator listens for epoch " + key.epoch() + "; dropped request " + frame.getRequestId());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -169,15 +278,12 @@ final class StageRunner implements AutoCloseable {
    * model describes, and what the runtime adds on this host (each stage is its own ONNX Runtime
    * call, with its own input and output copies, plus codecs and transport) is measured, not
    * multiplied by the slowdown. Without a reference time it is the stage's warm run measured at
-   * deploy, or else this thread's CPU time for the frame (a single run on a mostly idle thread is
-   * slower than a warm one, and multiplying that noise would emulate a slower device than asked). The device starts a frame when it arrives or when it finishes the previous
-   * one, whichever is later, so late wake-ups of this thread on a loaded host do not add up.
+   * deploy, or else this thread's CPU time for the frame. The worker's stages share one device
+   * ({@link DeviceClock}).
    */
   private void emulateSlowDevice(Work w, long cpuNanos) throws InterruptedException {
     long work = referenceNanos > 0 ? referenceNanos : warmRunNanos > 0 ? warmRunNanos : cpuNanos;
-    long start = Math.max(deviceFreeAt, w.enqueuedNanos());
-    long until = start + (long) (config.slowdown() * work);
-    deviceFreeAt = Math.max(until, System.nanoTime());
+    long until = device.book(w.enqueuedNanos(), (long) (config.slowdown() * work));
     for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
       LockSupport.parkNanos(left);
       if (Thread.interrupted()) {
@@ -186,36 +292,9 @@ final class StageRunner implements AutoCloseable {
     }
   }
 
-  long warmRunNanos() {
-    return warmRunNanos;
-  }
-
-  long referenceNanos() {
-    return referenceNanos;
-  }
-
-  private void forward(Frame out) {
-    try {
-      if (next == null) {
-        if (!results.deliver(out, BLOCK_MILLIS)) {
-          LOG.warning(() -> "no result subscriber for epoch " + epoch + "; dropped request " + out.getRequestId());
-          return;
-        }
-      } else {
-        next.send(out, BLOCK_MILLIS);
-      }
-      stats.framesOut.incrementAndGet();
-      stats.bytesOut.addAndGet(Frames.wireBytes(out));
-    } catch (IOException e) {
-      // The coordinator finds the dead peer by heartbeat and replays; nothing is answered twice.
-      LOG.warning(() -> "stage " + stageIndex + " dropped request " + out.getRequestId() + ": " + e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  boolean isLast() {
-    return stageIndex == stageCount - 1;
+  static long nowMicros() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
   }
 
   @Override
@@ -223,10 +302,6 @@ final class StageRunner implements AutoCloseable {
     accepting = false;
     running = false;
     computeThread.interrupt();
-    if (next != null) {
-      next.close();
-      nextChannel.shutdownNow();
-    }
     try {
       computeThread.join(10_000);
     } catch (InterruptedException e) {

@@ -30,11 +30,17 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
  * A Shoal worker: the control service (deploy, heartbeat, drain, status) and the data service
- * (frames in, results out) around at most one deployed stage.
+ * (frames in, results out) around the stages it hosts, of any number of plans and epochs, keyed by
+ * (epoch, stage id). Frames are addressed to a hosted stage; its outputs go straight to their
+ * consumers' workers and to the coordinator.
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Worker.class.getName());
@@ -43,13 +49,27 @@ public final class Worker implements AutoCloseable {
   private final WorkerStats stats = new WorkerStats();
   private final ResultSubscribers results = new ResultSubscribers();
   private final Object deployLock = new Object();
-  private volatile StageRunner stage;
+  /** Hosted stages by (epoch, stage id); at most {@link #MAX_STAGES}, the oldest epochs go first. */
+  private final Map<StageRunner.Key, StageRunner> stages = new ConcurrentHashMap<>();
+  private final PeerLinks links;
+  private final DeviceClock device = new DeviceClock();
+  private final ScheduledExecutorService sweeper;
   private final Server server;
+  /** Stages of abandoned plans (a coordinator that died without draining) are dropped beyond this. */
+  static final int MAX_STAGES = 64;
 
   private Worker(WorkerConfig config) throws IOException {
     this.config = config;
+    this.links = new PeerLinks(config.secret(), config.maxFrameBytes());
     this.server = GrpcChannels.server(config.host(), config.port(), config.secret(),
         config.maxFrameBytes(), List.of(new Control(), new Data()));
+    this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "worker-join-sweeper");
+      t.setDaemon(true);
+      return t;
+    });
+    sweeper.scheduleAtFixedRate(() -> stages.values().forEach(StageRunner::expireJoins), 100, 100,
+        TimeUnit.MILLISECONDS);
   }
 
   public static Worker start(WorkerConfig config) throws IOException {
@@ -71,12 +91,20 @@ public final class Worker implements AutoCloseable {
   @Override
   public void close() {
     server.shutdownNow();
+    sweeper.shutdownNow();
     synchronized (deployLock) {
-      if (stage != null) {
-        stage.close();
-        stage = null;
-      }
+      stages.values().forEach(StageRunner::close);
+      stages.clear();
     }
+    links.close();
+  }
+
+  private long newestEpoch() {
+    return stages.keySet().stream().mapToLong(StageRunner.Key::epoch).max().orElse(0);
+  }
+
+  private int queuedTotal() {
+    return stages.values().stream().mapToInt(StageRunner::queued).sum();
   }
 
   /**
@@ -133,21 +161,16 @@ public final class Worker implements AutoCloseable {
         reply.onError(Status.INVALID_ARGUMENT.withDescription(refusal).asRuntimeException());
         return;
       }
+      StageRunner.Key key = new StageRunner.Key(req.getPlanEpoch(), req.getStageId());
+      req.getRoutesList().forEach(r -> links.reconnect(r.getReplicasList()));
       long warmRunNanos;
       synchronized (deployLock) {
-        StageRunner old = stage;
-        if (old != null && old.epoch() > req.getPlanEpoch()) {
-          reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + config.name()
-              + " already runs plan epoch " + old.epoch() + ", refusing older epoch " + req.getPlanEpoch())
-              .asRuntimeException());
-          return;
-        }
         LoadedStage loaded;
         try {
           loaded = openSession(req);
         } catch (OnnxRuntimeError e) {
-          reply.onError(Status.INVALID_ARGUMENT.withDescription("stage " + req.getStageIndex() + ": "
-              + e.getMessage()).asRuntimeException());
+          reply.onError(Status.INVALID_ARGUMENT.withDescription("stage " + key + ": " + e.getMessage())
+              .asRuntimeException());
           return;
         }
         OnnxSession session = loaded.session();
@@ -157,17 +180,21 @@ public final class Worker implements AutoCloseable {
           reply.onError(Status.INVALID_ARGUMENT.withDescription(mismatch).asRuntimeException());
           return;
         }
+        warmRunNanos = loaded.warmRunNanos();
+        StageRunner old = stages.put(key, new StageRunner(req, session, warmRunNanos, config, stats, results, links,
+            device));
         if (old != null) {
           old.close();
         }
-        warmRunNanos = loaded.warmRunNanos();
-        stage = new StageRunner(req, session, warmRunNanos, config, stats, results);
-        results.retainOnly(req.getPlanEpoch());
+        while (stages.size() > MAX_STAGES) {
+          long oldest = stages.keySet().stream().mapToLong(StageRunner.Key::epoch).min().orElseThrow();
+          LOG.warning(() -> "worker " + config.name() + " hosts more than " + MAX_STAGES + " stages: dropping epoch " + oldest);
+          removeEpoch(oldest);
+        }
       }
-      LOG.info(() -> "worker " + config.name() + ": deployed stage " + req.getStageIndex() + "/"
-          + req.getStageCount() + " of epoch " + req.getPlanEpoch() + " -> "
-          + (req.getNextHop().isEmpty() ? "results" : req.getNextHop()) + String.format(java.util.Locale.ROOT,
-          " (warm run %.3f ms%s)", warmRunNanos / 1e6, config.slowdown() > 1.0
+      LOG.info(() -> "worker " + config.name() + ": deployed stage " + key + " of plan '" + req.getPlan() + "' -> "
+          + req.getRoutesList().stream().map(r -> r.getToStage().isEmpty() ? "coordinator" : r.getToStage()).toList()
+          + String.format(java.util.Locale.ROOT, " (warm run %.3f ms%s)", warmRunNanos / 1e6, config.slowdown() > 1.0
               ? String.format(java.util.Locale.ROOT, ", emulating a device %.1fx slower", config.slowdown()) : ""));
       reply.onNext(DeployReply.newBuilder().setWorkerName(config.name())
           .setLoadMillis((System.nanoTime() - t0) / 1e6).build());
@@ -175,21 +202,31 @@ public final class Worker implements AutoCloseable {
     }
 
     private String checkDeploy(DeployRequest req) {
-      if (req.getPlanEpoch() <= 0 || req.getStageCount() <= 0 || req.getStageIndex() < 0
-          || req.getStageIndex() >= req.getStageCount()) {
-        return "invalid stage " + req.getStageIndex() + " of " + req.getStageCount() + ", epoch " + req.getPlanEpoch();
+      String stage = "stage " + req.getPlanEpoch() + "/" + req.getStageId();
+      if (req.getPlanEpoch() <= 0 || req.getStageId().isEmpty()) {
+        return "invalid stage '" + req.getStageId() + "' of epoch " + req.getPlanEpoch();
       }
       if (req.getOnnxModel().isEmpty()) {
-        return "stage " + req.getStageIndex() + ": empty model";
+        return stage + ": empty model";
       }
       String actual = Checksums.sha256Hex(req.getOnnxModel().toByteArray());
       if (!actual.equalsIgnoreCase(req.getSha256Hex())) {
-        return "stage " + req.getStageIndex() + ": SHA-256 mismatch (declared " + req.getSha256Hex()
-            + ", received " + actual + ")";
+        return stage + ": SHA-256 mismatch (declared " + req.getSha256Hex() + ", received " + actual + ")";
       }
-      boolean last = req.getStageIndex() == req.getStageCount() - 1;
-      if (last != req.getNextHop().isEmpty()) {
-        return "stage " + req.getStageIndex() + ": " + (last ? "the last stage takes no next hop" : "next hop missing");
+      for (var r : req.getRoutesList()) {
+        for (var t : r.getTensorsList()) {
+          if (!req.getOutputNamesList().isEmpty() && !req.getOutputNamesList().contains(t.getOutput())) {
+            return stage + ": route to '" + r.getToStage() + "' takes output '" + t.getOutput()
+                + "', which the stage does not have";
+          }
+        }
+        for (String address : r.getReplicasList()) {
+          try {
+            GrpcChannels.HostPort.parse(address);
+          } catch (IllegalArgumentException e) {
+            return stage + ": route to '" + r.getToStage() + "': " + e.getMessage();
+          }
+        }
       }
       return null;
     }
@@ -198,44 +235,34 @@ public final class Worker implements AutoCloseable {
       List<String> in = session.inputs().stream().map(TensorSpec::name).toList();
       List<String> out = session.outputs().stream().map(TensorSpec::name).toList();
       if (!req.getInputNamesList().isEmpty() && !in.equals(req.getInputNamesList())) {
-        return "stage " + req.getStageIndex() + ": model inputs " + in + " differ from declared " + req.getInputNamesList();
+        return "stage " + req.getStageId() + ": model inputs " + in + " differ from declared " + req.getInputNamesList();
       }
       if (!req.getOutputNamesList().isEmpty() && !out.equals(req.getOutputNamesList())) {
-        return "stage " + req.getStageIndex() + ": model outputs " + out + " differ from declared " + req.getOutputNamesList();
+        return "stage " + req.getStageId() + ": model outputs " + out + " differ from declared " + req.getOutputNamesList();
       }
       return null;
     }
 
     @Override
     public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatReply> reply) {
-      StageRunner s = stage;
       reply.onNext(HeartbeatReply.newBuilder().setSequence(req.getSequence()).setWorkerName(config.name())
-          .setPlanEpoch(s == null ? 0 : s.epoch()).setQueued(s == null ? 0 : s.queued()).build());
+          .setPlanEpoch(newestEpoch()).setQueued(queuedTotal()).build());
       reply.onCompleted();
     }
 
     @Override
     public void drain(DrainRequest req, StreamObserver<DrainReply> reply) {
-      StageRunner s;
-      synchronized (deployLock) {
-        s = stage;
-        if (s == null || s.epoch() != req.getPlanEpoch()) {
-          reply.onNext(DrainReply.newBuilder().build());
-          reply.onCompleted();
-          return;
-        }
-      }
+      List<StageRunner> draining = stages.values().stream().filter(s -> s.key().epoch() == req.getPlanEpoch()).toList();
       long before = stats.framesOut.get();
       try {
-        s.drain(StageRunner.BLOCK_MILLIS);
+        for (StageRunner s : draining) {
+          s.drain(StageRunner.BLOCK_MILLIS);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
       synchronized (deployLock) {
-        if (stage == s) {
-          stage = null;
-          s.close();
-        }
+        removeEpoch(req.getPlanEpoch());
       }
       reply.onNext(DrainReply.newBuilder().setCompleted(stats.framesOut.get() - before).build());
       reply.onCompleted();
@@ -243,25 +270,39 @@ public final class Worker implements AutoCloseable {
 
     @Override
     public void status(StatusRequest req, StreamObserver<StatusReply> reply) {
-      StageRunner s = stage;
+      long newest = newestEpoch();
+      List<StageRunner> current = stages.values().stream().filter(s -> s.key().epoch() == newest).toList();
       reply.onNext(StatusReply.newBuilder()
           .setWorkerName(config.name())
-          .setPlanEpoch(s == null ? 0 : s.epoch())
-          .setStageIndex(s == null ? -1 : s.stageIndex())
+          .setPlanEpoch(newest)
           .setSlowdown(config.slowdown())
           .setFramesIn(stats.framesIn.get())
           .setFramesOut(stats.framesOut.get())
           .setFramesRejected(stats.framesRejected.get())
+          .setFramesExpired(stats.framesExpired.get())
           .setBytesIn(stats.bytesIn.get())
           .setBytesOut(stats.bytesOut.get())
           .setComputeSeconds(stats.computeNanos.get() / 1e9)
           .setQueueSeconds(stats.queueNanos.get() / 1e9)
-          .setQueued(s == null ? 0 : s.queued())
-          .setStageSeconds(s == null ? 0 : s.warmRunNanos() / 1e9)
-          .setReferenceSeconds(s == null ? 0 : s.referenceNanos() / 1e9)
+          .setQueued(queuedTotal())
+          .setStageSeconds(current.stream().mapToLong(StageRunner::warmRunNanos).sum() / 1e9)
+          .setReferenceSeconds(current.stream().mapToLong(StageRunner::referenceNanos).sum() / 1e9)
+          .addAllStages(stages.keySet().stream().map(StageRunner.Key::toString).sorted().toList())
           .build());
       reply.onCompleted();
     }
+  }
+
+  /** Closes every stage of an epoch and ends its result subscription (deploy lock held). */
+  private void removeEpoch(long epoch) {
+    stages.entrySet().removeIf(e -> {
+      if (e.getKey().epoch() == epoch) {
+        e.getValue().close();
+        return true;
+      }
+      return false;
+    });
+    results.end(epoch);
   }
 
   private final class Data extends StageDataGrpc.StageDataImplBase {
@@ -295,41 +336,36 @@ public final class Worker implements AutoCloseable {
       };
     }
 
-    /** Queues a frame for the stage; returns why it was refused, or null. */
+    /** Hands a frame to its stage; returns why it was refused, or null. */
     private String accept(Frame frame) {
-      StageRunner s = stage;
+      StageRunner.Key key = new StageRunner.Key(frame.getPlanEpoch(), frame.getStage());
+      StageRunner s = stages.get(key);
       if (s == null) {
-        return "worker " + config.name() + " has no stage deployed (request " + frame.getRequestId() + ")";
-      }
-      if (frame.getPlanEpoch() != s.epoch() || frame.getStageIndex() != s.stageIndex()) {
-        return "worker " + config.name() + " runs stage " + s.stageIndex() + " of epoch " + s.epoch()
-            + ", frame for request " + frame.getRequestId() + " is addressed to stage "
-            + frame.getStageIndex() + " of epoch " + frame.getPlanEpoch();
-      }
-      Map<String, TensorData> inputs = null;
-      String corruption = null;
-      if (frame.getError().isEmpty()) {
-        try {
-          inputs = Frames.decode(frame, config.maxFrameBytes());
-        } catch (FrameException e) {
-          // Refuse it to the sender and let the error travel on, so the request ends with an
-          // explicit error at the coordinator instead of waiting for its deadline.
-          corruption = "worker " + config.name() + ", stage " + s.stageIndex() + ": " + e.getMessage();
-        }
+        return "worker " + config.name() + " hosts no stage '" + frame.getStage() + "' of epoch " + frame.getPlanEpoch()
+            + " (request " + frame.getRequestId() + "; it hosts " + stages.keySet() + ")";
       }
       stats.framesIn.incrementAndGet();
       stats.bytesIn.addAndGet(Frames.wireBytes(frame));
-      Frame queued = corruption == null ? frame
-          : Frames.error(frame.getRequestId(), frame.getPlanEpoch(), frame.getStageIndex(), corruption);
+      Map<String, TensorData> inputs;
       try {
-        if (!s.offer(new StageRunner.Work(queued, inputs, System.nanoTime()))) {
-          return "worker " + config.name() + ": stage queue full or draining (request " + frame.getRequestId() + ")";
+        inputs = Frames.decode(frame, config.maxFrameBytes());
+      } catch (FrameException e) {
+        // Refuse it to the sender and tell the coordinator, so the request ends with an explicit
+        // error instead of waiting for its deadline.
+        String why = "worker " + config.name() + ", stage " + key.stage() + ": " + e.getMessage();
+        try {
+          results.deliver(Frames.error(frame.getRequestId(), frame.getPlanEpoch(), key.stage(), why), 1_000);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
         }
+        return why;
+      }
+      try {
+        return s.accept(frame.getRequestId(), frame.getDeadlineUnixMicros(), inputs);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return "worker " + config.name() + " interrupted";
       }
-      return corruption;
     }
 
     @Override

@@ -11,4 +11,5 @@ final class WorkerStats {
   final AtomicLong bytesOut = new AtomicLong();
   final AtomicLong computeNanos = new AtomicLong();
   final AtomicLong queueNanos = new AtomicLong();
+  final AtomicLong framesExpired = new AtomicLong();
 }

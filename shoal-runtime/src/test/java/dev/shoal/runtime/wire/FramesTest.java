@@ -18,12 +18,14 @@ class FramesTest {
   @Test
   void framesCarryTensorsAcross() {
     for (String codec : new String[] {"raw", "fp16", "int8", "lz4", "zstd"}) {
-      Frame f = Frames.encode(42, 3, 1, List.of(a, b), TensorCodec.parse(codec));
+      Frame f = Frames.encode(42, 3, "s1", "s0", 0, List.of(a, b), TensorCodec.parse(codec));
       Frame parsed = parse(f.toByteArray());
       Map<String, TensorData> out = Frames.decode(parsed, 1 << 20);
       assertThat(out.keySet()).containsExactly("a", "b");
       assertThat(parsed.getRequestId()).isEqualTo(42);
       assertThat(parsed.getPlanEpoch()).isEqualTo(3);
+      assertThat(parsed.getStage()).isEqualTo("s1");
+      assertThat(parsed.getFromStage()).isEqualTo("s0");
       if (TensorCodec.parse(codec).lossless()) {
         assertThat(out.get("a")).isEqualTo(a);
       }
@@ -32,7 +34,7 @@ class FramesTest {
 
   @Test
   void aFlippedPayloadBitFailsTheChecksum() {
-    Frame f = Frames.encode(7, 1, 0, List.of(a), TensorCodec.parse("raw"));
+    Frame f = Frames.encode(7, 1, "s0", "", 0, List.of(a), TensorCodec.parse("raw"));
     byte[] payload = f.getTensors(0).getPayload().toByteArray();
     payload[5] ^= 0x10;
     Frame bad = f.toBuilder().setTensors(0, f.getTensors(0).toBuilder().setPayload(ByteString.copyFrom(payload))).build();
@@ -42,7 +44,7 @@ class FramesTest {
 
   @Test
   void unexpectedFramesAreRejectedWithTheReason() {
-    Frame f = Frames.encode(8, 1, 0, List.of(a), TensorCodec.parse("raw"));
+    Frame f = Frames.encode(8, 1, "s0", "", 0, List.of(a), TensorCodec.parse("raw"));
     Frame tooBig = f.toBuilder().setTensors(0, f.getTensors(0).toBuilder().setShape(0, 1L << 20)).build();
     assertThatThrownBy(() -> Frames.decode(tooBig, 1 << 20)).isInstanceOf(FrameException.class)
         .hasMessageContaining("limit");

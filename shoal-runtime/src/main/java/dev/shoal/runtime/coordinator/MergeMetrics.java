@@ -1,10 +1,10 @@
-package dev.shoal.runtime.ensemble;
+package dev.shoal.runtime.coordinator;
 
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
-/** Fan-out metrics of the variant- and class-parallel backends, in the default registry. */
-final class EnsembleMetrics {
+/** Metrics of the merges (variant and class parallelism), in the default registry. */
+final class MergeMetrics {
 
   static final Counter MEMBER_REPLIES = Counter.builder()
       .name("shoal_ensemble_member_replies_total")
@@ -18,5 +18,5 @@ final class EnsembleMetrics {
       .labelNames("ensemble")
       .register(PrometheusRegistry.defaultRegistry);
 
-  private EnsembleMetrics() {}
+  private MergeMetrics() {}
 }

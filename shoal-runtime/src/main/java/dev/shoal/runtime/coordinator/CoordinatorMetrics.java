@@ -1,23 +1,23 @@
-package dev.shoal.runtime.pipeline;
+package dev.shoal.runtime.coordinator;
 
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 
 /**
- * The distributed pipeline's Prometheus metrics, registered once per process in the default
+ * The coordinator's Prometheus metrics (requests by model and plan, re-plans, failures, workers), registered once per process in the default
  * registry (the gateway exposes it on /metrics).
  */
-final class PipelineMetrics {
+final class CoordinatorMetrics {
   static final Counter REQUESTS = Counter.builder()
       .name("shoal_pipeline_requests")
-      .help("Requests the pipeline answered, by outcome (ok or the error kind)")
-      .labelNames("model", "outcome")
+      .help("Requests the coordinator answered, by model, plan and outcome (ok or the error kind)")
+      .labelNames("model", "plan", "outcome")
       .register();
   static final Histogram LATENCY = Histogram.builder()
       .name("shoal_pipeline_request_seconds")
-      .help("End-to-end pipeline latency, from accepting a request to its answer")
-      .labelNames("model")
+      .help("End-to-end latency, from accepting a request to its answer, by model and plan")
+      .labelNames("model", "plan")
       .register();
   static final Counter REPLAYED = Counter.builder()
       .name("shoal_pipeline_replayed_requests")
@@ -60,5 +60,5 @@ final class PipelineMetrics {
       .labelNames("link")
       .register();
 
-  private PipelineMetrics() {}
+  private CoordinatorMetrics() {}
 }

@@ -1,0 +1,1181 @@
+package dev.shoal.runtime.coordinator;
+
+import com.google.protobuf.ByteString;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.TensorSpec;
+import dev.shoal.plan.InfeasibleInstanceException;
+import dev.shoal.plan.graph.Edge;
+import dev.shoal.plan.graph.Merge;
+import dev.shoal.plan.graph.Plan;
+import dev.shoal.plan.graph.PlanBundle;
+import dev.shoal.plan.graph.PlanProducer;
+import dev.shoal.plan.graph.Stage;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.ensemble.Mergers;
+import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.serving.InferenceCall;
+import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.InferenceException.Kind;
+import dev.shoal.runtime.serving.InferenceResult;
+import dev.shoal.runtime.serving.PlanAdmin;
+import dev.shoal.runtime.serving.ServedModel;
+import dev.shoal.runtime.serving.ServingBackend;
+import dev.shoal.runtime.wire.Checksums;
+import dev.shoal.runtime.wire.FrameException;
+import dev.shoal.runtime.wire.FrameStream;
+import dev.shoal.runtime.wire.Frames;
+import dev.shoal.runtime.wire.GrpcChannels;
+import dev.shoal.runtime.wire.proto.DeployRequest;
+import dev.shoal.runtime.wire.proto.DrainRequest;
+import dev.shoal.runtime.wire.proto.Frame;
+import dev.shoal.runtime.wire.proto.ResultsRequest;
+import dev.shoal.runtime.wire.proto.Route;
+import dev.shoal.runtime.wire.proto.RoutedTensor;
+import dev.shoal.runtime.wire.proto.StageDataGrpc;
+import dev.shoal.runtime.wire.proto.StatusReply;
+import dev.shoal.runtime.wire.proto.StatusRequest;
+import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Logger;
+
+/**
+ * The coordinator: serves one model from plan graphs deployed on workers. It holds one or more
+ * named plans of the model ({@link PlanProducer}s), each deployed under its own epoch, one of them
+ * active ({@link PlanAdmin}: switching is atomic, requests in flight finish on their plan). A
+ * request's inputs go straight to the stages that read them; the stages send their outputs to
+ * each other peer to peer, and to the coordinator only what makes the response: outputs of the
+ * plan and the members of its merges, which run here.
+ *
+ * <p>Failures (heartbeats, {@link HeartbeatMonitor}): a worker that runs a required stage of a
+ * plan forces a re-plan on the survivors, a redeploy under a new epoch and a replay of that plan's
+ * unanswered requests; a worker that runs only optional stages leaves the plan as it is, and the
+ * merges answer from the members that are left, saying so. A worker that comes back triggers a
+ * re-plan that includes it; requests in flight finish on the plan they started on.
+ *
+ * <p>Each accepted request completes exactly once, with its answer or an explicit {@link
+ * InferenceException}: at its one deadline (carried in every frame; workers drop work past it) it
+ * fails, or, if its merges have answers, is answered from them, marked degraded.
+ */
+public final class PlanBackend implements ServingBackend, PlanAdmin {
+  private static final Logger LOG = Logger.getLogger(PlanBackend.class.getName());
+  private static final long DEPLOY_DEADLINE_MILLIS = 60_000;
+  private static final long SEND_TIMEOUT_MILLIS = 5_000;
+  /** How long the workers get to answer a first heartbeat at start (JVMs starting on a busy host). */
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(20);
+  /** Response parameter names (KServe v2 response {@code parameters}). */
+  public static final String PARAM_PLAN = "shoal.plan";
+  public static final String PARAM_EPOCH = "shoal.epoch";
+  public static final String PARAM_DEGRADED = "shoal.degraded";
+  public static final String PARAM_ANSWERED = "shoal.answered";
+  public static final String PARAM_MISSING = "shoal.missing";
+
+  /**
+   * Plan epochs grow across coordinator restarts and are unique in this process (several
+   * coordinators may share workers), so they start from the clock: milliseconds since 1970.
+   */
+  private static final AtomicLong EPOCHS = new AtomicLong(System.currentTimeMillis());
+
+  /** Limits: requests in flight, frame size. */
+  public record Options(int maxInFlight, int maxFrameBytes) {
+    public static final Options DEFAULT = new Options(1024, Frames.DEFAULT_MAX_FRAME_BYTES);
+  }
+
+  /**
+   * One failure and its handling: how long after the worker's last answered heartbeat it was
+   * declared down ({@code detectedAtNanos} on this process's {@link System#nanoTime} clock), how
+   * long the re-plan, redeploy and replay then took, and how many requests were replayed.
+   */
+  public record Recovery(String worker, String reason, long detectedAtNanos, double detectionSeconds,
+      double recoverySeconds, int replayed, long epoch, String plan) {}
+
+  /** Bytes and frames a link carried (cumulative since each worker started). */
+  public record LinkStats(String from, String to, long bytes, long frames) {}
+
+  /** A plan deployed under one epoch. */
+  private final class Deployment {
+    final long epoch;
+    final PlanBundle bundle;
+    final Plan plan;
+    final Set<String> aliveAtPlan;
+    final Map<String, List<WorkerEndpoint>> placement = new LinkedHashMap<>();
+    /** Optional stages with no live replica: their merges do not wait for them. */
+    final Set<String> lost = ConcurrentHashMap.newKeySet();
+    final List<Context.CancellableContext> subscriptions = new CopyOnWriteArrayList<>();
+    /** Request edges by the stage they feed. */
+    final Map<String, List<Edge>> fromRequest = new LinkedHashMap<>();
+    /** Response edges by the stage that makes them. */
+    final Map<String, List<Edge>> toResponse = new LinkedHashMap<>();
+    final Map<String, Mergers.Merger> mergers = new LinkedHashMap<>();
+
+    Deployment(long epoch, PlanBundle bundle, Set<String> aliveAtPlan) {
+      this.epoch = epoch;
+      this.bundle = bundle;
+      this.plan = bundle.plan();
+      this.aliveAtPlan = aliveAtPlan;
+      for (Stage s : plan.stages()) {
+        placement.put(s.id(), s.devices().stream().map(PlanBackend.this::worker).toList());
+      }
+      for (Edge e : plan.links()) {
+        if (e.from().node().equals(Plan.REQUEST)) {
+          fromRequest.computeIfAbsent(e.to().node(), k -> new ArrayList<>()).add(e);
+        }
+        if (e.to().node().equals(Plan.RESPONSE)) {
+          toResponse.computeIfAbsent(e.from().node(), k -> new ArrayList<>()).add(e);
+        }
+      }
+      plan.merges().forEach(m -> mergers.put(m.id(), Mergers.of(m.rule())));
+    }
+
+    Stage stage(String id) {
+      return plan.stage(id).orElse(null);
+    }
+
+    boolean uses(String worker) {
+      return placement.values().stream().anyMatch(ws -> ws.stream().anyMatch(w -> w.name().equals(worker)));
+    }
+
+    boolean requiredOn(String worker) {
+      return plan.stages().stream().anyMatch(s -> !s.optional() && s.devices().contains(worker));
+    }
+
+    Set<String> workers() {
+      Set<String> out = new LinkedHashSet<>();
+      placement.values().forEach(ws -> ws.forEach(w -> out.add(w.name())));
+      return out;
+    }
+  }
+
+  private final class Pending {
+    final long id;
+    final Map<String, TensorData> inputs;
+    final long deadlineMicros;
+    final String planName;
+    final CompletableFuture<InferenceResult> future = new CompletableFuture<>();
+    final long startNanos = System.nanoTime();
+    volatile Deployment bound;
+    /** Outputs that reached the coordinator, by the stage that made them (of the bound epoch). */
+    final Map<String, Map<String, TensorData>> outputs = new ConcurrentHashMap<>();
+    /** Optional stages that failed this request, and why. */
+    final Map<String, String> failures = new ConcurrentHashMap<>();
+    /** The merges' own wait ran out: they answer from what arrived. */
+    volatile boolean mergeNow;
+    final List<ScheduledFuture<?>> timers = new CopyOnWriteArrayList<>();
+
+    Pending(long id, Map<String, TensorData> inputs, long deadlineMicros, String planName) {
+      this.id = id;
+      this.inputs = inputs;
+      this.deadlineMicros = deadlineMicros;
+      this.planName = planName;
+    }
+  }
+
+  /** The model every plan serves; set once the plans are deployed. */
+  private volatile ServedModel model;
+  private final List<WorkerEndpoint> workers;
+  private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
+  private final Map<String, FrameStream> streams = new ConcurrentHashMap<>();
+  private final Map<String, PlanProducer> producers = new LinkedHashMap<>();
+  private final Map<String, Deployment> deployments = new ConcurrentHashMap<>();
+  /** Deployments replaced while requests still ran on them; drained once those are answered. */
+  private final List<Deployment> retiring = new CopyOnWriteArrayList<>();
+  /** Epochs ended while their worker was down: drained there when it comes back. */
+  private final Map<String, Set<Long>> undrained = new ConcurrentHashMap<>();
+  /** Why a plan refuses requests now; absent while it serves or a re-plan is under way. */
+  private final Map<String, String> unavailable = new ConcurrentHashMap<>();
+  private final Options options;
+  private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, daemon("plan-timer"));
+  /** Status polls block up to a second on a frozen worker: never on the heartbeat and deadline timer. */
+  private final ScheduledExecutorService housekeeper = Executors.newSingleThreadScheduledExecutor(daemon("plan-housekeeping"));
+  private final ExecutorService planThread = Executors.newSingleThreadExecutor(daemon("plan-planner"));
+  private final ExecutorService deployCalls = Executors.newCachedThreadPool(daemon("plan-deploy"));
+  private final HeartbeatMonitor monitor;
+  private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
+  private final LinkedBlockingQueue<Pending> sendQueue = new LinkedBlockingQueue<>();
+  private final AtomicLong ids = new AtomicLong();
+  private final AtomicLong bytesToStages = new AtomicLong();
+  private final AtomicLong framesToStages = new AtomicLong();
+  private final AtomicLong bytesFromStages = new AtomicLong();
+  private final AtomicLong framesFromStages = new AtomicLong();
+  private final AtomicLong duplicateResults = new AtomicLong();
+  private final List<Recovery> recoveries = new CopyOnWriteArrayList<>();
+  private final Object deploymentLock = new Object();
+  private final Thread sender;
+  private volatile String active;
+  private volatile boolean closed;
+
+  private PlanBackend(List<WorkerEndpoint> workers, List<PlanProducer> plans, ClusterSecret secret, Options options) {
+    this.workers = List.copyOf(workers);
+    this.options = options;
+    plans.forEach(p -> producers.put(p.name(), p));
+    this.active = plans.get(0).name();
+    Map<WorkerEndpoint, ManagedChannel> byWorker = new LinkedHashMap<>();
+    for (WorkerEndpoint w : workers) {
+      ManagedChannel ch = GrpcChannels.client(w.address(), secret, options.maxFrameBytes());
+      channels.put(w.name(), ch);
+      byWorker.put(w, ch);
+      CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(1);
+    }
+    this.monitor = new HeartbeatMonitor(byWorker, timer, new HeartbeatMonitor.Listener() {
+      @Override
+      public void down(WorkerEndpoint w, long lastSeenNanos, String why) {
+        long detected = System.nanoTime();
+        CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(0);
+        LOG.warning(() -> "worker " + w.name() + " is down: " + why);
+        planThread.execute(() -> workerDown(w.name(), lastSeenNanos, detected));
+      }
+
+      @Override
+      public void up(WorkerEndpoint w) {
+        CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(1);
+        LOG.info(() -> "worker " + w.name() + " is up again");
+        planThread.execute(() -> workerUp(w.name()));
+      }
+    });
+    this.sender = new Thread(this::sendLoop, "plan-sender");
+    this.sender.setDaemon(true);
+  }
+
+  /**
+   * Plans each producer's plan over the live workers, deploys them all and starts serving the
+   * first; heartbeats run from here on. Every plan serves the same model (name, inputs, outputs).
+   *
+   * @throws InferenceException (UNAVAILABLE) when a plan cannot be deployed on the workers
+   * @throws IllegalArgumentException when the plans disagree on the model
+   */
+  public static PlanBackend start(List<WorkerEndpoint> workers, List<PlanProducer> plans, ClusterSecret secret,
+      Options options) {
+    if (workers.isEmpty() || plans.isEmpty()) {
+      throw new IllegalArgumentException("a plan backend needs at least one worker and one plan");
+    }
+    if (plans.stream().map(PlanProducer::name).distinct().count() != plans.size()) {
+      throw new IllegalArgumentException("two plans share a name: " + plans.stream().map(PlanProducer::name).toList()
+          + " (a model's plans are told apart by name)");
+    }
+    PlanBackend b = new PlanBackend(workers, plans, secret, options);
+    b.sender.start();
+    b.monitor.connect(CONNECT_TIMEOUT);
+    try {
+      b.planThread.submit(() -> {
+        for (PlanProducer p : plans) {
+          b.deploy(p.name(), "initial plan", null);
+        }
+      }).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      b.close();
+      throw new IllegalStateException("initial deployment failed: " + e.getCause(), e.getCause());
+    }
+    Plan first = null;
+    ServedModel served = null;
+    for (PlanProducer p : plans) {
+      Deployment d = b.deployments.get(p.name());
+      String why = b.unavailable.get(p.name());
+      if (d == null) {
+        b.close();
+        throw new InferenceException(Kind.UNAVAILABLE, "cannot deploy plan '" + p.name() + "': " + why);
+      }
+      if (first == null) {
+        first = d.plan;
+        served = new ServedModel(first.model(), "1", "shoal_plan_graph", first.inputs(), first.outputs());
+      }
+      if (!d.plan.model().equals(served.name()) || !d.plan.inputs().equals(served.inputs())
+          || !d.plan.outputs().equals(served.outputs())) {
+        b.close();
+        throw new IllegalArgumentException("plan '" + p.name() + "' serves " + d.plan.model() + " " + d.plan.inputs()
+            + " -> " + d.plan.outputs() + ", plan '" + first.name() + "' serves " + served.name() + " "
+            + served.inputs() + " -> " + served.outputs() + ": the plans of a backend serve one model");
+      }
+    }
+    b.model = served;
+    b.monitor.start();
+    b.housekeeper.scheduleWithFixedDelay(b::housekeeping, 1, 1, TimeUnit.SECONDS);
+    return b;
+  }
+
+  private WorkerEndpoint worker(String device) {
+    return workers.stream().filter(w -> w.name().equals(device)).findFirst().orElseThrow(
+        () -> new IllegalArgumentException("the plan places a stage on '" + device + "', which has no worker"));
+  }
+
+  // ---- ServingBackend ----
+
+  @Override
+  public List<ServedModel> models() {
+    return List.of(model);
+  }
+
+  /**
+   * True while requests are taken and will be answered: the active plan serves, or a re-plan after
+   * a failure is under way (requests wait for it rather than being refused, so a failover loses
+   * none). False when no plan fits the live workers, and after close.
+   */
+  @Override
+  public boolean ready() {
+    return !closed && !unavailable.containsKey(active);
+  }
+
+  @Override
+  public Optional<PlanAdmin> planAdmin() {
+    return Optional.of(this);
+  }
+
+  @Override
+  public CompletableFuture<InferenceResult> infer(InferenceCall call) {
+    if (!model.name().equals(call.model())) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.NOT_FOUND,
+          "unknown model '" + call.model() + "' (this coordinator serves '" + model.name() + "')"));
+    }
+    Map<String, TensorData> inputs;
+    try {
+      inputs = checkInputs(call.inputs());
+    } catch (InferenceException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (closed) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.UNAVAILABLE, "the coordinator is shut down"));
+    }
+    String planName = active;
+    String refusal = unavailable.get(planName);
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.UNAVAILABLE,
+          "plan '" + planName + "' not available: " + refusal));
+    }
+    if (pending.size() >= options.maxInFlight()) {
+      return CompletableFuture.failedFuture(new InferenceException(Kind.UNAVAILABLE,
+          "too many requests in flight (" + options.maxInFlight() + "); retry later"));
+    }
+    long deadlineMicros = call.deadline().getEpochSecond() * 1_000_000L + call.deadline().getNano() / 1_000;
+    Pending p = new Pending(ids.incrementAndGet(), inputs, deadlineMicros, planName);
+    pending.put(p.id, p);
+    CoordinatorMetrics.IN_FLIGHT.set(pending.size());
+    long untilDeadline = Math.max(0, Duration.between(java.time.Instant.now(), call.deadline()).toNanos());
+    p.timers.add(timer.schedule(() -> atDeadline(p), untilDeadline, TimeUnit.NANOSECONDS));
+    Deployment d = deployments.get(planName);
+    long wait = d == null ? 0 : d.plan.merges().stream().mapToLong(Merge::waitMillis).filter(w -> w > 0).min().orElse(0);
+    if (wait > 0) {
+      p.timers.add(timer.schedule(() -> {
+        p.mergeNow = true;
+        check(p);
+      }, wait, TimeUnit.MILLISECONDS));
+    }
+    // a caller that gives up cancels the future: forget the request (workers drop it at its deadline)
+    p.future.whenComplete((r, t) -> {
+      if (p.future.isCancelled() && pending.remove(p.id, p)) {
+        finish(p, "cancelled");
+      }
+    });
+    sendQueue.add(p);
+    return p.future;
+  }
+
+  private Map<String, TensorData> checkInputs(Map<String, TensorData> inputs) {
+    Map<String, TensorData> ordered = new LinkedHashMap<>();
+    long bytes = 0;
+    for (TensorSpec spec : model.inputs()) {
+      TensorData t = inputs.get(spec.name());
+      if (t == null) {
+        throw new InferenceException(Kind.BAD_INPUT, "missing input '" + spec.name() + "' (model expects "
+            + model.inputs() + ")");
+      }
+      if (!spec.accepts(t)) {
+        throw new InferenceException(Kind.BAD_INPUT, "input '" + spec.name() + "' is " + t.dtype()
+            + Arrays.toString(t.shape()) + ", model expects " + spec);
+      }
+      bytes += t.data().length;
+      ordered.put(spec.name(), t.name().equals(spec.name()) ? t : t.withName(spec.name()));
+    }
+    for (String name : inputs.keySet()) {
+      if (model.inputs().stream().noneMatch(s -> s.name().equals(name))) {
+        throw new InferenceException(Kind.BAD_INPUT, "unexpected input '" + name + "' (model expects "
+            + model.inputs() + ")");
+      }
+    }
+    if (bytes > options.maxFrameBytes()) {
+      throw new InferenceException(Kind.TOO_LARGE, "inputs of " + bytes + " bytes exceed the "
+          + options.maxFrameBytes() + "-byte frame limit");
+    }
+    return ordered;
+  }
+
+  // ---- PlanAdmin ----
+
+  @Override
+  public List<PlanInfo> plans() {
+    List<PlanInfo> out = new ArrayList<>();
+    for (String name : producers.keySet()) {
+      Deployment d = deployments.get(name);
+      String summary = d == null ? "not deployed (" + unavailable.getOrDefault(name, "re-planning") + ")"
+          : "epoch " + d.epoch + ", " + d.plan.stages().size() + " stages on " + d.workers();
+      out.add(new PlanInfo(model.name(), name, name.equals(active), summary));
+    }
+    return out;
+  }
+
+  @Override
+  public void activate(String modelName, String plan) {
+    if (!model.name().equals(modelName)) {
+      throw new InferenceException(Kind.NOT_FOUND, "unknown model '" + modelName + "'");
+    }
+    if (!producers.containsKey(plan)) {
+      throw new InferenceException(Kind.NOT_FOUND, "model '" + modelName + "' has no plan '" + plan + "' (it has "
+          + producers.keySet() + ")");
+    }
+    active = plan;
+    LOG.info(() -> "model '" + modelName + "': plan '" + plan + "' is active");
+  }
+
+  /** The name of the active plan. */
+  public String activePlan() {
+    return active;
+  }
+
+  /** For the gateway's status page: the plans serving now, each worker up or down, past recoveries. */
+  @Override
+  public List<String> status() {
+    List<String> lines = new ArrayList<>();
+    for (String name : producers.keySet()) {
+      Deployment d = deployments.get(name);
+      String head = "plan '" + name + "' of '" + model.name() + "'" + (name.equals(active) ? " (active)" : "");
+      if (d == null) {
+        String why = unavailable.get(name);
+        lines.add(head + ": not deployed (" + (why == null ? "re-planning" : why) + ")");
+      } else {
+        lines.add(head + ": epoch " + d.epoch + ", " + pending.size() + " in flight"
+            + (d.lost.isEmpty() ? "" : ", lost optional stages " + d.lost));
+        d.plan.describe().lines().forEach(l -> lines.add(l.strip()));
+      }
+    }
+    for (WorkerEndpoint w : workers) {
+      lines.add("worker " + w.name() + " (" + w.address() + "): " + (monitor.isUp(w.name()) ? "up" : "DOWN"));
+    }
+    for (Recovery r : recoveries) {
+      lines.add(String.format(Locale.ROOT,
+          "recovery from %s: detected in %.3f s, recovered in %.3f s, %d requests replayed", r.worker(),
+          r.detectionSeconds(), r.recoverySeconds(), r.replayed()));
+    }
+    return lines;
+  }
+
+  // ---- what the demo, benchmarks and tests read ----
+
+  /** The active plan as deployed now (stages on their workers), or null while it is re-planned. */
+  public Plan plan() {
+    Deployment d = deployments.get(active);
+    return d == null ? null : d.plan;
+  }
+
+  /** The epoch of the active plan's deployment, 0 while it is re-planned. */
+  public long epoch() {
+    Deployment d = deployments.get(active);
+    return d == null ? 0 : d.epoch;
+  }
+
+  public List<Recovery> recoveries() {
+    return List.copyOf(recoveries);
+  }
+
+  /** Results that arrived for an already answered request (replays overtaken by the original). */
+  public long duplicateResults() {
+    return duplicateResults.get();
+  }
+
+  /**
+   * Bytes and frames per link of the active plan: coordinator to the stages it feeds, each stage's
+   * worker to the workers of its consumers (the worker's whole output: exact when it hosts one
+   * stage), and the stages that answer the coordinator.
+   */
+  public List<LinkStats> linkStats() {
+    Deployment d = deployments.get(active);
+    List<LinkStats> out = new ArrayList<>();
+    if (d == null) {
+      return out;
+    }
+    String firsts = String.join(",", d.fromRequest.keySet().stream()
+        .flatMap(s -> d.placement.get(s).stream().map(WorkerEndpoint::name)).distinct().toList());
+    out.add(new LinkStats("coordinator", firsts, bytesToStages.get(), framesToStages.get()));
+    for (String id : d.plan.topologicalOrder()) {
+      List<String> consumers = d.plan.links().stream().filter(e -> e.from().node().equals(id)
+          && !e.to().node().equals(Plan.RESPONSE)).flatMap(e -> d.placement.get(e.to().node()).stream())
+          .map(WorkerEndpoint::name).distinct().toList();
+      for (WorkerEndpoint w : d.placement.get(id)) {
+        if (!consumers.isEmpty()) {
+          StatusReply s = status(w);
+          if (s != null) {
+            out.add(new LinkStats(w.name(), String.join(",", consumers), s.getBytesOut(), s.getFramesOut()));
+          }
+        }
+      }
+    }
+    Set<String> answering = new LinkedHashSet<>();
+    for (Stage s : d.plan.stages()) {
+      if (d.toResponse.containsKey(s.id()) || d.plan.merges().stream()
+          .anyMatch(m -> m.members().stream().anyMatch(x -> x.stage().equals(s.id())))) {
+        d.placement.get(s.id()).forEach(w -> answering.add(w.name()));
+      }
+    }
+    out.add(new LinkStats(String.join(",", answering), "coordinator", bytesFromStages.get(), framesFromStages.get()));
+    return out;
+  }
+
+  /** A worker's Status reply, or null when it does not answer within a second. */
+  public StatusReply status(WorkerEndpoint w) {
+    try {
+      return WorkerControlGrpc.newBlockingStub(channels.get(w.name()))
+          .withDeadlineAfter(1, TimeUnit.SECONDS).status(StatusRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      return null;
+    }
+  }
+
+  public List<WorkerEndpoint> workers() {
+    return workers;
+  }
+
+  /** The worker of a device name. */
+  public WorkerEndpoint workerOf(String device) {
+    return worker(device);
+  }
+
+  // ---- planning and deployment (on the planner thread only) ----
+
+  private List<String> liveNames() {
+    return monitor.alive().stream().map(WorkerEndpoint::name).toList();
+  }
+
+  private void workerDown(String failed, long lastSeenNanos, long detectedNanos) {
+    if (closed) {
+      return;
+    }
+    int replayed = 0;
+    boolean replanned = false;
+    for (String name : producers.keySet()) {
+      Deployment d = deployments.get(name);
+      if (d != null && d.requiredOn(failed)) {
+        replayed += deploy(name, "worker " + failed + " down", d);
+        replanned = true;
+      } else if (d != null && d.uses(failed)) {
+        markLost(d);
+      }
+    }
+    for (Deployment old : retiring) {
+      if (old.requiredOn(failed)) {
+        replayed += replay(old);
+      } else {
+        markLost(old);
+      }
+    }
+    Deployment now = deployments.get(active);
+    if (replanned && now != null) {
+      double detection = (detectedNanos - lastSeenNanos) / 1e9;
+      double recovery = (System.nanoTime() - detectedNanos) / 1e9;
+      CoordinatorMetrics.DETECTION_SECONDS.set(detection);
+      CoordinatorMetrics.RECOVERY_SECONDS.set(recovery);
+      recoveries.add(new Recovery(failed, "worker " + failed + " down", detectedNanos, detection, recovery, replayed,
+          now.epoch, now.plan.describe()));
+    }
+  }
+
+  /** Optional stages without a live replica are lost: their merges stop waiting for them. */
+  private void markLost(Deployment d) {
+    for (Stage s : d.plan.stages()) {
+      if (s.optional() && s.devices().stream().noneMatch(monitor::isUp)) {
+        d.lost.add(s.id());
+      }
+    }
+    pending.values().stream().filter(p -> p.bound == d).forEach(this::check);
+  }
+
+  private void workerUp(String back) {
+    if (closed) {
+      return;
+    }
+    Set<Long> stale = undrained.remove(back);
+    if (stale != null) {
+      stale.forEach(epoch -> drain(back, epoch));
+    }
+    for (String name : producers.keySet()) {
+      Deployment d = deployments.get(name);
+      // a plan that lost stages is redeployed: the worker may have restarted without them
+      if (d == null || !d.lost.isEmpty() || !d.aliveAtPlan.equals(Set.copyOf(liveNames()))) {
+        deploy(name, "worker " + back + " up", null);
+      }
+    }
+  }
+
+  /**
+   * Plans {@code planName} on the live workers, deploys it under a new epoch and makes it the
+   * plan's deployment. With {@code broken} (it lost a required stage) its unanswered requests are
+   * replayed on the new one; otherwise the old deployment finishes its requests and is drained.
+   *
+   * @return how many requests were replayed
+   */
+  private int deploy(String planName, String reason, Deployment broken) {
+    Deployment old = deployments.get(planName);
+    if (broken != null) {
+      setDeployment(planName, null); // requests arriving now wait for the new plan
+    }
+    unavailable.remove(planName);
+    for (int attempt = 0; attempt <= workers.size(); attempt++) {
+      List<String> alive = liveNames();
+      if (alive.isEmpty()) {
+        return planUnavailable(planName, "no live workers", old);
+      }
+      PlanBundle bundle;
+      try {
+        bundle = producers.get(planName).plan(alive);
+        bundle.plan().validateDevices(alive);
+      } catch (InfeasibleInstanceException | IllegalArgumentException e) {
+        return planUnavailable(planName, "no plan fits the " + alive.size() + " live workers: " + e.getMessage(), old);
+      }
+      long epoch = EPOCHS.incrementAndGet();
+      Deployment d = new Deployment(epoch, bundle, Set.copyOf(alive));
+      String failure = deployStages(d);
+      if (failure != null) {
+        LOG.warning("deploying epoch " + epoch + " of plan '" + planName + "' failed: " + failure);
+        drain(d);
+        continue;
+      }
+      subscribe(d);
+      CoordinatorMetrics.REPLANS.inc();
+      LOG.info(() -> "plan '" + planName + "', epoch " + epoch + " (" + reason + "):\n" + bundle.plan().describe());
+      setDeployment(planName, d);
+      if (old != null && broken == null) {
+        retiring.add(old);
+        return 0;
+      }
+      return old == null ? 0 : replay(old);
+    }
+    return planUnavailable(planName, "deployment kept failing", old);
+  }
+
+  /** Sends the unanswered requests of a deployment again, on their plan's current one. */
+  private int replay(Deployment old) {
+    int replayed = 0;
+    for (Pending p : pending.values()) {
+      if (p.bound == old) {
+        p.bound = null;
+        replayed++;
+        sendQueue.add(p);
+      }
+    }
+    retiring.remove(old);
+    drain(old);
+    CoordinatorMetrics.REPLAYED.inc(replayed);
+    return replayed;
+  }
+
+  private int planUnavailable(String planName, String why, Deployment old) {
+    unavailable.put(planName, why);
+    LOG.warning("plan '" + planName + "' unavailable: " + why);
+    for (Pending p : pending.values()) {
+      if (p.planName.equals(planName) && (p.bound == null || p.bound == old)) {
+        fail(p, new InferenceException(Kind.UNAVAILABLE, "plan '" + planName + "' unavailable: " + why));
+      }
+    }
+    return 0;
+  }
+
+  /** Deploys every stage replica in parallel; returns why it failed, or null. */
+  private String deployStages(Deployment d) {
+    List<CompletableFuture<String>> results = new ArrayList<>();
+    for (Stage s : d.plan.stages()) {
+      DeployRequest req = deployRequest(d, s);
+      for (WorkerEndpoint w : d.placement.get(s.id())) {
+        results.add(CompletableFuture.supplyAsync(() -> {
+          try {
+            WorkerControlGrpc.newBlockingStub(channels.get(w.name()))
+                .withDeadlineAfter(DEPLOY_DEADLINE_MILLIS, TimeUnit.MILLISECONDS).deploy(req);
+            return null;
+          } catch (StatusRuntimeException e) {
+            Status.Code code = e.getStatus().getCode();
+            if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
+              monitor.markDown(w, "deploy failed: " + e.getStatus());
+            }
+            return "worker " + w.name() + ", stage " + s.id() + ": " + e.getStatus().getCode() + " "
+                + e.getStatus().getDescription();
+          }
+        }, deployCalls));
+      }
+    }
+    List<String> failures = results.stream().map(CompletableFuture::join).filter(f -> f != null).toList();
+    return failures.isEmpty() ? null : String.join("; ", failures);
+  }
+
+  /** A stage's deployment: its model, and a route to every consumer (stages on any worker, the coordinator). */
+  private DeployRequest deployRequest(Deployment d, Stage s) {
+    byte[] onnx = d.bundle.model(s);
+    DeployRequest.Builder req = DeployRequest.newBuilder()
+        .setPlanEpoch(d.epoch)
+        .setStageId(s.id())
+        .setPlan(d.plan.name())
+        .setOnnxModel(ByteString.copyFrom(onnx))
+        .setSha256Hex(Checksums.sha256Hex(onnx))
+        .setReferenceSeconds(s.referenceSeconds())
+        .addAllInputNames(s.inputs())
+        .addAllOutputNames(s.outputs());
+    Map<String, Route.Builder> routes = new LinkedHashMap<>();
+    for (Edge e : d.plan.links()) {
+      if (!e.from().node().equals(s.id())) {
+        continue;
+      }
+      String to = e.to().node().equals(Plan.RESPONSE) ? "" : e.to().node();
+      String input = to.isEmpty() ? e.from().tensor() : e.to().tensor();
+      Route.Builder r = routes.computeIfAbsent(to, k -> newRoute(d, k));
+      if (to.isEmpty() && r.getTensorsList().stream().anyMatch(t -> t.getOutput().equals(e.from().tensor()))) {
+        continue; // the coordinator takes each output once
+      }
+      r.addTensors(RoutedTensor.newBuilder().setOutput(e.from().tensor()).setInput(input)
+          .setCodec(TensorCodec.parse(e.codec()).id()));
+    }
+    for (Merge m : d.plan.merges()) {
+      for (Merge.Member member : m.members()) {
+        if (!member.stage().equals(s.id())) {
+          continue;
+        }
+        Route.Builder r = routes.computeIfAbsent("", k -> newRoute(d, k));
+        for (String t : member.tensors().values()) {
+          if (r.getTensorsList().stream().noneMatch(x -> x.getOutput().equals(t))) {
+            r.addTensors(RoutedTensor.newBuilder().setOutput(t).setInput(t).setCodec(TensorCodec.parse("raw").id()));
+          }
+        }
+      }
+    }
+    routes.values().forEach(r -> req.addRoutes(r));
+    return req.build();
+  }
+
+  private Route.Builder newRoute(Deployment d, String toStage) {
+    Route.Builder r = Route.newBuilder().setToStage(toStage);
+    if (!toStage.isEmpty()) {
+      d.placement.get(toStage).forEach(w -> r.addReplicas(w.address()));
+    }
+    return r;
+  }
+
+  /** Listens for what the deployment's stages send the coordinator, on every worker it uses. */
+  private void subscribe(Deployment d) {
+    for (String name : d.workers()) {
+      Context.CancellableContext ctx = Context.current().withCancellation();
+      d.subscriptions.add(ctx);
+      ctx.run(() -> StageDataGrpc.newStub(channels.get(name)).results(
+          ResultsRequest.newBuilder().setPlanEpoch(d.epoch).build(), new StreamObserver<>() {
+            @Override
+            public void onNext(Frame f) {
+              onResult(f);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              LOG.fine(() -> "results stream of epoch " + d.epoch + " from " + name + " ended: " + t);
+            }
+
+            @Override
+            public void onCompleted() {}
+          }));
+    }
+  }
+
+  /**
+   * Ends a deployment: stops listening and drains its stages on the live workers (on the others
+   * when they come back).
+   */
+  private void drain(Deployment d) {
+    d.subscriptions.forEach(c -> c.cancel(null));
+    for (String name : d.workers()) {
+      if (monitor.isUp(name)) {
+        drain(name, d.epoch);
+      } else {
+        undrained.computeIfAbsent(name, k -> ConcurrentHashMap.newKeySet()).add(d.epoch);
+      }
+    }
+  }
+
+  private void drain(String worker, long epoch) {
+    WorkerControlGrpc.newStub(channels.get(worker))
+        .withDeadlineAfter(DEPLOY_DEADLINE_MILLIS, TimeUnit.MILLISECONDS)
+        .drain(DrainRequest.newBuilder().setPlanEpoch(epoch).build(), new StreamObserver<>() {
+          @Override
+          public void onNext(dev.shoal.runtime.wire.proto.DrainReply r) {}
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {}
+        });
+  }
+
+  private void setDeployment(String planName, Deployment d) {
+    synchronized (deploymentLock) {
+      if (d == null) {
+        deployments.remove(planName);
+      } else {
+        deployments.put(planName, d);
+      }
+      deploymentLock.notifyAll();
+    }
+  }
+
+  // ---- data path ----
+
+  private void sendLoop() {
+    while (!closed) {
+      Pending p;
+      try {
+        p = sendQueue.poll(200, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (p == null || pending.get(p.id) != p) {
+        continue;
+      }
+      Deployment d = awaitDeployment(p.planName);
+      if (d == null) {
+        if (closed) {
+          return;
+        }
+        continue; // the plan became unavailable: the request was failed
+      }
+      if (p.bound == d) {
+        continue;
+      }
+      send(p, d);
+    }
+  }
+
+  private void send(Pending p, Deployment d) {
+    p.outputs.clear();
+    p.failures.clear();
+    p.bound = d;
+    for (Map.Entry<String, List<Edge>> target : d.fromRequest.entrySet()) {
+      String stageId = target.getKey();
+      if (d.lost.contains(stageId)) {
+        continue;
+      }
+      List<WorkerEndpoint> replicas = d.placement.get(stageId);
+      WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
+      Frame.Builder f = Frames.header(p.id, d.epoch, stageId, "", p.deadlineMicros);
+      for (Edge e : target.getValue()) {
+        f.addTensors(Frames.tensor(p.inputs.get(e.from().tensor()), e.to().tensor(), TensorCodec.parse(e.codec())));
+      }
+      Frame frame = f.build();
+      try {
+        stream(w).send(frame, SEND_TIMEOUT_MILLIS);
+        bytesToStages.addAndGet(Frames.wireBytes(frame));
+        framesToStages.incrementAndGet();
+      } catch (IOException e) {
+        if (d.stage(stageId).optional()) {
+          p.failures.put(stageId, "unreachable: " + e.getMessage());
+          check(p);
+        } else if (p.bound == d) {
+          // unreachable: heartbeats will tell; keep the request for the next plan
+          p.bound = null;
+          timer.schedule(() -> sendQueue.add(p), 100, TimeUnit.MILLISECONDS);
+          return;
+        }
+      }
+    }
+  }
+
+  private FrameStream stream(WorkerEndpoint w) {
+    return streams.computeIfAbsent(w.name(), n -> new FrameStream(channels.get(n), new FrameStream.Listener() {
+      @Override
+      public void rejected(long requestId, String error) {
+        Pending p = pending.get(requestId);
+        if (p != null && p.bound != null) {
+          LOG.warning(() -> "worker " + n + " refused request " + requestId + ": " + error + "; resending");
+          p.bound = null;
+          timer.schedule(() -> sendQueue.add(p), 50, TimeUnit.MILLISECONDS);
+        }
+      }
+
+      @Override
+      public void broken(Throwable cause) {
+        LOG.fine(() -> "link to " + n + " broke: " + cause);
+      }
+    }));
+  }
+
+  private Deployment awaitDeployment(String planName) {
+    synchronized (deploymentLock) {
+      while (!closed && !deployments.containsKey(planName) && !unavailable.containsKey(planName)) {
+        try {
+          deploymentLock.wait(200);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return null;
+        }
+      }
+      return closed ? null : deployments.get(planName);
+    }
+  }
+
+  private void onResult(Frame f) {
+    bytesFromStages.addAndGet(Frames.wireBytes(f));
+    framesFromStages.incrementAndGet();
+    Pending p = pending.get(f.getRequestId());
+    if (p == null) {
+      duplicateResults.incrementAndGet();
+      return;
+    }
+    Deployment d = p.bound;
+    if (d == null || d.epoch != f.getPlanEpoch()) {
+      return; // a superseded epoch: the replay answers it
+    }
+    Stage from = d.stage(f.getFromStage());
+    if (from == null) {
+      fail(p, new InferenceException(Kind.INTERNAL, "a result from unknown stage '" + f.getFromStage() + "'"));
+      return;
+    }
+    if (!f.getError().isEmpty()) {
+      if (from.optional()) {
+        p.failures.put(from.id(), f.getError());
+        check(p);
+      } else {
+        fail(p, new InferenceException(Kind.INTERNAL, f.getError()));
+      }
+      return;
+    }
+    try {
+      p.outputs.put(from.id(), Frames.decode(f, options.maxFrameBytes()));
+    } catch (FrameException e) {
+      if (from.optional()) {
+        p.failures.put(from.id(), "corrupted answer: " + e.getMessage());
+      } else {
+        fail(p, new InferenceException(Kind.INTERNAL, "corrupted result: " + e.getMessage()));
+        return;
+      }
+    }
+    check(p);
+  }
+
+  /** Answers the request if everything its response needs is here. */
+  private void check(Pending p) {
+    Deployment d = p.bound;
+    if (d == null || pending.get(p.id) != p) {
+      return;
+    }
+    for (Map.Entry<String, List<Edge>> e : d.toResponse.entrySet()) {
+      Map<String, TensorData> out = p.outputs.get(e.getKey());
+      if (out == null) {
+        return;
+      }
+    }
+    for (Merge m : d.plan.merges()) {
+      boolean answeredAny = false;
+      boolean waiting = false;
+      for (Merge.Member member : m.members()) {
+        if (p.outputs.containsKey(member.stage())) {
+          answeredAny = true;
+        } else if (!p.failures.containsKey(member.stage()) && !d.lost.contains(member.stage())) {
+          waiting = true;
+        }
+      }
+      if (waiting && !(p.mergeNow && answeredAny)) {
+        return;
+      }
+    }
+    answer(p, d);
+  }
+
+  private void answer(Pending p, Deployment d) {
+    Map<String, TensorData> made = new LinkedHashMap<>();
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put(PARAM_PLAN, d.plan.name());
+    params.put(PARAM_EPOCH, Long.toString(d.epoch));
+    try {
+      for (Map.Entry<String, List<Edge>> e : d.toResponse.entrySet()) {
+        Map<String, TensorData> out = p.outputs.get(e.getKey());
+        for (Edge edge : e.getValue()) {
+          TensorData t = out.get(edge.from().tensor());
+          if (t == null) {
+            throw new InferenceException(Kind.INTERNAL, "stage '" + e.getKey() + "' did not return '"
+                + edge.from().tensor() + "' (returned " + out.keySet() + ")");
+          }
+          made.put(edge.to().tensor(), t.withName(edge.to().tensor()));
+        }
+      }
+      List<String> answered = new ArrayList<>();
+      List<String> missing = new ArrayList<>();
+      for (Merge m : d.plan.merges()) {
+        List<Mergers.Answer> answers = new ArrayList<>();
+        for (Merge.Member member : m.members()) {
+          Map<String, TensorData> out = p.outputs.get(member.stage());
+          if (out == null) {
+            String why = p.failures.getOrDefault(member.stage(), d.lost.contains(member.stage())
+                ? "its worker is down" : "no answer in time");
+            missing.add(member.name() + ": " + why);
+            MergeMetrics.MEMBER_REPLIES.labelValues(model.name(), member.name(), "missing").inc();
+            continue;
+          }
+          Map<String, TensorData> byRole = new LinkedHashMap<>();
+          member.tensors().forEach((role, tensor) -> byRole.put(role, out.get(tensor)));
+          if (byRole.containsValue(null)) {
+            missing.add(member.name() + ": its answer lacks " + member.tensors().values());
+            continue;
+          }
+          answers.add(new Mergers.Answer(member, byRole));
+        }
+        if (answers.isEmpty()) {
+          throw new InferenceException(Kind.UNAVAILABLE, "no member of merge '" + m.id() + "' answered ("
+              + String.join("; ", missing) + ")");
+        }
+        Mergers.Merged merged = d.mergers.get(m.id()).merge(m, answers, !missing.isEmpty());
+        merged.answered().forEach(n -> MergeMetrics.MEMBER_REPLIES.labelValues(model.name(), n, "answered").inc());
+        answered.addAll(merged.answered());
+        missing.addAll(merged.rejected());
+        if (merged.answered().isEmpty()) {
+          throw new InferenceException(Kind.UNAVAILABLE, "no usable answer in merge '" + m.id() + "' ("
+              + String.join("; ", missing) + ")");
+        }
+        made.putAll(merged.outputs());
+      }
+      if (!d.plan.merges().isEmpty()) {
+        params.put(PARAM_DEGRADED, Boolean.toString(!missing.isEmpty()));
+        params.put(PARAM_ANSWERED, String.join(",", answered));
+        if (!missing.isEmpty()) {
+          params.put(PARAM_MISSING, String.join("; ", missing));
+          MergeMetrics.DEGRADED.labelValues(model.name()).inc();
+        }
+      }
+    } catch (InferenceException e) {
+      fail(p, e);
+      return;
+    }
+    Map<String, TensorData> ordered = new LinkedHashMap<>();
+    for (TensorSpec spec : model.outputs()) {
+      ordered.put(spec.name(), made.get(spec.name()));
+    }
+    if (pending.remove(p.id, p)) {
+      finish(p, "ok");
+      p.future.complete(new InferenceResult(ordered, params));
+    } else {
+      duplicateResults.incrementAndGet();
+    }
+  }
+
+  /** At the deadline: a request whose merges have answers is answered from them; any other fails. */
+  private void atDeadline(Pending p) {
+    if (pending.get(p.id) != p) {
+      return;
+    }
+    p.mergeNow = true;
+    check(p);
+    fail(p, new InferenceException(Kind.DEADLINE, "no answer by the deadline (request " + p.id + ", plan '"
+        + p.planName + "')"));
+  }
+
+  private void fail(Pending p, InferenceException e) {
+    if (pending.remove(p.id, p)) {
+      finish(p, e.kind().name().toLowerCase(Locale.ROOT));
+      p.future.completeExceptionally(e);
+    }
+  }
+
+  private void finish(Pending p, String outcome) {
+    p.timers.forEach(t -> t.cancel(false));
+    CoordinatorMetrics.IN_FLIGHT.set(pending.size());
+    CoordinatorMetrics.REQUESTS.labelValues(model.name(), p.planName, outcome).inc();
+    CoordinatorMetrics.LATENCY.labelValues(model.name(), p.planName).observe((System.nanoTime() - p.startNanos) / 1e9);
+  }
+
+  /** Once a second: drain retired deployments with nothing left in flight, publish stage metrics. */
+  private void housekeeping() {
+    for (Deployment old : retiring) {
+      if (pending.values().stream().noneMatch(p -> p.bound == old)) {
+        retiring.remove(old);
+        planThread.execute(() -> drain(old));
+      }
+    }
+    Deployment d = deployments.get(active);
+    if (d == null) {
+      return;
+    }
+    try {
+      for (LinkStats l : linkStats()) {
+        CoordinatorMetrics.LINK_BYTES.labelValues(l.from() + "->" + l.to()).set(l.bytes());
+      }
+      for (String name : d.workers()) {
+        StatusReply r = status(worker(name));
+        if (r != null) {
+          CoordinatorMetrics.STAGE_COMPUTE_SECONDS.labelValues(name).set(r.getComputeSeconds());
+          CoordinatorMetrics.STAGE_QUEUE_SECONDS.labelValues(name).set(r.getQueueSeconds());
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.fine(() -> "metrics poll failed: " + e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    synchronized (deploymentLock) {
+      deploymentLock.notifyAll();
+    }
+    for (Pending p : pending.values()) {
+      fail(p, new InferenceException(Kind.UNAVAILABLE, "the coordinator shut down"));
+    }
+    List<Deployment> all = new ArrayList<>(deployments.values());
+    all.addAll(retiring);
+    for (Deployment d : all) {
+      drain(d);
+    }
+    sender.interrupt();
+    planThread.shutdownNow();
+    deployCalls.shutdownNow();
+    timer.shutdownNow();
+    housekeeper.shutdownNow();
+    streams.values().forEach(FrameStream::close);
+    channels.values().forEach(ManagedChannel::shutdown);
+    for (ManagedChannel ch : channels.values()) {
+      try {
+        if (!ch.awaitTermination(2, TimeUnit.SECONDS)) {
+          ch.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        ch.shutdownNow();
+      }
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
