@@ -64,7 +64,8 @@ public final class ServeCommand implements Callable<Integer> {
   String solver;
 
   @Option(names = "--codec", defaultValue = "raw",
-      description = "--model: codec of the links between stages: raw, fp16, int8, lz4 or zstd (default: ${DEFAULT-VALUE})")
+      description = "--model: codec of the links between stages: raw, fp16, int8, int8c, int4, sparse, sparse-fp16, "
+          + "sparse-int8, lz4 or zstd, optionally +lz4 or +zstd, e.g. int8c+zstd (default: ${DEFAULT-VALUE})")
   String codec;
 
   @Option(names = "--deadline-ms", defaultValue = "500",

@@ -462,6 +462,7 @@ public final class PipelineBackend implements ServingBackend {
           .setOnnxModel(ByteString.copyFrom(s.onnxModel()))
           .setSha256Hex(Checksums.sha256Hex(s.onnxModel()))
           .setOutputCodec(s.outputCodec().id())
+          .setOutputEntropy(s.outputCodec().entropy())
           .setNextHop(i + 1 < stages.size() ? stages.get(i + 1).worker().address() : "")
           .setReferenceSeconds(s.referenceSeconds())
           .addAllInputNames(s.inputNames())

@@ -4,6 +4,8 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
+import dev.shoal.runtime.codec.CodecException;
+import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.wire.Checksums;
 import dev.shoal.runtime.wire.FrameException;
 import dev.shoal.runtime.wire.Frames;
@@ -190,6 +192,11 @@ public final class Worker implements AutoCloseable {
       boolean last = req.getStageIndex() == req.getStageCount() - 1;
       if (last != req.getNextHop().isEmpty()) {
         return "stage " + req.getStageIndex() + ": " + (last ? "the last stage takes no next hop" : "next hop missing");
+      }
+      try {
+        TensorCodec.of(req.getOutputCodec(), req.getOutputEntropy());
+      } catch (CodecException e) {
+        return "stage " + req.getStageIndex() + ": " + e.getMessage();
       }
       return null;
     }
