@@ -9,7 +9,10 @@ import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.gateway.GatewayOptions;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.coordinator.WorkerLeases;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.NodeRole;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -81,9 +84,13 @@ public final class ServeCommand implements Callable<Integer> {
       description = "KServe v2 gRPC (default: ${DEFAULT-VALUE})")
   String grpc;
 
-  @Option(names = "--secret", paramLabel = "FILE", defaultValue = "cluster.secret",
-      description = "the cluster secret the workers were started with (default: ${DEFAULT-VALUE})")
-  Path secret;
+  @Option(names = "--credentials", paramLabel = "DIR", required = true,
+      description = "the coordinator's directory from `shoal certs` (ca.pem, node.pem, node.key)")
+  Path credentials;
+
+  @Option(names = "--take-over",
+      description = "take the workers' leases even while another coordinator holds them (it stops being ready)")
+  boolean takeOver;
 
   @Option(names = "--timeout-ms", defaultValue = "30000",
       description = "longest a request may take before it fails (default: ${DEFAULT-VALUE})")
@@ -97,7 +104,12 @@ public final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--deadline-ms and --timeout-ms must be >= 1");
     }
     Cluster spec = ClusterYaml.read(cluster);
-    ClusterSecret clusterSecret = ClusterSecret.load(secret);
+    NodeCredentials node = NodeCredentials.load(credentials);
+    if (node.identity().role() != NodeRole.COORDINATOR) {
+      throw new IllegalArgumentException(credentials + " holds the certificate of " + node.identity()
+          + ", not of a coordinator");
+    }
+    PeerSecurity security = PeerSecurity.mutualTls(node, takeOver);
     Duration timeout = Duration.ofMillis(timeoutMs);
     PipelineBackend.Options options = new PipelineBackend.Options(PipelineBackend.Options.DEFAULT.maxInFlight(),
         timeout, PipelineBackend.Options.DEFAULT.inputCodec(), PipelineBackend.Options.DEFAULT.maxFrameBytes());
@@ -106,11 +118,11 @@ public final class ServeCommand implements Callable<Integer> {
     ClusterServing.Served served;
     if (what.model != null) {
       PipelineSolver chosen = Solvers.byName(solver, 1);
-      served = ClusterServing.pipeline(what.model, spec, chosen, TensorCodec.parse(codec), clusterSecret, options);
+      served = ClusterServing.pipeline(what.model, spec, chosen, TensorCodec.parse(codec), security, options);
     } else if (what.variants != null) {
-      served = ClusterServing.variants(what.variants, spec, deadline, clusterSecret, options);
+      served = ClusterServing.variants(what.variants, spec, deadline, security, options);
     } else {
-      served = ClusterServing.classParallel(what.classParallel, spec, deadline, clusterSecret, options);
+      served = ClusterServing.classParallel(what.classParallel, spec, deadline, security, options);
     }
     Gateway gateway;
     try {
@@ -125,7 +137,8 @@ public final class ServeCommand implements Callable<Integer> {
       System.err.println("serve: stopping ...");
       gateway.close();
       served.backend().close();
-      System.err.println("serve: stopped");
+      int released = WorkerLeases.release(ClusterServing.workers(spec), security);
+      System.err.println("serve: stopped (released " + released + " worker leases)");
       stopped.countDown();
     }, "shoal-serve-shutdown"));
     System.out.print(served.plan());
