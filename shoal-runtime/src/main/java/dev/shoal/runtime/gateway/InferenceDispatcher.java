@@ -17,6 +17,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -31,10 +33,17 @@ final class InferenceDispatcher {
 
   private final ServingBackend backend;
   private final GatewayOptions options;
+  private final ScheduledExecutorService timer;
 
-  InferenceDispatcher(ServingBackend backend, GatewayOptions options) {
+  /** @param timer fires the deadlines; owned by the caller */
+  InferenceDispatcher(ServingBackend backend, GatewayOptions options, ScheduledExecutorService timer) {
     this.backend = backend;
     this.options = options;
+    this.timer = timer;
+  }
+
+  GatewayOptions options() {
+    return options;
   }
 
   ServingBackend backend() {
@@ -60,7 +69,10 @@ final class InferenceDispatcher {
     return backend.models().stream().anyMatch(m -> m.name().equals(name));
   }
 
-  /** Checks and runs a request; the future fails with an {@link InferenceException}. */
+  /**
+   * Checks and runs a request; the future fails with an {@link InferenceException}. Cancelling the
+   * returned future (the client went away) cancels the backend's work, and so does the deadline.
+   */
   CompletableFuture<InferOutcome> infer(InferRequest request) {
     ServedModel model;
     Map<String, TensorData> inputs;
@@ -77,18 +89,30 @@ final class InferenceDispatcher {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(asInferenceException(e));
     }
-    long timeoutMs = options.requestTimeout().toMillis();
-    return running
-        .orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .handle(
-            (result, failure) -> {
-              if (failure != null) {
-                running.cancel(false);
-                throw asInferenceException(failure);
-              }
-              return new InferOutcome(model, request.id(),
-                  selectOutputs(model, result.outputs(), request.requestedOutputs()), result.parameters());
-            });
+    CompletableFuture<InferOutcome> outcome = new CompletableFuture<>();
+    running.whenComplete((result, failure) -> {
+      if (failure != null) {
+        outcome.completeExceptionally(asInferenceException(failure));
+        return;
+      }
+      try {
+        outcome.complete(new InferOutcome(model, request.id(),
+            selectOutputs(model, result.outputs(), request.requestedOutputs()), result.parameters()));
+      } catch (RuntimeException e) {
+        outcome.completeExceptionally(asInferenceException(e));
+      }
+    });
+    ScheduledFuture<?> deadline = timer.schedule(() -> outcome.completeExceptionally(
+            new InferenceException(Kind.DEADLINE, "no answer from the model within the gateway's deadline of "
+                + options.requestTimeout().toMillis() + " ms")),
+        options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    outcome.whenComplete((o, failure) -> {
+      deadline.cancel(false);
+      if (failure != null) {
+        running.cancel(true); // late or abandoned: the backend drops the rest of the work
+      }
+    });
+    return outcome;
   }
 
   /** Waits for a running inference, for callers that answer on their own thread. */
