@@ -4,7 +4,6 @@ import dev.shoal.model.TensorSpec;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
-import io.netty.buffer.ByteBufUtil;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -148,8 +147,11 @@ final class HttpApi {
         return;
       }
       CompletableFuture<InferOutcome> running;
+      InferRequest decoded;
       try {
-        InferRequest decoded = JsonInferenceCodec.decodeRequest(ByteBufUtil.getBytes(request.body()), name, version);
+        ServedModel model = dispatcher.model(name, version);
+        decoded = JsonInferenceCodec.decodeRequest(request.body(), headerLength(request), name, version,
+            dispatcher.options().maxRequestBytes(), dispatcher.declaredInputCheck(model));
         running = dispatcher.infer(decoded);
       } catch (RuntimeException e) {
         finish(response, request, label, start, e);
@@ -163,9 +165,16 @@ final class HttpApi {
         }
         workers.execute(() -> {
           try {
-            RestResponse ok = RestResponse.of(200, JSON, JsonInferenceCodec.encodeResponse(outcome));
+            JsonInferenceCodec.EncodedResponse encoded = JsonInferenceCodec.encodeResponse(outcome,
+                decoded.binaryOutputs());
+            RestResponse ok = encoded.headerLength() < 0
+                ? new RestResponse(200, JSON, encoded.body(), Map.of())
+                : new RestResponse(200, "application/octet-stream", encoded.body(),
+                    Map.of(JsonInferenceCodec.HEADER_LENGTH, String.valueOf(encoded.headerLength())));
             recorder.finished(label, "http", start, null);
-            response.complete(ok);
+            if (!response.complete(ok)) {
+              ok.body().release();
+            }
           } catch (RuntimeException e) {
             finish(response, request, label, start, e);
           }
@@ -175,6 +184,28 @@ final class HttpApi {
     return response;
   }
 
+  /** The JSON part's length when binary tensor data follows it, else -1. */
+  private static int headerLength(RestRequest request) {
+    String encoding = request.headers().get("Content-Encoding");
+    if (encoding != null && !encoding.equalsIgnoreCase("identity")) {
+      throw new HttpError(415, "Content-Encoding '" + encoding + "' is not supported: send the body uncompressed");
+    }
+    String value = request.headers().get(JsonInferenceCodec.HEADER_LENGTH);
+    if (value == null) {
+      return -1;
+    }
+    try {
+      int n = Integer.parseInt(value.trim());
+      if (n < 0) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new InferenceException(Kind.BAD_INPUT,
+          "bad " + JsonInferenceCodec.HEADER_LENGTH + " header '" + value + "': a non-negative byte count");
+    }
+  }
+
   private void finish(CompletableFuture<RestResponse> response, RestRequest request, String label, long start,
       Throwable failure) {
     recorder.finished(label, "http", start, InferenceDispatcher.asInferenceException(failure));
@@ -182,7 +213,7 @@ final class HttpApi {
   }
 
   /** The KServe v2 protocol extensions this server implements. */
-  static final List<String> EXTENSIONS = List.of();
+  static final List<String> EXTENSIONS = List.of("binary_tensor_data");
 
   private static Map<String, Object> metadata(ServedModel m) {
     Map<String, Object> out = new LinkedHashMap<>();

@@ -265,6 +265,35 @@ class RestServerLimitsTest {
     assertThat(exchange(post(GOOD))).startsWith("HTTP/1.1 200");
   }
 
+  @Test
+  void largeBodiesBeyondTheBufferBudgetWaitTheirTurnAndAreAllAnswered() throws Exception {
+    long max = 128 * 1024;
+    StringBuilder data = new StringBuilder();
+    int rows = 7_500; // 30,000 elements of "0.5," : ~120 KB, near the limit
+    for (int i = 0; i < rows * 4; i++) {
+      data.append(i == 0 ? "" : ",").append("0.5");
+    }
+    String body = "{\"inputs\":[{\"name\":\"x\",\"shape\":[" + rows + ",4],\"datatype\":\"FP32\",\"data\":["
+        + data + "]}],\"outputs\":[{\"name\":\"probs\"}]}";
+    // room for one such request (body and decoded tensors) at a time
+    try (Gateway small = Gateway.start(local, 0, 0, GatewayOptions.defaults().withMaxRequestBytes(max)
+        .withMaxBufferedBytes(2 * max))) {
+      java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+      List<CompletableFuture<java.net.http.HttpResponse<String>>> replies = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        replies.add(client.sendAsync(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + small.httpPort() + "/v2/models/linear/infer"))
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()));
+      }
+      for (CompletableFuture<java.net.http.HttpResponse<String>> r : replies) {
+        java.net.http.HttpResponse<String> reply = r.get(60, TimeUnit.SECONDS);
+        assertThat(reply.statusCode()).as(reply.body()).isEqualTo(200);
+        assertThat(reply.body()).contains("\"shape\":[" + rows + ",3]");
+      }
+    }
+  }
+
   private static void waitForCall(int before) throws InterruptedException {
     for (int i = 0; i < 100; i++) {
       synchronized (slow.calls) {
