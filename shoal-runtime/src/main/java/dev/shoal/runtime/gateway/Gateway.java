@@ -3,9 +3,15 @@ package dev.shoal.runtime.gateway;
 import dev.shoal.runtime.serving.ServingBackend;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
+import io.grpc.TlsServerCredentials;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,20 +50,28 @@ public final class Gateway implements AutoCloseable {
   }
 
   /**
-   * Starts both APIs on every interface with default limits; port 0 picks a free port (see {@link
-   * #httpPort()}).
+   * Starts both APIs on loopback, open, with default limits; port 0 picks a free port (see {@link
+   * #httpPort()}). For tests, demos and benchmarks on this machine.
    */
   public static Gateway start(ServingBackend backend, int httpPort, int grpcPort) {
-    return start(backend, new InetSocketAddress(httpPort), new InetSocketAddress(grpcPort), GatewayOptions.defaults());
+    return start(backend, httpPort, grpcPort, GatewayOptions.defaults());
   }
 
+  /** Starts both APIs on loopback, open. */
   public static Gateway start(ServingBackend backend, int httpPort, int grpcPort, GatewayOptions options) {
-    return start(backend, new InetSocketAddress(httpPort), new InetSocketAddress(grpcPort), options);
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    return start(backend, new InetSocketAddress(loopback, httpPort), new InetSocketAddress(loopback, grpcPort),
+        options, GatewaySecurity.OPEN);
   }
 
-  /** Starts both APIs on the given addresses (port 0: a free one). */
+  /**
+   * Starts both APIs on the given addresses (port 0: a free one). An address beyond loopback is
+   * refused unless {@code security} has API keys.
+   */
   public static Gateway start(ServingBackend backend, InetSocketAddress httpAddress, InetSocketAddress grpcAddress,
-      GatewayOptions options) {
+      GatewayOptions options, GatewaySecurity security) {
+    security.checkBinding(httpAddress, "HTTP");
+    security.checkBinding(grpcAddress, "gRPC");
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("shoal-deadlines-"));
     InferenceDispatcher dispatcher = new InferenceDispatcher(backend, options, timer);
     RequestRecorder recorder = new RequestRecorder();
@@ -65,9 +79,16 @@ public final class Gateway implements AutoCloseable {
     ExecutorService grpcExecutor = Executors.newFixedThreadPool(options.workerThreads(), daemonThreads("shoal-grpc-"));
     RestServer http = null;
     try {
-      http = new RestServer(httpAddress, new HttpApi(dispatcher, recorder, workers), options, null);
-      Server grpc = NettyServerBuilder.forAddress(grpcAddress, InsecureServerCredentials.create())
-          .addService(new GrpcInferenceApi(dispatcher, recorder))
+      SslContext restTls = security.tls()
+          ? SslContextBuilder.forServer(security.tlsCert().toFile(), security.tlsKey().toFile()).build()
+          : null;
+      http = new RestServer(httpAddress, new HttpApi(dispatcher, recorder, workers, security), options, restTls);
+      ServerCredentials grpcCredentials = security.tls()
+          ? TlsServerCredentials.create(security.tlsCert().toFile(), security.tlsKey().toFile())
+          : InsecureServerCredentials.create();
+      Server grpc = NettyServerBuilder.forAddress(grpcAddress, grpcCredentials)
+          .addService(ServerInterceptors.intercept(new GrpcInferenceApi(dispatcher, recorder),
+              new GrpcKeyCheck(security)))
           .maxInboundMessageSize((int) options.maxRequestBytes())
           .executor(grpcExecutor)
           .build()

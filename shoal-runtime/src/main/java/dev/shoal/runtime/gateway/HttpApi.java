@@ -3,6 +3,7 @@ package dev.shoal.runtime.gateway;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
+import dev.shoal.runtime.serving.PlanAdmin;
 import dev.shoal.runtime.serving.ServedModel;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -33,25 +34,61 @@ final class HttpApi {
   private final InferenceDispatcher dispatcher;
   private final RequestRecorder recorder;
   private final Executor workers;
+  private final GatewaySecurity security;
   private final PrometheusTextFormatWriter metricsWriter = new PrometheusTextFormatWriter(false);
 
-  HttpApi(InferenceDispatcher dispatcher, RequestRecorder recorder, Executor workers) {
+  HttpApi(InferenceDispatcher dispatcher, RequestRecorder recorder, Executor workers, GatewaySecurity security) {
     this.dispatcher = dispatcher;
     this.recorder = recorder;
     this.workers = workers;
+    this.security = security;
   }
 
-  /** A path the API knows, with the one method it takes. */
-  private record Route(String method, Supplier<CompletableFuture<RestResponse>> action) {
-    static Route now(String method, Supplier<RestResponse> answer) {
-      return new Route(method, () -> CompletableFuture.completedFuture(answer.get()));
+  /** Who may call a route. */
+  enum Guard {
+    /** health, server metadata, metrics, status page: open unless health is keyed */
+    HEALTH,
+    /** inference and model metadata: a key when the gateway has keys */
+    KEYED,
+    /** plan switching: always a key; off on a gateway without keys */
+    ADMIN
+  }
+
+  /** A path the API knows, with the one method it takes and who may call it. */
+  private record Route(String method, Guard guard, Supplier<CompletableFuture<RestResponse>> action) {
+    static Route now(String method, Guard guard, Supplier<RestResponse> answer) {
+      return new Route(method, guard, () -> CompletableFuture.completedFuture(answer.get()));
     }
+  }
+
+  /** Null if the caller may use a route with this guard, else the refusal. */
+  private RestResponse refusal(Guard guard, RestRequest request) {
+    ApiKeys keys = security.keys();
+    if (guard == Guard.ADMIN && keys.isEmpty()) {
+      return RestResponse.error(403, "admin calls need API keys: start the gateway with --api-keys FILE");
+    }
+    boolean needsKey = guard == Guard.ADMIN || (!keys.isEmpty() && (guard == Guard.KEYED || security.keyedHealth()));
+    if (!needsKey) {
+      return null;
+    }
+    String header = request.headers().get("Authorization");
+    if (keys.callerOfHeader(header).isPresent()) {
+      return null;
+    }
+    return RestResponse.error(401, header == null
+            ? "missing API key: send the header 'Authorization: Bearer <key>'"
+            : "the API key is not valid for this gateway")
+        .withHeader("WWW-Authenticate", "Bearer realm=\"shoal\"");
   }
 
   /** The answer to one request; cancelling it (the client went away) cancels its inference. */
   CompletableFuture<RestResponse> handle(RestRequest request) {
     try {
       Route route = route(request);
+      RestResponse refused = refusal(route.guard(), request);
+      if (refused != null) {
+        return CompletableFuture.completedFuture(refused);
+      }
       if (!route.method().equals(request.method())) {
         return CompletableFuture.completedFuture(RestResponse.error(405, "method " + request.method()
             + " not allowed on " + request.path() + " (use " + route.method() + ")").withHeader("Allow", route.method()));
@@ -83,26 +120,33 @@ final class HttpApi {
     String path = request.path();
     switch (path) {
       case "/" -> {
-        return Route.now("GET", () -> RestResponse.of(200, "text/html; charset=utf-8",
+        return Route.now("GET", Guard.HEALTH, () -> RestResponse.of(200, "text/html; charset=utf-8",
             StatusPage.render(dispatcher.backend(), recorder).getBytes(StandardCharsets.UTF_8)));
       }
       case "/metrics" -> {
-        return Route.now("GET", this::metrics);
+        return Route.now("GET", Guard.HEALTH, this::metrics);
       }
       case "/v2/health/live" -> {
-        return Route.now("GET", () -> RestResponse.json(200, Map.of("live", true)));
+        return Route.now("GET", Guard.HEALTH, () -> RestResponse.json(200, Map.of("live", true)));
       }
       case "/v2/health/ready" -> {
-        return Route.now("GET", () -> {
+        return Route.now("GET", Guard.HEALTH, () -> {
           boolean ready = dispatcher.backend().ready();
           return RestResponse.json(ready ? 200 : 503, Map.of("ready", ready));
         });
       }
       case "/v2", "/v2/" -> {
-        return Route.now("GET", () -> RestResponse.json(200, Map.of(
+        return Route.now("GET", Guard.HEALTH, () -> RestResponse.json(200, Map.of(
             "name", Gateway.SERVER_NAME, "version", Gateway.SERVER_VERSION, "extensions", EXTENSIONS)));
       }
       default -> {
+        if (path.equals("/v2/admin/plans")) {
+          return Route.now("GET", Guard.ADMIN, () -> RestResponse.json(200, Map.of("plans",
+              planAdmin().plans().stream().map(HttpApi::planJson).toList())));
+        }
+        if (path.startsWith("/v2/admin/models/")) {
+          return activateRoute(request, path.substring("/v2/admin/models/".length()).split("/", -1));
+        }
         if (path.startsWith("/v2/models/")) {
           return modelRoute(request, path.substring("/v2/models/".length()).split("/", -1));
         }
@@ -126,15 +170,49 @@ final class HttpApi {
     }
     String v = version;
     return switch (action) {
-      case "" -> Route.now("GET", () -> RestResponse.json(200, metadata(dispatcher.model(name, v))));
-      case "ready" -> Route.now("GET", () -> {
+      case "" -> Route.now("GET", Guard.KEYED, () -> RestResponse.json(200, metadata(dispatcher.model(name, v))));
+      case "ready" -> Route.now("GET", Guard.HEALTH, () -> {
         ServedModel m = dispatcher.model(name, v);
         boolean ready = dispatcher.backend().ready();
         return RestResponse.json(ready ? 200 : 503, Map.of("name", m.name(), "ready", ready));
       });
-      case "infer" -> new Route("POST", () -> infer(request, name, v));
+      case "infer" -> new Route("POST", Guard.KEYED, () -> infer(request, name, v));
       default -> throw new HttpError(404, "no such endpoint: " + request.path());
     };
+  }
+
+  /** {@code {model}/plans/{plan}/activate}. */
+  private Route activateRoute(RestRequest request, String[] parts) {
+    if (parts.length != 4 || parts[0].isEmpty() || !parts[1].equals("plans") || parts[2].isEmpty()
+        || !parts[3].equals("activate")) {
+      throw new HttpError(404, "no such endpoint: " + request.path()
+          + " (admin: GET /v2/admin/plans, POST /v2/admin/models/{model}/plans/{plan}/activate)");
+    }
+    String model = parts[0];
+    String plan = parts[2];
+    // activation may wait for the backend: off the event loop
+    return new Route("POST", Guard.ADMIN, () -> CompletableFuture.supplyAsync(() -> {
+      try {
+        planAdmin().activate(model, plan);
+        return RestResponse.json(200, Map.of("model", model, "plan", plan, "active", true));
+      } catch (RuntimeException e) {
+        return failure(request, e);
+      }
+    }, workers));
+  }
+
+  private PlanAdmin planAdmin() {
+    return dispatcher.backend().planAdmin().orElseThrow(() -> new HttpError(404,
+        "this service holds no switchable plans (it serves one fixed plan per model)"));
+  }
+
+  private static Map<String, Object> planJson(PlanAdmin.PlanInfo p) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("model", p.model());
+    out.put("plan", p.plan());
+    out.put("active", p.active());
+    out.put("summary", p.summary());
+    return out;
   }
 
   private CompletableFuture<RestResponse> infer(RestRequest request, String name, String version) {
