@@ -131,6 +131,13 @@ public final class TrainCommand implements Callable<Integer> {
   Integer referenceEpochs;
 
   @Option(
+      names = "--part",
+      split = ",",
+      description = "separable: what to train, SUPERNET and/or REFERENCE (the search needs only the supernet) "
+          + "(default: both)")
+  java.util.Set<SeparableRecipe.Part> parts = java.util.EnumSet.allOf(SeparableRecipe.Part.class);
+
+  @Option(
       names = "--validation",
       description = "separable: images carved from the end of the training set for the policy search "
           + "(default: ${DEFAULT-VALUE})")
@@ -175,7 +182,8 @@ public final class TrainCommand implements Callable<Integer> {
   private int separable() throws IOException {
     var settings =
         new SeparableRecipe.Settings(
-            groups, epochs, referenceEpochs != null ? referenceEpochs : epochs,
+            groups, parts,
+            epochs, referenceEpochs != null ? referenceEpochs : epochs,
             TrainConfig.standard(epochs, seed).withLearningRate(learningRate));
     Path outDir = out != null ? out : Path.of("out", "train", "separable-g" + groups);
     SeparableData data = SeparableData.load(this.data, validation, trainLimit, System.out::println);

@@ -31,9 +31,23 @@ public final class SeparableRecipe {
 
   private SeparableRecipe() {}
 
-  /** What to train: the groups, epochs of the supernet and of the reference, the shared recipe. */
-  public record Settings(int groups, int supernetEpochs, int referenceEpochs, TrainConfig recipe) {
+  /** The two parts; either can run alone (the search needs only the supernet). */
+  public enum Part {
+    SUPERNET,
+    REFERENCE
+  }
+
+  /**
+   * What to train: the groups, the parts to train, epochs of the supernet and of the reference, the shared
+   * recipe.
+   */
+  public record Settings(
+      int groups, java.util.Set<Part> parts, int supernetEpochs, int referenceEpochs, TrainConfig recipe) {
     public Settings {
+      parts = java.util.Set.copyOf(parts);
+      if (parts.isEmpty()) {
+        throw new IllegalArgumentException("nothing to train: give at least one phase");
+      }
       if (!SeparableArchitecture.SUPPORTED_GROUPS.contains(groups)) {
         throw new IllegalArgumentException(
             "--groups must be one of " + SeparableArchitecture.SUPPORTED_GROUPS + ", got " + groups);
@@ -48,11 +62,46 @@ public final class SeparableRecipe {
       throws IOException {
     Files.createDirectories(outDir);
     SeparableArchitecture arch = SeparableArchitecture.fashion(settings.groups(), data.rows(), data.cols(), data.classes());
-    Shape one = new Shape(1, 1, data.rows(), data.cols());
     int trainCount = data.train().data().count();
 
+    Optional<SeparableTraining> before =
+        Files.isRegularFile(outDir.resolve(SeparableTraining.FILE_NAME))
+            ? Optional.of(SeparableTraining.read(outDir))
+            : Optional.empty();
+    before.ifPresent(b -> {
+      if (!b.architecture().equals(arch)) {
+        throw new IllegalArgumentException(
+            outDir + " holds a network of " + b.architecture().groups() + " groups; use another --out");
+      }
+    });
+    SeparableTraining.Phase supernet = before.map(SeparableTraining::supernet).orElse(null);
+    SeparableTraining.Phase reference = before.map(SeparableTraining::reference).orElse(null);
+    if (settings.parts().contains(Part.SUPERNET)) {
+      supernet = supernet(data, settings, arch, outDir, log);
+      write(new SeparableTraining(arch, trainCount, data.validation().data().count(),
+          TransmissionPolicy.baseline(arch).bytes(arch), supernet, reference), outDir);
+    }
+    if (settings.parts().contains(Part.REFERENCE)) {
+      reference = reference(data, settings, arch, outDir, log);
+    }
+    SeparableTraining result =
+        new SeparableTraining(
+            arch, trainCount, data.validation().data().count(), TransmissionPolicy.baseline(arch).bytes(arch),
+            supernet, reference);
+    write(result, outDir);
+    return result;
+  }
+
+  private static void write(SeparableTraining t, Path outDir) throws IOException {
+    t.write(outDir);
+  }
+
+  private static SeparableTraining.Phase supernet(
+      SeparableData data, Settings settings, SeparableArchitecture arch, Path outDir, Consumer<String> log)
+      throws IOException {
+    Shape one = new Shape(1, 1, data.rows(), data.cols());
+    int trainCount = data.train().data().count();
     TrainConfig supernetConfig = copy(settings.recipe(), settings.supernetEpochs());
-    SeparableTraining.Phase supernet;
     try (SeparableTrainer trainer = new SeparableTrainer(new SeparableNet(arch), supernetConfig, trainCount)) {
       SeparableNet net = trainer.net();
       log.accept(String.format(
@@ -71,11 +120,16 @@ public final class SeparableRecipe {
       double noneVal = Accuracy.of(trainer.logits(data.validation()), data.validation().data());
       log.accept(String.format(
           "supernet: validation accuracy %.4f exchanging at every block, %.4f never exchanging", baselineVal, noneVal));
-      supernet = SeparableTraining.Phase.of(supernetConfig, epochs, baselineVal, noneVal);
+      return SeparableTraining.Phase.of(supernetConfig, epochs, baselineVal, noneVal);
     }
+  }
 
+  private static SeparableTraining.Phase reference(
+      SeparableData data, Settings settings, SeparableArchitecture arch, Path outDir, Consumer<String> log)
+      throws IOException {
+    Shape one = new Shape(1, 1, data.rows(), data.cols());
+    int trainCount = data.train().data().count();
     TrainConfig referenceConfig = copy(settings.recipe(), settings.referenceEpochs());
-    SeparableTraining.Phase reference;
     try (SeparableTrainer trainer =
         new SeparableTrainer(new SeparableNet(arch.nonSeparable()), referenceConfig, trainCount)) {
       SeparableNet net = trainer.net();
@@ -90,14 +144,8 @@ public final class SeparableRecipe {
       OnnxModelIO.write(
           OnnxModels.logits("reference", net, data.rows(), data.cols(), data.classes()), outDir.resolve(REFERENCE_MODEL));
       log.accept(String.format("reference: validation accuracy %.4f", val));
-      reference = SeparableTraining.Phase.of(referenceConfig, epochs, val, Double.NaN);
+      return SeparableTraining.Phase.of(referenceConfig, epochs, val, Double.NaN);
     }
-    SeparableTraining result =
-        new SeparableTraining(
-            arch, trainCount, data.validation().data().count(), TransmissionPolicy.baseline(arch).bytes(arch),
-            supernet, reference);
-    result.write(outDir);
-    return result;
   }
 
   private static TrainConfig copy(TrainConfig recipe, int epochs) {
@@ -106,7 +154,10 @@ public final class SeparableRecipe {
         recipe.labelSmoothing(), recipe.augmentation(), recipe.seed());
   }
 
-  /** {@value #FILE_NAME}: what was trained, how long it took, and the validation accuracies. */
+  /**
+   * {@value #FILE_NAME}: what was trained, how long it took, and the validation accuracies; a phase
+   * not trained yet is null.
+   */
   public record SeparableTraining(
       SeparableArchitecture architecture,
       int trainImages,
