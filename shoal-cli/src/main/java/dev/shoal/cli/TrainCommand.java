@@ -7,6 +7,8 @@ import dev.shoal.train.recipes.FashionData;
 import dev.shoal.train.recipes.TrainingReport;
 import dev.shoal.train.recipes.VariantFamilyRecipe;
 import dev.shoal.train.recipes.VariantSpec;
+import dev.shoal.train.separable.SeparableData;
+import dev.shoal.train.separable.SeparableRecipe;
 import dev.shoal.train.train.DjlSetup;
 import dev.shoal.train.train.Objective.Distillation;
 import dev.shoal.train.train.TrainConfig;
@@ -31,14 +33,16 @@ import picocli.CommandLine.Parameters;
       "  base      MobileNetV2-style base: base.onnx (logits)",
       "  variants  the variant family, trained jointly: v*.onnx (top-k heads) + family.json",
       "  class     class-parallel sub-models: cp*.onnx + class-parallel.json",
+      "  separable width-parallel network of --groups G as a one-shot supernet over transmission policies,",
+      "            plus the non-separable reference; then `shoal search-policy` (docs/separable.md)",
       "Committed Fashion-MNIST models: models/fashion/{base,variants,class-parallel};",
       "scripts/reproduce-variants.sh retrains them and runs `shoal bench variants` (docs/training.md)."
     })
 public final class TrainCommand implements Callable<Integer> {
 
-  private static final List<String> KINDS = List.of("demo", "base", "variants", "class");
+  private static final List<String> KINDS = List.of("demo", "base", "variants", "class", "separable");
 
-  @Parameters(index = "0", description = "what to train: demo, base, variants or class")
+  @Parameters(index = "0", description = "what to train: demo, base, variants, class or separable")
   String kind;
 
   @Option(names = "--data", description = "directory with the IDX files (default: ${DEFAULT-VALUE})")
@@ -118,12 +122,36 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--sub-models", description = "class: number of sub-models (default: ${DEFAULT-VALUE})")
   int subModels = 4;
 
+  @Option(names = "--groups", description = "separable: devices the width is split over, 2, 3 or 4 (default: ${DEFAULT-VALUE})")
+  int groups = 4;
+
+  @Option(
+      names = "--reference-epochs",
+      description = "separable: epochs of the non-separable reference (default: --epochs)")
+  Integer referenceEpochs;
+
+  @Option(
+      names = "--part",
+      split = ",",
+      description = "separable: what to train, SUPERNET and/or REFERENCE (the search needs only the supernet) "
+          + "(default: both)")
+  java.util.Set<SeparableRecipe.Part> parts = java.util.EnumSet.allOf(SeparableRecipe.Part.class);
+
+  @Option(
+      names = "--validation",
+      description = "separable: images carved from the end of the training set for the policy search "
+          + "(default: ${DEFAULT-VALUE})")
+  int validation = 5000;
+
   @Override
   public Integer call() throws IOException {
     if (!KINDS.contains(kind)) {
-      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants or class");
+      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants, class or separable");
     }
     DjlSetup.configure(threads);
+    if (kind.equals("separable")) {
+      return separable();
+    }
     Path outDir = out != null ? out : Path.of("out", "train", kind);
     TrainConfig config = TrainConfig.standard(epochs, seed).withLearningRate(learningRate);
     // Flags first: a bad family is refused before the data is read.
@@ -148,6 +176,23 @@ public final class TrainCommand implements Callable<Integer> {
               outDir);
       default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
     }
+    return 0;
+  }
+
+  private int separable() throws IOException {
+    var settings =
+        new SeparableRecipe.Settings(
+            groups, parts,
+            epochs, referenceEpochs != null ? referenceEpochs : epochs,
+            TrainConfig.standard(epochs, seed).withLearningRate(learningRate));
+    Path outDir = out != null ? out : Path.of("out", "train", "separable-g" + groups);
+    SeparableData data = SeparableData.load(this.data, validation, trainLimit, System.out::println);
+    var r = SeparableRecipe.run(data, settings, outDir, System.out::println);
+    System.out.printf(
+        "separable G=%d: supernet %.0f s, validation %.4f (every block) / %.4f (never); reference %.0f s, "
+            + "validation %.4f -> %s%n",
+        groups, r.supernet().seconds(), r.supernet().validationAccuracy(), r.supernet().validationAccuracyNoExchange(),
+        r.reference().seconds(), r.reference().validationAccuracy(), outDir);
     return 0;
   }
 
