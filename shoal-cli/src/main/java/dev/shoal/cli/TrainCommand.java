@@ -1,5 +1,6 @@
 package dev.shoal.cli;
 
+import dev.shoal.train.fluid.FluidRecipe;
 import dev.shoal.train.recipes.BaseRecipe;
 import dev.shoal.train.recipes.ClassParallelRecipe;
 import dev.shoal.train.recipes.DemoClassifierRecipe;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -31,14 +33,16 @@ import picocli.CommandLine.Parameters;
       "  base      MobileNetV2-style base: base.onnx (logits)",
       "  variants  the variant family, trained jointly: v*.onnx (top-k heads) + family.json",
       "  class     class-parallel sub-models: cp*.onnx + class-parallel.json",
+      "  fluid     Fluid networks (nested incremental training) and the Static and Dynamic baselines:",
+      "            checkpoints (a rerun resumes), g<G>/fluid.json + ONNX per group count (docs/fluid.md)",
       "Committed Fashion-MNIST models: models/fashion/{base,variants,class-parallel};",
       "scripts/reproduce-variants.sh retrains them and runs `shoal bench variants` (docs/training.md)."
     })
 public final class TrainCommand implements Callable<Integer> {
 
-  private static final List<String> KINDS = List.of("demo", "base", "variants", "class");
+  private static final List<String> KINDS = List.of("demo", "base", "variants", "class", "fluid");
 
-  @Parameters(index = "0", description = "what to train: demo, base, variants or class")
+  @Parameters(index = "0", description = "what to train: demo, base, variants, class or fluid")
   String kind;
 
   @Option(names = "--data", description = "directory with the IDX files (default: ${DEFAULT-VALUE})")
@@ -118,16 +122,19 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--sub-models", description = "class: number of sub-models (default: ${DEFAULT-VALUE})")
   int subModels = 4;
 
+  @Mixin FluidTrainOptions fluid = new FluidTrainOptions();
+
   @Override
   public Integer call() throws IOException {
     if (!KINDS.contains(kind)) {
-      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants or class");
+      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants, class or fluid");
     }
     DjlSetup.configure(threads);
     Path outDir = out != null ? out : Path.of("out", "train", kind);
     TrainConfig config = TrainConfig.standard(epochs, seed).withLearningRate(learningRate);
     // Flags first: a bad family is refused before the data is read.
     List<VariantSpec> family = kind.equals("variants") ? family() : List.of();
+    FluidRecipe.Settings fluidSettings = kind.equals("fluid") ? fluid.settings() : null;
     FashionData fashion = FashionData.load(data, trainLimit, System.out::println);
     switch (kind) {
       case "demo" -> {
@@ -146,6 +153,7 @@ public final class TrainCommand implements Callable<Integer> {
                   outDir,
                   System.out::println),
               outDir);
+      case "fluid" -> FluidRecipe.run(fashion, fluidSettings, config, outDir, System.out::println);
       default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
     }
     return 0;
