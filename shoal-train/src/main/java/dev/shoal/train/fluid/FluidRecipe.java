@@ -93,9 +93,43 @@ public final class FluidRecipe {
         log.accept(unit.name() + ": finished earlier (" + TrainingPlan.checkpoint(checkpoints, unit) + "), skipped");
         continue;
       }
-      Finished finished = train(unit, data, config, checkpoints, log);
+      Finished finished = trainWithRetries(unit, data, config, checkpoints, log);
       progress.finished().put(unit.name(), finished);
       TrainingPlan.write(checkpoints, progress);
+    }
+    for (int g : settings.groups()) {
+      Path dir = outDir.resolve(exportDir(g));
+      log.accept("fluid g" + g + ": exporting to " + dir);
+      FluidExport.run(data, checkpoints, g, dir, log);
+    }
+  }
+
+  /** Where the models for G groups go under the output directory: {@code g<G>}. */
+  public static String exportDir(int groups) {
+    return "g" + groups;
+  }
+
+  /** Attempts per unit: a diverged attempt (NaN loss) starts the unit again from its first step. */
+  static final int ATTEMPTS = 3;
+
+  /**
+   * Trains {@code unit}, starting it again when the loss turns NaN. Here DJL 0.35.1 with PyTorch
+   * 2.7.1 now and then gave a NaN loss within the first steps of a run, at learning rates far too
+   * small to diverge (once at step 1, before any update), and the same unit then trained cleanly
+   * when started again in the same process.
+   */
+  private static Finished trainWithRetries(
+      Unit unit, FashionData data, TrainConfig config, Path checkpoints, Consumer<String> log) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return train(unit, data, config, checkpoints, log);
+      } catch (IllegalStateException e) {
+        if (attempt == ATTEMPTS || !e.getMessage().startsWith("training diverged")) {
+          throw e;
+        }
+        log.accept(unit.name() + ": attempt " + attempt + " of " + ATTEMPTS + " failed (" + e.getMessage()
+            + "); starting the unit again");
+      }
     }
   }
 
@@ -114,7 +148,7 @@ public final class FluidRecipe {
       objective = new Objective.Single();
       outputs = List.of("static");
     } else if (unit instanceof DynamicUnit) {
-      net = new SlimmableNet(layout, DYNAMIC_WIDTHS);
+      net = new SlimmableNet(layout, DYNAMIC_WIDTHS, config.seed());
       objective = new Objective.EachOutput();
       outputs = DYNAMIC_WIDTHS.stream().map(w -> "dynamic-" + w.label()).toList();
     } else {

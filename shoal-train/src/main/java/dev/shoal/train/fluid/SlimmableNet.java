@@ -28,10 +28,10 @@ import java.util.List;
  * The Dynamic baseline: a slimmable network (Yu et al., 2018) at the widths of a {@link FluidLayout}.
  * Width {@code w} runs the first {@code w} of the channels of every layer, with the same conv and
  * classifier weights as every other width and its own batch norm (switchable batch norm: the
- * statistics of a narrow slice differ from a wide one's). Trained with every width's cross-entropy
- * summed on each batch — for two to four widths this is the sandwich rule, which always trains the
- * narrowest and the widest, with every width in between. Outputs: one logits tensor per width,
- * narrowest first.
+ * statistics of a narrow slice differ from a wide one's). Trained by the sandwich rule (Yu and
+ * Huang, 2019): on each batch the summed cross-entropy of the narrowest, the widest and one width
+ * in between drawn at random (every width when there are at most three). Outputs: in inference, one
+ * logits tensor per width, narrowest first; in training, those of the widths trained on the batch.
  */
 public final class SlimmableNet extends AbstractBlock {
 
@@ -46,6 +46,7 @@ public final class SlimmableNet extends AbstractBlock {
   private final Parameter[][][] bn;
   private final Parameter fcWeight;
   private final Parameter fcBias;
+  private final java.util.Random sandwich;
 
   /** A width as a fraction of the full network's channels. */
   public record Width(int numerator, int denominator) {
@@ -72,8 +73,9 @@ public final class SlimmableNet extends AbstractBlock {
     }
   }
 
-  public SlimmableNet(FluidLayout layout, List<Width> widths) {
+  public SlimmableNet(FluidLayout layout, List<Width> widths, long seed) {
     this.layout = layout;
+    this.sandwich = new java.util.Random(seed);
     this.widths = widths.stream().sorted((a, b) -> Double.compare(a.fraction(), b.fraction())).toList();
     if (this.widths.isEmpty() || this.widths.get(this.widths.size() - 1).fraction() != 1.0) {
       throw new IllegalArgumentException("a slimmable network's widest width must be the whole network, got " + widths);
@@ -114,7 +116,15 @@ public final class SlimmableNet extends AbstractBlock {
       ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
     NDArray x = inputs.singletonOrThrow();
     NDList out = new NDList();
-    for (int w = 0; w < widths.size(); w++) {
+    int last = widths.size() - 1;
+    if (training && widths.size() > 3) {
+      // the sandwich rule: the narrowest, the widest and one width in between drawn at random
+      out.add(forwardWidth(ps, x, 0, true));
+      out.add(forwardWidth(ps, x, 1 + sandwich.nextInt(last - 1), true));
+      out.add(forwardWidth(ps, x, last, true));
+      return out;
+    }
+    for (int w = 0; w <= last; w++) {
       out.add(forwardWidth(ps, x, w, training));
     }
     return out;
