@@ -113,10 +113,10 @@ public final class FluidRecipe {
   static final int ATTEMPTS = 3;
 
   /**
-   * Trains {@code unit}, starting it again when the loss turns NaN. Here DJL 0.35.1 with PyTorch
-   * 2.7.1 now and then gave a NaN loss within the first steps of a run, at learning rates far too
-   * small to diverge (once at step 1, before any update), and the same unit then trained cleanly
-   * when started again in the same process.
+   * Trains {@code unit}, starting it again when the loss turns NaN. On this project's AMD EPYC VMs
+   * PyTorch's AVX-512 kernels gave NaN losses now and then, even before the first update, and the
+   * same unit then trained when started again; ./shoal sets ATEN_CPU_CAPABILITY=avx2, which made it
+   * rarer, not gone (docs/fluid.md, "NaN losses").
    */
   private static Finished trainWithRetries(
       Unit unit, FashionData data, TrainConfig config, Path checkpoints, Consumer<String> log) throws IOException {
