@@ -67,17 +67,17 @@ public final class AvailabilityBench {
   private void run(Path out) throws IOException {
     int n = setup.family.variants().size();
     Path logs = Files.createDirectories(out.resolve("logs"));
-    Path secretFile = setup.writeSecret(logs);
+    Path certs = setup.writeCertificates(logs, n);
     log.printf(Locale.ROOT, "availability: %d test images, %d workers, slowdown %.1f, deadline %d ms%n",
         setup.images.length, n, config.slowdown(), config.deadline().toMillis());
-    try (WorkerPool pool = WorkerPool.start(n, secretFile, logs, config.slowdown())) {
+    try (WorkerPool pool = WorkerPool.start(n, certs, logs, config.slowdown())) {
       ResultTable availability = availability(pool, pool.endpoints());
       availability.print(log);
       availability.writeCsv(out.resolve("availability.csv"));
       availability.writeJson(out.resolve("availability.json"));
       log.println("availability: results in " + out);
     } finally {
-      Files.deleteIfExists(secretFile);
+      FashionServingSetup.deleteCertificates(certs);
     }
   }
 
@@ -91,19 +91,19 @@ public final class AvailabilityBench {
     List<Strategy> strategies = List.of(
         new Strategy("variant parallel", false,
             w -> ClusterServing.serve(List.of(ClusterServing.variants(setup.variantsDir, spec, config.deadline())), spec,
-                setup.secret, setup.options).backend()),
+                setup.security, setup.options).backend()),
         new Strategy("class parallel", false,
             w -> ClusterServing.serve(List.of(ClusterServing.classParallel(setup.classParallelDir, spec,
-                config.deadline())), spec, setup.secret, setup.options).backend()),
+                config.deadline())), spec, setup.security, setup.options).backend()),
         new Strategy("pipeline MP, re-plan", true, w -> {
           ClusterServing.Served s = ClusterServing.serve(List.of(ClusterServing.pipeline(setup.baseFile, spec,
-              new ExactSolver(), "raw", false)), spec, setup.secret, setup.options);
+              new ExactSolver(), "raw", false)), spec, setup.security, setup.options);
           log.print("  " + s.plan().replace("\n", "\n  ").stripTrailing() + "\n");
           return s.backend();
         }),
         new Strategy("pipeline MP, no re-plan", false, w -> PlanBackend.start(w,
             List.of(new PinnedPlanner(PipelineProducer.forCluster("base", baseProfile, spec, new ExactSolver(), "raw",
-                false))), setup.secret, setup.options)));
+                false))), setup.security, setup.options)));
     for (Strategy s : strategies) {
       pool.restartDead();
       log.println(s.name() + ": deploying on " + FashionServingSetup.names(cluster));

@@ -65,7 +65,7 @@ public final class ResponseTimeBench {
   private void run(Path out) throws IOException {
     int n = setup.family.variants().size();
     Path logs = Files.createDirectories(out.resolve("logs"));
-    Path secretFile = setup.writeSecret(logs);
+    Path certs = setup.writeCertificates(logs, n + 1);
     // the models' own batch-1 ONNX Runtime time on this host: what a worker's emulated device multiplies
     List<Path> files = new ArrayList<>(List.of(setup.baseFile));
     setup.family.variants().forEach(v -> files.add(setup.variantsDir.resolve(v.file())));
@@ -79,7 +79,7 @@ public final class ResponseTimeBench {
         "compute_speedup", "base_overhead_ms", "ensemble_overhead_ms");
     try {
       for (double slowdown : config.slowdowns()) {
-        try (WorkerPool pool = WorkerPool.start(n + 1, secretFile, logs, slowdown)) {
+        try (WorkerPool pool = WorkerPool.start(n + 1, certs, logs, slowdown)) {
           log.printf(Locale.ROOT, "  slowdown %4.1f: %d warm-up rounds, then %d timed%n", slowdown, config.warmup(),
               config.rounds());
           Map<String, Timings> paths = measure(pool.endpoints().subList(0, n), pool.endpoints().get(n));
@@ -97,7 +97,7 @@ public final class ResponseTimeBench {
         }
       }
     } finally {
-      Files.deleteIfExists(secretFile);
+      FashionServingSetup.deleteCertificates(certs);
     }
     t.meta("what", "batch-1 response time, one request at a time, base and ensemble interleaved: 'REST' through "
         + "the gateway's KServe v2 REST API (JSON), 'runtime' straight into the serving backend (no HTTP); the base "
@@ -121,13 +121,13 @@ public final class ResponseTimeBench {
   private Map<String, Timings> measure(List<WorkerEndpoint> cluster, WorkerEndpoint alone) {
     ServedModel baseModel = PreparedModel.servedModel("base", ModelGraph.load(setup.baseFile));
     ServingBackend base = PlanBackend.start(List.of(alone), List.of(FixedPlacement.chain(baseModel.name(),
-        List.of(FashionServingSetup.read(setup.baseFile)), List.of(alone.name()), "raw", new double[1])), setup.secret,
+        List.of(FashionServingSetup.read(setup.baseFile)), List.of(alone.name()), "raw", new double[1])), setup.security,
         setup.options);
     ServingBackend vp = null;
     try {
       var spec = FashionServingSetup.clusterOf(cluster);
       vp = ClusterServing.serve(List.of(ClusterServing.variants(setup.variantsDir, spec, config.deadline())), spec,
-          setup.secret, setup.options).backend();
+          setup.security, setup.options).backend();
       try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0)) {
         GatewayClient baseClient = setup.client(baseGateway, baseModel.name());
         GatewayClient vpClient = setup.client(vpGateway, setup.family.name());

@@ -9,7 +9,8 @@ import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.coordinator.PlanBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.bench.BenchCerts;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import dev.shoal.runtime.worker.WorkerProcess;
@@ -59,8 +60,8 @@ final class TransportOverhead {
    * other processes on this host falls on all three alike, rather than on whichever ran when it
    * peaked.
    */
-  static List<Row> run(Path workDir, int[] sizes, int samples, ClusterSecret secret, Path secretFile,
-      PrintStream log) throws Exception {
+  static List<Row> run(Path workDir, int[] sizes, int samples, Path certs, PrintStream log) throws Exception {
+    PeerSecurity security = BenchCerts.coordinator(certs);
     List<Row> rows = new ArrayList<>();
     List<WorkerProcess> processes = new ArrayList<>();
     PlanBackend one = null;
@@ -72,16 +73,16 @@ final class TransportOverhead {
       processes.add(echo);
       List<WorkerEndpoint> workers = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        WorkerProcess w = WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, secretFile,
+        WorkerProcess w = WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, certs.resolve("hop" + i),
             workDir.resolve("hop" + i + ".log"));
         processes.add(w);
         workers.add(new WorkerEndpoint(w.name(), w.address()));
       }
       one = PlanBackend.start(workers.subList(0, 1), List.of(FixedPlacement.chain("identity",
-          List.of(identityModel("x", "y")), List.of("hop0"), "raw", new double[1])), secret, PlanBackend.Options.DEFAULT);
+          List.of(identityModel("x", "y")), List.of("hop0"), "raw", new double[1])), security, PlanBackend.Options.DEFAULT);
       two = PlanBackend.start(workers.subList(1, 3), List.of(FixedPlacement.chain("identity",
           List.of(identityModel("x", "y"), identityModel("y", "z")), List.of("hop1", "hop2"), "raw", new double[2])),
-          secret, PlanBackend.Options.DEFAULT);
+          security, PlanBackend.Options.DEFAULT);
       HostPort hp = HostPort.parse(echo.address());
       echoChannel = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
           .maxInboundMessageSize(64 << 20).build();

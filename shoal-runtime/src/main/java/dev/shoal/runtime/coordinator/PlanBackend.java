@@ -12,7 +12,7 @@ import dev.shoal.plan.graph.PlanProducer;
 import dev.shoal.plan.graph.Stage;
 import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.ensemble.Mergers;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.InferenceCall;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
@@ -211,6 +211,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private final Map<String, String> unavailable = new ConcurrentHashMap<>();
   private final Options options;
   private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, daemon("plan-timer"));
+  /** Heartbeats have their own timer thread and channels (see GrpcChannels#heartbeatClient). */
+  private final ScheduledExecutorService heartbeatTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = daemon("plan-heartbeats").newThread(r);
+    t.setPriority(Thread.MAX_PRIORITY);
+    return t;
+  });
+  private final List<ManagedChannel> heartbeatChannels = new ArrayList<>();
   /** Status polls block up to a second on a frozen worker: never on the heartbeat and deadline timer. */
   private final ScheduledExecutorService housekeeper = Executors.newSingleThreadScheduledExecutor(daemon("plan-housekeeping"));
   private final ExecutorService planThread = Executors.newSingleThreadExecutor(daemon("plan-planner"));
@@ -230,19 +237,20 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private volatile String active;
   private volatile boolean closed;
 
-  private PlanBackend(List<WorkerEndpoint> workers, List<PlanProducer> plans, ClusterSecret secret, Options options) {
+  private PlanBackend(List<WorkerEndpoint> workers, List<PlanProducer> plans, PeerSecurity security, Options options) {
     this.workers = List.copyOf(workers);
     this.options = options;
     plans.forEach(p -> producers.put(p.name(), p));
     this.active = plans.get(0).name();
     Map<WorkerEndpoint, ManagedChannel> byWorker = new LinkedHashMap<>();
     for (WorkerEndpoint w : workers) {
-      ManagedChannel ch = GrpcChannels.client(w.address(), secret, options.maxFrameBytes());
-      channels.put(w.name(), ch);
-      byWorker.put(w, ch);
+      channels.put(w.name(), GrpcChannels.client(w.name(), w.address(), security, options.maxFrameBytes()));
+      ManagedChannel beats = GrpcChannels.heartbeatClient(w.name(), w.address(), security);
+      heartbeatChannels.add(beats);
+      byWorker.put(w, beats);
       CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(1);
     }
-    this.monitor = new HeartbeatMonitor(byWorker, timer, new HeartbeatMonitor.Listener() {
+    this.monitor = new HeartbeatMonitor(byWorker, heartbeatTimer, new HeartbeatMonitor.Listener() {
       @Override
       public void down(WorkerEndpoint w, long lastSeenNanos, String why) {
         long detected = System.nanoTime();
@@ -269,7 +277,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
    * @throws InferenceException (UNAVAILABLE) when a plan cannot be deployed on the workers
    * @throws IllegalArgumentException when the plans disagree on the model
    */
-  public static PlanBackend start(List<WorkerEndpoint> workers, List<PlanProducer> plans, ClusterSecret secret,
+  public static PlanBackend start(List<WorkerEndpoint> workers, List<PlanProducer> plans, PeerSecurity security,
       Options options) {
     if (workers.isEmpty() || plans.isEmpty()) {
       throw new IllegalArgumentException("a plan backend needs at least one worker and one plan");
@@ -278,7 +286,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       throw new IllegalArgumentException("two plans share a name: " + plans.stream().map(PlanProducer::name).toList()
           + " (a model's plans are told apart by name)");
     }
-    PlanBackend b = new PlanBackend(workers, plans, secret, options);
+    PlanBackend b = new PlanBackend(workers, plans, security, options);
     b.sender.start();
     b.monitor.connect(CONNECT_TIMEOUT);
     try {
@@ -474,7 +482,8 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       }
     }
     for (WorkerEndpoint w : workers) {
-      lines.add("worker " + w.name() + " (" + w.address() + "): " + (monitor.isUp(w.name()) ? "up" : "DOWN"));
+      lines.add("worker " + w.name() + " (" + w.address() + "): "
+          + (monitor.isUp(w.name()) ? "up" : "DOWN: " + monitor.downReason(w.name())));
     }
     for (Recovery r : recoveries) {
       lines.add(String.format(Locale.ROOT,
@@ -646,7 +655,8 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     for (int attempt = 0; attempt <= workers.size(); attempt++) {
       List<String> alive = liveNames();
       if (alive.isEmpty()) {
-        return planUnavailable(planName, "no live workers", old);
+        return planUnavailable(planName, "no live workers (" + String.join("; ", workers.stream()
+            .map(w -> w.name() + ": " + monitor.downReason(w.name())).toList()) + ")", old);
       }
       PlanBundle bundle;
       try {
@@ -752,8 +762,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       if (to.isEmpty() && r.getTensorsList().stream().anyMatch(t -> t.getOutput().equals(e.from().tensor()))) {
         continue; // the coordinator takes each output once
       }
-      r.addTensors(RoutedTensor.newBuilder().setOutput(e.from().tensor()).setInput(input)
-          .setCodec(TensorCodec.parse(e.codec()).id()));
+      TensorCodec codec = TensorCodec.parse(e.codec());
+      r.addTensors(RoutedTensor.newBuilder().setOutput(e.from().tensor()).setInput(input).setCodec(codec.id())
+          .setEntropy(codec.entropy()));
     }
     for (Merge m : d.plan.merges()) {
       for (Merge.Member member : m.members()) {
@@ -775,7 +786,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private Route.Builder newRoute(Deployment d, String toStage) {
     Route.Builder r = Route.newBuilder().setToStage(toStage);
     if (!toStage.isEmpty()) {
-      d.placement.get(toStage).forEach(w -> r.addReplicas(w.address()));
+      d.placement.get(toStage).forEach(w -> r.addReplicas(w.address()).addReplicaNames(w.name()));
     }
     return r;
   }
@@ -1156,7 +1167,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     planThread.shutdownNow();
     deployCalls.shutdownNow();
     timer.shutdownNow();
+    heartbeatTimer.shutdownNow();
     housekeeper.shutdownNow();
+    heartbeatChannels.forEach(ManagedChannel::shutdownNow);
     streams.values().forEach(FrameStream::close);
     channels.values().forEach(ManagedChannel::shutdown);
     for (ManagedChannel ch : channels.values()) {

@@ -51,6 +51,7 @@ public final class Frames {
         .setName(name)
         .setDtype(t.dtype().onnxCode())
         .setCodec(e.codec())
+        .setEntropy(e.entropy())
         .setPayload(UnsafeByteOperations.unsafeWrap(e.payload()))
         .setCrc32C(crc(e.payload()));
     for (long d : t.shape()) {
@@ -103,7 +104,7 @@ public final class Frames {
         throw new FrameException(where + ": checksum mismatch (payload corrupted)");
       }
       try {
-        out.put(tf.getName(), TensorCodec.of(tf.getCodec()).decode(tf.getName(), dtype, shape, payload));
+        out.put(tf.getName(), TensorCodec.of(tf.getCodec(), tf.getEntropy()).decode(tf.getName(), dtype, shape, payload));
       } catch (CodecException e) {
         throw new FrameException("request " + frame.getRequestId() + ": " + e.getMessage());
       }

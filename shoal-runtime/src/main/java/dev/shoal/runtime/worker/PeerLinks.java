@@ -1,11 +1,12 @@
 package dev.shoal.runtime.worker;
 
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.wire.FrameStream;
 import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.Frame;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
@@ -19,13 +20,14 @@ final class PeerLinks implements AutoCloseable {
 
   private record Link(ManagedChannel channel, FrameStream stream) {}
 
-  private final ClusterSecret secret;
+  private final PeerSecurity security;
   private final int maxFrameBytes;
+  /** By peer node name and address (mutual TLS accepts only that node's certificate there). */
   private final Map<String, Link> links = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  PeerLinks(ClusterSecret secret, int maxFrameBytes) {
-    this.secret = secret;
+  PeerLinks(PeerSecurity security, int maxFrameBytes) {
+    this.security = security;
     this.maxFrameBytes = maxFrameBytes;
   }
 
@@ -33,11 +35,11 @@ final class PeerLinks implements AutoCloseable {
    * Sends a frame to the worker at {@code address}, waiting while its link is not ready. A link
    * that broke (the peer restarted) is reopened once, without waiting out the channel's back-off.
    */
-  void send(String address, Frame frame, long timeoutMillis) throws IOException {
+  void send(String name, String address, Frame frame, long timeoutMillis) throws IOException {
     if (closed) {
       throw new IOException("worker stopping");
     }
-    Link link = link(address);
+    Link link = link(name, address);
     try {
       link.stream().send(frame, timeoutMillis);
     } catch (IOException e) {
@@ -47,18 +49,18 @@ final class PeerLinks implements AutoCloseable {
   }
 
   /** A new deployment names these peers: a peer that was down may be back, so connect at once. */
-  void reconnect(Iterable<String> addresses) {
-    for (String a : addresses) {
-      Link l = links.get(a);
+  void reconnect(List<String> names, List<String> addresses) {
+    for (int i = 0; i < addresses.size(); i++) {
+      Link l = links.get(names.get(i) + "@" + addresses.get(i));
       if (l != null) {
         l.channel().resetConnectBackoff();
       }
     }
   }
 
-  private Link link(String address) {
-    return links.computeIfAbsent(address, a -> {
-      ManagedChannel ch = GrpcChannels.client(a, secret, maxFrameBytes);
+  private Link link(String name, String address) {
+    return links.computeIfAbsent(name + "@" + address, a -> {
+      ManagedChannel ch = GrpcChannels.client(name, address, security, maxFrameBytes);
       return new Link(ch, new FrameStream(ch, new FrameStream.Listener() {
         @Override
         public void rejected(long requestId, String error) {

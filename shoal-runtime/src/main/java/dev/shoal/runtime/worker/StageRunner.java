@@ -237,17 +237,19 @@ final class StageRunner implements AutoCloseable {
     for (Route r : routes) {
       Frame.Builder f = Frames.header(w.requestId(), key.epoch(), r.getToStage(), key.stage(), w.deadlineMicros());
       for (RoutedTensor t : r.getTensorsList()) {
-        TensorFrame tf = encoded.computeIfAbsent(t.getOutput() + "\u0000" + t.getCodec().getNumber(),
-            k -> Frames.tensor(out.get(t.getOutput()), t.getOutput(), TensorCodec.of(t.getCodec())));
+        TensorFrame tf = encoded.computeIfAbsent(t.getOutput() + "\u0000" + t.getCodec().getNumber() + "+"
+            + t.getEntropy().getNumber(),
+            k -> Frames.tensor(out.get(t.getOutput()), t.getOutput(), TensorCodec.of(t.getCodec(), t.getEntropy())));
         f.addTensors(tf.getName().equals(t.getInput()) ? tf : tf.toBuilder().setName(t.getInput()).build());
       }
       Frame frame = f.build();
       if (r.getReplicasCount() == 0) {
         deliver(frame);
       } else {
-        String to = r.getReplicas(Math.floorMod(w.requestId(), r.getReplicasCount()));
+        int replica = Math.floorMod(w.requestId(), r.getReplicasCount());
+        String to = r.getReplicas(replica);
         try {
-          links.send(to, frame, BLOCK_MILLIS);
+          links.send(r.getReplicaNames(replica), to, frame, BLOCK_MILLIS);
           stats.framesOut.incrementAndGet();
           stats.bytesOut.addAndGet(Frames.wireBytes(frame));
         } catch (IOException e) {

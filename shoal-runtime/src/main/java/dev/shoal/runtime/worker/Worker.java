@@ -4,6 +4,10 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
+import dev.shoal.runtime.codec.CodecException;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.security.PeerIdentity;
+import dev.shoal.runtime.security.WorkerLease;
 import dev.shoal.runtime.wire.Checksums;
 import dev.shoal.runtime.wire.FrameException;
 import dev.shoal.runtime.wire.Frames;
@@ -16,6 +20,8 @@ import dev.shoal.runtime.wire.proto.DrainRequest;
 import dev.shoal.runtime.wire.proto.Frame;
 import dev.shoal.runtime.wire.proto.HeartbeatReply;
 import dev.shoal.runtime.wire.proto.HeartbeatRequest;
+import dev.shoal.runtime.wire.proto.ReleaseReply;
+import dev.shoal.runtime.wire.proto.ReleaseRequest;
 import dev.shoal.runtime.wire.proto.ResultsRequest;
 import dev.shoal.runtime.wire.proto.StageDataGrpc;
 import dev.shoal.runtime.wire.proto.StatusReply;
@@ -54,14 +60,16 @@ public final class Worker implements AutoCloseable {
   private final PeerLinks links;
   private final DeviceClock device = new DeviceClock();
   private final ScheduledExecutorService sweeper;
+  private final WorkerLease lease;
   private final Server server;
   /** Stages of abandoned plans (a coordinator that died without draining) are dropped beyond this. */
   static final int MAX_STAGES = 64;
 
   private Worker(WorkerConfig config) throws IOException {
     this.config = config;
-    this.links = new PeerLinks(config.secret(), config.maxFrameBytes());
-    this.server = GrpcChannels.server(config.host(), config.port(), config.secret(),
+    this.links = new PeerLinks(config.security(), config.maxFrameBytes());
+    this.lease = new WorkerLease(config.name(), this::dropStages);
+    this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
         config.maxFrameBytes(), List.of(new Control(), new Data()));
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "worker-join-sweeper");
@@ -86,6 +94,19 @@ public final class Worker implements AutoCloseable {
 
   public void awaitTermination() throws InterruptedException {
     server.awaitTermination();
+  }
+
+  /** The lease passed to another coordinator or was released: the former holder's stages go. */
+  private void dropStages() {
+    synchronized (deployLock) {
+      if (!stages.isEmpty()) {
+        LOG.info(() -> "worker " + config.name() + ": dropping stages " + stages.keySet()
+            + " (their coordinator no longer holds the lease)");
+      }
+      for (long epoch : stages.keySet().stream().map(StageRunner.Key::epoch).distinct().toList()) {
+        removeEpoch(epoch);
+      }
+    }
   }
 
   @Override
@@ -116,6 +137,11 @@ public final class Worker implements AutoCloseable {
   private static final long WARM_UP_NANOS = 300_000_000L;
   private static final int MAX_WARM_UP_RUNS = 2_000;
   private static final int CALIBRATION_RUNS = 21;
+  /**
+   * Epochs are positive and grow within one coordinator's lease (a new lease starts afresh); the
+   * cap keeps every epoch + 1 in range.
+   */
+  static final long MAX_PLAN_EPOCH = 1L << 62;
 
   /** An opened stage session and its median warm run time on this host, in nanoseconds. */
   record LoadedStage(OnnxSession session, long warmRunNanos) {}
@@ -162,9 +188,14 @@ public final class Worker implements AutoCloseable {
         return;
       }
       StageRunner.Key key = new StageRunner.Key(req.getPlanEpoch(), req.getStageId());
-      req.getRoutesList().forEach(r -> links.reconnect(r.getReplicasList()));
+      req.getRoutesList().forEach(r -> links.reconnect(r.getReplicaNamesList(), r.getReplicasList()));
       long warmRunNanos;
       synchronized (deployLock) {
+        if (!lease.heldBy(WorkerLease.SESSION.get())) {
+          reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + config.name()
+              + ": the deploying coordinator lost the lease meanwhile (" + lease.describe() + ")").asRuntimeException());
+          return;
+        }
         LoadedStage loaded;
         try {
           loaded = openSession(req);
@@ -203,7 +234,7 @@ public final class Worker implements AutoCloseable {
 
     private String checkDeploy(DeployRequest req) {
       String stage = "stage " + req.getPlanEpoch() + "/" + req.getStageId();
-      if (req.getPlanEpoch() <= 0 || req.getStageId().isEmpty()) {
+      if (req.getPlanEpoch() <= 0 || req.getPlanEpoch() > MAX_PLAN_EPOCH || req.getStageId().isEmpty()) {
         return "invalid stage '" + req.getStageId() + "' of epoch " + req.getPlanEpoch();
       }
       if (req.getOnnxModel().isEmpty()) {
@@ -214,17 +245,28 @@ public final class Worker implements AutoCloseable {
         return stage + ": SHA-256 mismatch (declared " + req.getSha256Hex() + ", received " + actual + ")";
       }
       for (var r : req.getRoutesList()) {
+        String to = stage + ": route to '" + (r.getToStage().isEmpty() ? "the coordinator" : r.getToStage()) + "'";
         for (var t : r.getTensorsList()) {
           if (!req.getOutputNamesList().isEmpty() && !req.getOutputNamesList().contains(t.getOutput())) {
-            return stage + ": route to '" + r.getToStage() + "' takes output '" + t.getOutput()
-                + "', which the stage does not have";
+            return to + " takes output '" + t.getOutput() + "', which the stage does not have";
+          }
+          try {
+            TensorCodec.of(t.getCodec(), t.getEntropy());
+          } catch (CodecException e) {
+            return to + ": " + e.getMessage();
           }
         }
-        for (String address : r.getReplicasList()) {
+        if (r.getReplicaNamesCount() != r.getReplicasCount()) {
+          return to + ": " + r.getReplicasCount() + " replica addresses but " + r.getReplicaNamesCount() + " names";
+        }
+        for (int i = 0; i < r.getReplicasCount(); i++) {
           try {
-            GrpcChannels.HostPort.parse(address);
+            GrpcChannels.HostPort.parse(r.getReplicas(i));
           } catch (IllegalArgumentException e) {
-            return stage + ": route to '" + r.getToStage() + "': " + e.getMessage();
+            return to + ": " + e.getMessage();
+          }
+          if (!PeerIdentity.NAME.matcher(r.getReplicaNames(i)).matches()) {
+            return to + ": replica " + r.getReplicas(i) + " has no valid node name ('" + r.getReplicaNames(i) + "')";
           }
         }
       }
@@ -265,6 +307,13 @@ public final class Worker implements AutoCloseable {
         removeEpoch(req.getPlanEpoch());
       }
       reply.onNext(DrainReply.newBuilder().setCompleted(stats.framesOut.get() - before).build());
+      reply.onCompleted();
+    }
+
+    @Override
+    public void release(ReleaseRequest req, StreamObserver<ReleaseReply> reply) {
+      boolean released = lease.release(WorkerLease.SESSION.get());
+      reply.onNext(ReleaseReply.newBuilder().setReleased(released).build());
       reply.onCompleted();
     }
 

@@ -12,7 +12,9 @@ import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.plan.graph.MergeRule;
 import dev.shoal.plan.strategy.EnsembleProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.io.IOException;
 import java.net.URI;
@@ -55,21 +57,19 @@ class EnsembleProcessTest {
   static void start() throws IOException {
     dir = Files.createTempDirectory("shoal-ensemble-test");
     Files.createDirectories(LOGS);
-    ClusterSecret secret = ClusterSecret.generate();
-    Path secretFile = dir.resolve("cluster.secret");
-    secret.write(secretFile);
+    CertificateAuthority.provision(dir, List.of("coordinator"), List.of("w0", "w1", "w2"));
     List<WorkerEndpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, secretFile,
+      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, dir.resolve("w" + i),
           LOGS.resolve("w" + i + ".log"));
       workers.add(p);
       endpoints.add(new WorkerEndpoint(p.name(), p.address()));
     }
-    secretHolder = secret;
+    security = PeerSecurity.mutualTls(NodeCredentials.load(dir.resolve("coordinator")));
     workerEndpoints = endpoints;
   }
 
-  private static ClusterSecret secretHolder;
+  private static PeerSecurity security;
   private static List<WorkerEndpoint> workerEndpoints;
 
   private static PlanBackend deployCp() {
@@ -80,7 +80,7 @@ class EnsembleProcessTest {
           Map.of("scores", "scores"), 1, java.util.Arrays.stream(OWNED[i]).boxed().toList()));
     }
     return PlanBackend.start(workerEndpoints, List.of(EnsembleProducer.onEqualDevices("cp", "class-parallel",
-        new MergeRule.ClassConcat(CLASSES), DEADLINE.toMillis(), members, names())), secretHolder,
+        new MergeRule.ClassConcat(CLASSES), DEADLINE.toMillis(), members, names())), security,
         PlanBackend.Options.DEFAULT);
   }
 
@@ -91,7 +91,7 @@ class EnsembleProcessTest {
           Map.of("ids", "classes", "scores", "scores"), WEIGHTS[i], List.of()));
     }
     return PlanBackend.start(workerEndpoints, List.of(EnsembleProducer.onEqualDevices("vp", "variants",
-        new MergeRule.TopKFusion(CLASSES), DEADLINE.toMillis(), members, names())), secretHolder,
+        new MergeRule.TopKFusion(CLASSES), DEADLINE.toMillis(), members, names())), security,
         PlanBackend.Options.DEFAULT);
   }
 
@@ -116,12 +116,11 @@ class EnsembleProcessTest {
       }
       w.close();
     }
-    try (var files = Files.list(dir)) {
-      for (Path f : files.toList()) {
+    try (var files = Files.walk(dir)) {
+      for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.delete(f);
       }
     }
-    Files.delete(dir);
   }
 
   private static void signal(String name, WorkerProcess w) {

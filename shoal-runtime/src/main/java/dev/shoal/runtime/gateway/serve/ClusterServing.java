@@ -12,7 +12,8 @@ import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.plan.strategy.PipelineProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.serving.ServingBackend;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +30,7 @@ import java.util.Locale;
 public final class ClusterServing {
 
   /** A started backend and its plan, as lines to print. */
-  public record Served(PlanBackend backend, String plan) {}
+  public record Served(ServingBackend backend, String plan) {}
 
   private ClusterServing() {}
 
@@ -84,10 +85,10 @@ public final class ClusterServing {
   }
 
   /** Deploys the plans on the cluster's workers (the first active) and describes what runs. */
-  public static Served serve(List<PlanProducer> plans, Cluster cluster, ClusterSecret secret,
+  public static Served serve(List<PlanProducer> plans, Cluster cluster, PeerSecurity security,
       PlanBackend.Options options) {
     List<WorkerEndpoint> workers = workers(cluster);
-    PlanBackend backend = PlanBackend.start(workers, plans, secret, options);
+    PlanBackend backend = PlanBackend.start(workers, plans, security, options);
     StringBuilder text = new StringBuilder();
     for (var info : backend.plans()) {
       text.append(String.format(Locale.ROOT, "plan '%s' of '%s'%s: %s%n", info.plan(), info.model(),

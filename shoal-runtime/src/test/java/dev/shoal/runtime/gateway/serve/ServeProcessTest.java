@@ -24,7 +24,9 @@ import dev.shoal.runtime.gateway.kserve.ModelInferRequest;
 import dev.shoal.runtime.gateway.kserve.ModelInferResponse;
 import dev.shoal.runtime.pipeline.ChainModels;
 import dev.shoal.runtime.coordinator.PlanBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.worker.WorkerProcess;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -32,7 +34,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -70,7 +71,7 @@ class ServeProcessTest {
   private static Path dir;
   private static final List<WorkerProcess> workers = new ArrayList<>();
   private static Cluster cluster;
-  private static ClusterSecret secret;
+  private static PeerSecurity security;
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -78,9 +79,8 @@ class ServeProcessTest {
   static void start() throws IOException {
     dir = Files.createTempDirectory("shoal-serve-test");
     Files.createDirectories(LOGS);
-    secret = ClusterSecret.generate();
-    Path secretFile = dir.resolve("cluster.secret");
-    secret.write(secretFile);
+    CertificateAuthority.provision(dir, List.of("coordinator"), List.of("w0", "w1", "w2"));
+    security = PeerSecurity.mutualTls(NodeCredentials.load(dir.resolve("coordinator")));
     StringBuilder yaml = new StringBuilder("""
         # layers of 4096 MACs take 4 ms at 1 MMAC/s: the planner splits the 6-layer chain over all 3
         macsPerSecond: 1.0e6
@@ -88,7 +88,7 @@ class ServeProcessTest {
         devices:
         """);
     for (int i = 0; i < 3; i++) {
-      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, secretFile,
+      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, dir.resolve("w" + i),
           LOGS.resolve("w" + i + ".log"));
       workers.add(p);
       yaml.append("  - {name: w").append(i).append(", address: ").append(p.address())
@@ -172,7 +172,7 @@ class ServeProcessTest {
         VariantFamilyManifest.FUSION_WEIGHTED_TOPK_SUM, variants).write(family.resolve(VariantFamilyManifest.FILE_NAME));
 
     ClusterServing.Served served = ClusterServing.serve(List.of(ClusterServing.variants(family, cluster,
-        Duration.ofSeconds(2))), cluster, secret, PlanBackend.Options.DEFAULT);
+        Duration.ofSeconds(2))), cluster, security, PlanBackend.Options.DEFAULT);
     try (Gateway g = Gateway.start(served.backend(), 0, 0)) {
       assertThat(served.plan()).contains("stage v0   on w0", "stage v2   on w2", "merge merge: TopKFusion");
       // fresh worker JVMs on a busy host may miss the merge's wait (or a heartbeat) at first: ask
@@ -210,10 +210,9 @@ class ServeProcessTest {
       want = s.run(Map.of("x", TensorData.ofFloats("x", new long[] {1, WIDTH}, x))).get("y").floats();
     }
     ClusterServing.Served served = ClusterServing.serve(List.of(ClusterServing.pipeline(model, cluster,
-        new ExactSolver(), "raw", false)), cluster, secret, PlanBackend.Options.DEFAULT);
-    PlanBackend pipeline = served.backend();
-    Gateway g = Gateway.start(pipeline, new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0),
-        GatewayOptions.defaults().withMaxRequestBytes(LIMIT));
+        new ExactSolver(), "raw", false)), cluster, security, PlanBackend.Options.DEFAULT);
+    PlanBackend pipeline = (PlanBackend) served.backend();
+    Gateway g = Gateway.start(pipeline, 0, 0, GatewayOptions.defaults().withMaxRequestBytes(LIMIT));
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", g.grpcPort(),
         InsecureChannelCredentials.create()).build();
     try {
@@ -252,7 +251,7 @@ class ServeProcessTest {
       assertGrpc(() -> stub.modelInfer(request.toBuilder().setModelName("nosuch").build()), Status.Code.NOT_FOUND,
           "unknown model");
       assertGrpc(() -> stub.modelInfer(request.toBuilder().setInputs(0, request.getInputs(0).toBuilder()
-          .setShape(1, WIDTH / 2)).build()), Status.Code.INVALID_ARGUMENT, "elements expected");
+          .setShape(1, WIDTH / 2)).build()), Status.Code.INVALID_ARGUMENT, "must have shape");
       InferTensorContents.Builder ints = InferTensorContents.newBuilder();
       for (int i = 0; i < WIDTH; i++) {
         ints.addIntContents(i);
