@@ -4,15 +4,8 @@ import dev.shoal.train.fluid.FluidRecipe;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** The options of {@code shoal train fluid}. */
+/** The options of {@code shoal train fluid} (its --groups is the shared option of TrainCommand). */
 public final class FluidTrainOptions {
-
-  @Option(
-      names = "--groups",
-      split = ",",
-      paramLabel = "G",
-      description = "fluid: sub-networks (devices) of each Fluid network to train, e.g. 2,3 (default: 2,3)")
-  List<Integer> groups = List.of(2, 3);
 
   @Option(
       names = "--no-baselines",
@@ -23,7 +16,7 @@ public final class FluidTrainOptions {
           + "(slimmable) baselines at the same widths (trained by default)")
   boolean baselines;
 
-  FluidRecipe.Settings settings() {
+  FluidRecipe.Settings settings(List<Integer> groups) {
     return new FluidRecipe.Settings(groups, baselines);
   }
 }
