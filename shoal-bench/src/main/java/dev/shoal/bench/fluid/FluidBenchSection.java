@@ -3,7 +3,6 @@ package dev.shoal.bench.fluid;
 import dev.shoal.bench.ResultTable;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Path;
 
 /** One part of {@code shoal bench fluid}: measures, prints its table, writes {@code <name>.csv} and {@code .json}. */
 public interface FluidBenchSection {

@@ -85,15 +85,11 @@ public final class FluidNet extends AbstractBlock {
     return layout;
   }
 
-  /** The phase (1..G) whose outputs {@link #forward} returns and whose parameters train. */
-  public int phase() {
-    return phase + 1;
-  }
-
   /**
    * Selects phase {@code k} (1..G): freezes every parameter except what phase k trains (group k,
-   * its head, the links into it, the combined and probe heads of the first k groups). Call once per
-   * network, after it is initialised.
+   * its head, the links into it, the combined and probe heads of the first k groups). Freezing is
+   * one-way: to train, call it once, after the network is initialised; in inference any phase may
+   * be selected in turn.
    */
   public void setPhase(int k) {
     if (k < 1 || k > layout.groups()) {
@@ -158,11 +154,6 @@ public final class FluidNet extends AbstractBlock {
   /** The combined head over groups 1..k (k >= 2). */
   public Dense combinedHead(int k) {
     return combinedHeads.get(k - 1);
-  }
-
-  /** The probe head over the pooled own features of groups 1..k (k >= 2). */
-  public Dense pooledHead(int k) {
-    return pooledHeads.get(k - 1);
   }
 
   @Override
