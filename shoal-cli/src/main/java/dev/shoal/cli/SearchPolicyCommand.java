@@ -40,7 +40,7 @@ public final class SearchPolicyCommand implements Callable<Integer> {
   @Option(
       names = "--max-bytes-share",
       description = "byte limit of the chosen policy as a share of the baseline's (default: ${DEFAULT-VALUE}, i.e. "
-          + ">= 90% fewer bytes)")
+          + ">= 90%% fewer bytes)")
   double maxBytesShare = 0.1;
 
   @Option(

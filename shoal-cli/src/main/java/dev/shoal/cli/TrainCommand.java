@@ -204,11 +204,17 @@ public final class TrainCommand implements Callable<Integer> {
     Path outDir = out != null ? out : Path.of("out", "train", "separable-g" + groups);
     SeparableData data = SeparableData.load(this.data, validation, trainLimit, System.out::println);
     var r = SeparableRecipe.run(data, settings, outDir, System.out::println);
-    System.out.printf(
-        "separable G=%d: supernet %.0f s, validation %.4f (every block) / %.4f (never); reference %.0f s, "
-            + "validation %.4f -> %s%n",
-        groups, r.supernet().seconds(), r.supernet().validationAccuracy(), r.supernet().validationAccuracyNoExchange(),
-        r.reference().seconds(), r.reference().validationAccuracy(), outDir);
+    if (r.supernet() != null) {
+      System.out.printf(
+          "separable G=%d: supernet %.0f s, validation %.4f (exchanging at every block) / %.4f (never)%n", groups,
+          r.supernet().seconds(), r.supernet().validationAccuracy(), r.supernet().validationAccuracyNoExchange());
+    }
+    if (r.reference() != null) {
+      System.out.printf(
+          "non-separable reference: %.0f s, validation %.4f%n", r.reference().seconds(),
+          r.reference().validationAccuracy());
+    }
+    System.out.println("-> " + outDir);
     return 0;
   }
 

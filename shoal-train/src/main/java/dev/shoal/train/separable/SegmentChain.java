@@ -92,7 +92,11 @@ public final class SegmentChain implements AutoCloseable {
   }
 
   private List<SeparableManifest.Exchange> exchangesFrom(int segment) {
-    return manifest.exchanges().stream().filter(e -> e.from().endsWith("s" + segment)).toList();
+    java.util.Set<String> senders = new java.util.HashSet<>();
+    for (int g = 0; g < manifest.groups(); g++) {
+      senders.add("d" + g + "s" + segment);
+    }
+    return manifest.exchanges().stream().filter(e -> senders.contains(e.from())).toList();
   }
 
   @Override

@@ -78,8 +78,8 @@ public final class SeparableRecipe {
     SeparableTraining.Phase reference = before.map(SeparableTraining::reference).orElse(null);
     if (settings.parts().contains(Part.SUPERNET)) {
       supernet = supernet(data, settings, arch, outDir, log);
-      write(new SeparableTraining(arch, trainCount, data.validation().data().count(),
-          TransmissionPolicy.baseline(arch).bytes(arch), supernet, reference), outDir);
+      new SeparableTraining(arch, trainCount, data.validation().data().count(),
+          TransmissionPolicy.baseline(arch).bytes(arch), supernet, reference).write(outDir);
     }
     if (settings.parts().contains(Part.REFERENCE)) {
       reference = reference(data, settings, arch, outDir, log);
@@ -88,12 +88,8 @@ public final class SeparableRecipe {
         new SeparableTraining(
             arch, trainCount, data.validation().data().count(), TransmissionPolicy.baseline(arch).bytes(arch),
             supernet, reference);
-    write(result, outDir);
+    result.write(outDir);
     return result;
-  }
-
-  private static void write(SeparableTraining t, Path outDir) throws IOException {
-    t.write(outDir);
   }
 
   private static SeparableTraining.Phase supernet(
