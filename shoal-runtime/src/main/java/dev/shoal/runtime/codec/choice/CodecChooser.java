@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -156,7 +157,7 @@ public final class CodecChooser {
       }
       sized.sort(Comparator.comparingDouble(Sized::bytes));
       ordered.add(sized);
-      progress.accept(String.format(java.util.Locale.ROOT, "cut %d (after position %d): %d raw bytes per inference, "
+      progress.accept(String.format(Locale.ROOT, "cut %d (after position %d): %d raw bytes per inference, "
           + "%d codecs sized, fewest: %s %.0f", k, cutPosition(k), rawBytes[k], sized.size(), sized.get(0).codec().label(),
           sized.get(0).bytes()));
     }
@@ -182,8 +183,8 @@ public final class CodecChooser {
         boolean ok = r.complete() && r.disagreements() <= allowed;
         log.add(new CodecPolicy.Candidate(s.codec().label(), s.bytes(), r.complete() ? r.agreement(inputs) : null,
             ok ? "within bound" : "below bound"));
-        progress.accept(String.format(java.util.Locale.ROOT, "cut %d: %-18s %10.0f bytes  %s", k, s.codec().label(),
-            s.bytes(), r.complete() ? String.format(java.util.Locale.ROOT, "agreement %.4f", r.agreement(inputs))
+        progress.accept(String.format(Locale.ROOT, "cut %d: %-18s %10.0f bytes  %s", k, s.codec().label(),
+            s.bytes(), r.complete() ? String.format(Locale.ROOT, "agreement %.4f", r.agreement(inputs))
                 : "over " + allowed + " disagreements after " + r.seen() + " inputs"));
         if (ok) {
           chosen = i;
@@ -199,7 +200,7 @@ public final class CodecChooser {
         codecs[k] = ordered.get(k).get(choice[k]).codec();
       }
       joint = run(codecs, Integer.MAX_VALUE);
-      progress.accept(String.format(java.util.Locale.ROOT, "together %s: agreement %.4f",
+      progress.accept(String.format(Locale.ROOT, "together %s: agreement %.4f",
           Arrays.stream(codecs).map(TensorCodec::label).toList(), joint.agreement(inputs)));
       if (joint.disagreements() <= allowed) {
         break;
