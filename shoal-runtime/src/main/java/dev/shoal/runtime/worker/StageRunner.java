@@ -72,7 +72,7 @@ final class StageRunner implements AutoCloseable {
       this.nextChannel = null;
       this.next = null;
     } else {
-      this.nextChannel = GrpcChannels.client(d.getNextHop(), config.secret(), config.maxFrameBytes());
+      this.nextChannel = GrpcChannels.client(d.getNextHopName(), d.getNextHop(), config.security(), config.maxFrameBytes());
       this.next = new FrameStream(nextChannel, new FrameStream.Listener() {
         @Override
         public void rejected(long requestId, String error) {
