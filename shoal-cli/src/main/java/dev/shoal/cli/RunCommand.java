@@ -7,6 +7,8 @@ import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.model.split.Split;
 import dev.shoal.model.split.StageChain;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.codec.choice.CodedStageChain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +28,10 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "run",
     mixinStandardHelpOptions = true,
-    description = {"Run a model (MODEL.onnx) or its stages chained (SPLIT_DIR from `shoal split`)",
-        "with ONNX Runtime on .npy inputs, and print the time."})
+    description = {"Run a model (MODEL.onnx) or its stages chained (SPLIT_DIR from `shoal split` or",
+        "`shoal policy`) with ONNX Runtime on .npy inputs, and print the time. A split's cut codecs are",
+        "applied as the runtime applies them (the input file is one request; the tensors then pass",
+        "through the Java heap between stages, which the time includes)."})
 public final class RunCommand implements Callable<Integer> {
 
   @Parameters(index = "0", paramLabel = "MODEL.onnx|SPLIT_DIR", description = "what to run")
@@ -57,8 +61,14 @@ public final class RunCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     if (Files.isDirectory(target)) {
       Split split = Split.readFrom(target);
-      try (StageChain chain = StageChain.open(split, options)) {
-        String what = split.stages().size() + " chained stages";
+      if (split.cutCodecs().isEmpty()) { // all raw: chain inside ONNX Runtime, no copies through the heap
+        try (StageChain chain = StageChain.open(split, options)) {
+          return execute(split.stages().size() + " chained stages", split.modelInputs(), chain::run, t0);
+        }
+      }
+      try (CodedStageChain chain = CodedStageChain.open(split, options)) {
+        String what = split.stages().size() + " chained stages, cut codecs "
+            + chain.cutCodecs().stream().map(TensorCodec::label).toList();
         return execute(what, split.modelInputs(), chain::run, t0);
       }
     }

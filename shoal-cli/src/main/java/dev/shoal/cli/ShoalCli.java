@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     version = "shoal 0.1.0",
     description = "Distributed DNN inference across clusters of small edge devices.",
     subcommands = {CommandLine.HelpCommand.class, BenchCommand.class, ProfileCommand.class,
-        SplitCommand.class, PlanCommand.class, RunCommand.class, DemoCommand.class, WorkerCommand.class,
+        SplitCommand.class, PolicyCommand.class, PlanCommand.class, RunCommand.class, DemoCommand.class, WorkerCommand.class,
         CertsCommand.class, TrainCommand.class, ServeCommand.class, KeysCommand.class, AdminCommand.class,
         SearchPolicyCommand.class})
 public final class ShoalCli implements Runnable {

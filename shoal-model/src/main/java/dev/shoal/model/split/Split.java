@@ -26,10 +26,15 @@ import java.util.stream.Stream;
  * {@link ModelSplitter}).
  *
  * <p>On disk (a split directory): {@code stage-0.onnx …} and {@code split.json}:
- * {@code {"stages":[{"file","inputs","outputs","firstPosition","lastPosition","macs","paramBytes"}],
- * "modelInputs","modelOutputs"}}.
+ * {@code {"stages":[{"file","inputs","outputs","firstPosition","lastPosition","macs","paramBytes",
+ * "codec"?}], "modelInputs","modelOutputs"}}. The optional {@code codec} of stage i (never the
+ * last) names the codec of the cut after it, as the runtime parses it ({@code int8c+zstd}, see
+ * shoal-runtime's TensorCodec); a split without codecs sends every cut raw.
+ *
+ * @param cutCodecs the codec name of each cut (stages − 1 of them), or empty: raw everywhere
  */
-public record Split(List<Stage> stages, List<String> modelInputs, List<String> modelOutputs) {
+public record Split(List<Stage> stages, List<String> modelInputs, List<String> modelOutputs,
+    List<String> cutCodecs) {
 
   public static final String MANIFEST = "split.json";
 
@@ -37,7 +42,27 @@ public record Split(List<Stage> stages, List<String> modelInputs, List<String> m
     stages = List.copyOf(stages);
     modelInputs = List.copyOf(modelInputs);
     modelOutputs = List.copyOf(modelOutputs);
+    cutCodecs = List.copyOf(cutCodecs);
     checkChain(stages, modelInputs, modelOutputs, "split");
+    if (!cutCodecs.isEmpty() && cutCodecs.size() != stages.size() - 1) {
+      throw new IllegalArgumentException("a split of " + stages.size() + " stages has " + (stages.size() - 1)
+          + " cuts, got " + cutCodecs.size() + " cut codecs");
+    }
+    for (String c : cutCodecs) {
+      if (c.isBlank()) {
+        throw new IllegalArgumentException("a cut codec name is blank");
+      }
+    }
+  }
+
+  /** A split whose cuts all travel raw. */
+  public Split(List<Stage> stages, List<String> modelInputs, List<String> modelOutputs) {
+    this(stages, modelInputs, modelOutputs, List.of());
+  }
+
+  /** The same stages with these cut codecs (one per cut). */
+  public Split withCutCodecs(List<String> codecs) {
+    return new Split(stages, modelInputs, modelOutputs, codecs);
   }
 
   /**
@@ -104,7 +129,17 @@ public record Split(List<Stage> stages, List<String> modelInputs, List<String> m
       throw new ModelFormatException(manifest + ": no \"stages\" list");
     }
     List<Stage> stages = new ArrayList<>();
+    List<String> codecs = new ArrayList<>();
+    int stageCount = root.path("stages").size();
     for (JsonNode s : root.path("stages")) {
+      JsonNode codec = s.path("codec");
+      if (!codec.isMissingNode()) {
+        if (!codec.isTextual() || codec.asText().isBlank() || stages.size() == stageCount - 1) {
+          throw new ModelFormatException(manifest + ": stage " + stages.size() + " has a bad \"codec\" ("
+              + (stages.size() == stageCount - 1 ? "the last stage sends to no cut" : "not a codec name") + ")");
+        }
+        codecs.add(codec.asText());
+      }
       String file = s.path("file").asText("");
       if (file.isEmpty() || file.contains("/") || file.contains("\\")) {
         throw new ModelFormatException(manifest + ": stage " + stages.size() + " has a bad \"file\"");
@@ -117,7 +152,11 @@ public record Split(List<Stage> stages, List<String> modelInputs, List<String> m
     List<String> inputs = strings(root.path("modelInputs"));
     List<String> outputs = strings(root.path("modelOutputs"));
     checkChain(stages, inputs, outputs, manifest.toString());
-    return new Split(stages, inputs, outputs);
+    if (!codecs.isEmpty() && codecs.size() != stageCount - 1) {
+      throw new ModelFormatException(manifest + ": " + codecs.size() + " of the " + (stageCount - 1)
+          + " cuts name a codec; name one for every cut or none");
+    }
+    return new Split(stages, inputs, outputs, codecs);
   }
 
   /** The {@code split.json} text. */
@@ -134,6 +173,9 @@ public record Split(List<Stage> stages, List<String> modelInputs, List<String> m
       o.put("lastPosition", s.lastPosition());
       o.put("macs", s.macs());
       o.put("paramBytes", s.paramBytes());
+      if (!cutCodecs.isEmpty() && s.index() < cutCodecs.size()) {
+        o.put("codec", cutCodecs.get(s.index()));
+      }
     }
     modelInputs.forEach(root.putArray("modelInputs")::add);
     modelOutputs.forEach(root.putArray("modelOutputs")::add);

@@ -60,6 +60,24 @@ class SplitFilesTest {
   }
 
   @Test
+  void cutCodecsTravelInTheManifestAndOlderManifestsHaveNone() throws Exception {
+    Path out = dir.resolve("out");
+    ModelSplitter.split(profile, 3, 9).writeTo(out);
+    assertThat(Split.readFrom(out).cutCodecs()).isEmpty();
+    assertThat(Files.readString(out.resolve("split.json"))).doesNotContain("codec");
+    ModelSplitter.split(profile, 3, 9).withCutCodecs(java.util.List.of("int8c+zstd", "raw")).writeTo(out);
+    JsonNode json = new ObjectMapper().readTree(out.resolve("split.json").toFile());
+    assertThat(json.get("stages").get(0).get("codec").asText()).isEqualTo("int8c+zstd");
+    assertThat(json.get("stages").get(2).has("codec")).isFalse();
+    assertThat(Split.readFrom(out).cutCodecs()).containsExactly("int8c+zstd", "raw");
+    assertThatThrownBy(() -> ModelSplitter.split(profile, 3, 9).withCutCodecs(java.util.List.of("raw")))
+        .hasMessageContaining("has 2 cuts, got 1");
+    String oneMissing = Files.readString(out.resolve("split.json")).replaceAll(",\\s*\"codec\" : \"raw\"", "");
+    Files.writeString(out.resolve("split.json"), oneMissing);
+    assertThatThrownBy(() -> Split.readFrom(out)).hasMessageContaining("1 of the 2 cuts name a codec");
+  }
+
+  @Test
   void rewritingAPreviousSplitReplacesIt() throws Exception {
     Path out = dir.resolve("out");
     ModelSplitter.split(profile, 1, 5, 9).writeTo(out);

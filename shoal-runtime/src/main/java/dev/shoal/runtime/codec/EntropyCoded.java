@@ -39,6 +39,7 @@ public record EntropyCoded(TensorCodec inner, Entropy entropy) implements Tensor
     return inner.lossless();
   }
 
+  /** LZ4's worst case (LZ4_COMPRESSBOUND) plus the length field; an upper bound of zstd's (ZSTD_COMPRESSBOUND). */
   @Override
   public long payloadBound(DType dtype, long[] shape) {
     long in = inner.payloadBound(dtype, shape);

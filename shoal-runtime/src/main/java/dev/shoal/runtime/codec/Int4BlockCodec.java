@@ -80,8 +80,9 @@ public final class Int4BlockCodec implements TensorCodec {
           return RawCodec.INSTANCE.encode(tensor);
         }
         out.putFloat(block * Affine.BYTES, lo).putFloat(block * Affine.BYTES + 4, step);
+        float inverse = Affine.inverse(step);
         for (int i = start; i < end; i++) {
-          int q = Affine.quantise(in.getFloat(i * 4), lo, step, LEVELS);
+          int q = Affine.quantise(in.getFloat(i * 4), lo, inverse, LEVELS);
           payload[codes + (i >> 1)] |= (byte) (q << ((i & 1) * 4));
         }
       }

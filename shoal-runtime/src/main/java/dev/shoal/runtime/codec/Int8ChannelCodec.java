@@ -71,8 +71,9 @@ public final class Int8ChannelCodec implements TensorCodec {
         return RawCodec.INSTANCE.encode(tensor);
       }
       out.putFloat(s * Affine.BYTES, lo).putFloat(s * Affine.BYTES + 4, step);
+      float inverse = Affine.inverse(step);
       for (int i = start; i < end; i++) {
-        payload[codes + i] = (byte) Affine.quantise(in.getFloat(i * 4), lo, step, LEVELS);
+        payload[codes + i] = (byte) Affine.quantise(in.getFloat(i * 4), lo, inverse, LEVELS);
       }
     }
     return new Encoded(Codec.CODEC_INT8_CHANNEL, payload);

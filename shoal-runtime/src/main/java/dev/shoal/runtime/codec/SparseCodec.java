@@ -182,7 +182,7 @@ public final class SparseCodec implements TensorCodec {
         int range = valuesAt + (index / slices.length()) * Affine.BYTES;
         float lo = Float.intBitsToFloat(readInt(payload, range));
         float step = Float.intBitsToFloat(readInt(payload, range + 4));
-        out.put((byte) Affine.quantise(v, lo, step, LEVELS));
+        out.put((byte) Affine.quantise(v, lo, Affine.inverse(step), LEVELS));
       }
     }
   }

@@ -48,6 +48,15 @@ public sealed interface TensorCodec
    */
   TensorData decode(String name, DType dtype, long[] shape, byte[] payload);
 
+  /**
+   * What the receiving end of a link gets: {@code tensor} encoded, then decoded by the codec the
+   * encoding reports, exactly as a frame carries it (offline runs of a split use this).
+   */
+  default TensorData roundTrip(TensorData tensor) {
+    Encoded e = encode(tensor);
+    return of(e.codec(), e.entropy()).decode(tensor.name(), tensor.dtype(), tensor.shape(), e.payload());
+  }
+
   /** A payload and the codec (and entropy stage) that produced it. */
   record Encoded(Codec codec, Entropy entropy, byte[] payload) {
     public Encoded(Codec codec, byte[] payload) {
