@@ -36,6 +36,10 @@ public final class ZstdCodec implements TensorCodec {
   @Override
   public TensorData decode(String name, DType dtype, long[] shape, byte[] payload) {
     int expected = TensorCodec.rawSize(name, dtype, shape);
+    if (payload.length == 0) {
+      // zstd-jni throws ArrayIndexOutOfBoundsException on an empty array (found by FramesFuzzTest)
+      throw new CodecException("tensor '" + name + "': empty zstd payload (a zstd frame has a header)");
+    }
     long declared = Zstd.getFrameContentSize(payload);
     if (declared != expected) {
       throw new CodecException("tensor '" + name + "': zstd frame declares " + declared
