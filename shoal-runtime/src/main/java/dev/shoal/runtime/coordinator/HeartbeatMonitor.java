@@ -86,6 +86,9 @@ public final class HeartbeatMonitor {
   }
 
   public void start() {
+    // silence counts from now: the deployment between connect() and here may take long on a busy host
+    long now = System.nanoTime();
+    workers.values().forEach(t -> t.lastSeenNanos = now);
     timer.scheduleAtFixedRate(this::beatAll, 0, INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
   }
 
