@@ -6,13 +6,16 @@ import dev.shoal.plan.cluster.ClusterYaml;
 import dev.shoal.plan.solve.Solvers;
 import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.gateway.Gateway;
+import dev.shoal.runtime.gateway.ApiKeys;
 import dev.shoal.runtime.gateway.GatewayOptions;
+import dev.shoal.runtime.gateway.GatewaySecurity;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.pipeline.PipelineBackend;
 import dev.shoal.runtime.coordinator.WorkerLeases;
 import dev.shoal.runtime.security.NodeCredentials;
 import dev.shoal.runtime.security.NodeRole;
 import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.serving.LocalBackend;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -36,8 +39,11 @@ import picocli.CommandLine.Option;
       "                        worker, top-k answers fused by summed scores",
       "  --class-parallel DIR  class parallelism (DIR/class-parallel.json): one",
       "                        sub-model per worker, class scores concatenated",
+      "  --local M.onnx        one ONNX Runtime session in this process (no cluster)",
       "Serves the KServe v2 inference protocol over HTTP (/v2/...) and gRPC,",
       "Prometheus /metrics and a status page (/) until Ctrl-C or SIGTERM.",
+      "Beyond loopback it needs --api-keys (inference, model metadata and the admin",
+      "calls then need a key); --tls-cert/--tls-key put TLS on both ports.",
       ""
     })
 public final class ServeCommand implements Callable<Integer> {
@@ -53,13 +59,17 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--class-parallel", paramLabel = "DIR", required = true,
         description = "class-parallel sub-models (class-parallel.json, from `shoal train class`)")
     Path classParallel;
+
+    @Option(names = "--local", paramLabel = "M.onnx", required = true,
+        description = "serve the model from one ONNX Runtime session in this process")
+    Path local;
   }
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   What what;
 
-  @Option(names = "--cluster", paramLabel = "C.yaml", required = true,
-      description = "the cluster spec; every device gives its worker's address")
+  @Option(names = "--cluster", paramLabel = "C.yaml",
+      description = "the cluster spec; every device gives its worker's address (all but --local)")
   Path cluster;
 
   @Option(names = "--solver", defaultValue = "exact",
@@ -67,7 +77,8 @@ public final class ServeCommand implements Callable<Integer> {
   String solver;
 
   @Option(names = "--codec", defaultValue = "raw",
-      description = "--model: codec of the links between stages: raw, fp16, int8, lz4 or zstd (default: ${DEFAULT-VALUE})")
+      description = "--model: codec of the links between stages: raw, fp16, int8, int8c, int4, sparse, sparse-fp16, "
+          + "sparse-int8, lz4 or zstd, optionally +lz4 or +zstd, e.g. int8c+zstd (default: ${DEFAULT-VALUE})")
   String codec;
 
   @Option(names = "--deadline-ms", defaultValue = "500",
@@ -95,12 +106,47 @@ public final class ServeCommand implements Callable<Integer> {
       description = "longest a request may take before it fails (default: ${DEFAULT-VALUE})")
   long timeoutMs;
 
+  @Option(names = "--api-keys", paramLabel = "FILE",
+      description = "API keys (from `shoal keys add`) that inference, model metadata and admin calls need")
+  Path apiKeys;
+
+  @Option(names = "--keyed-health",
+      description = "health, metrics and the status page need a key too (default: open for probes)")
+  boolean keyedHealth;
+
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "TLS certificate chain for the REST and gRPC ports")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "the PKCS#8 private key of --tls-cert")
+  Path tlsKey;
+
+  @Option(names = "--max-request-mib", defaultValue = "16",
+      description = "largest request body, and largest decoded tensors of one request (default: ${DEFAULT-VALUE})")
+  int maxRequestMib;
+
+  @Option(names = "--max-batch", defaultValue = "0",
+      description = "largest batch (leading dimension) per request, 413 beyond; 0: no limit (default: ${DEFAULT-VALUE})")
+  long maxBatch;
+
   @Override
   public Integer call() throws Exception {
     HostPort httpAt = HostPort.parse(http);
     HostPort grpcAt = HostPort.parse(grpc);
     if (deadlineMs < 1 || timeoutMs < 1) {
       throw new IllegalArgumentException("--deadline-ms and --timeout-ms must be >= 1");
+    }
+    GatewaySecurity gatewaySecurity = new GatewaySecurity(apiKeys == null ? ApiKeys.none() : ApiKeys.load(apiKeys),
+        keyedHealth, tlsCert, tlsKey);
+    GatewayOptions limits = GatewayOptions.defaults().withMaxRequestBytes((long) maxRequestMib << 20)
+        .withRequestTimeout(Duration.ofMillis(timeoutMs)).withMaxBatch(maxBatch);
+    if (what.local != null) {
+      String name = ClusterServing.modelName(what.local);
+      LocalBackend local = LocalBackend.open(name, what.local, LocalBackend.Options.DEFAULT);
+      return serve(new ClusterServing.Served(local, "one local ONNX Runtime session of " + what.local + "\n"),
+          httpAt, grpcAt, limits, gatewaySecurity, () -> {});
+    }
+    if (cluster == null) {
+      throw new IllegalArgumentException("--cluster C.yaml is needed to serve on workers (or use --local M.onnx)");
     }
     Cluster spec = ClusterYaml.read(cluster);
     NodeCredentials node = NodeCredentials.load(credentials);
@@ -123,10 +169,19 @@ public final class ServeCommand implements Callable<Integer> {
     } else {
       served = ClusterServing.classParallel(what.classParallel, spec, deadline, security, options);
     }
+    return serve(served, httpAt, grpcAt, limits, gatewaySecurity, () -> {
+      int released = WorkerLeases.release(ClusterServing.workers(spec), security);
+      System.err.println("serve: released " + released + " worker leases");
+    });
+  }
+
+  /** Serves until Ctrl-C or SIGTERM; {@code afterClose} runs once the backend is closed. */
+  private static int serve(ClusterServing.Served served, HostPort httpAt, HostPort grpcAt, GatewayOptions limits,
+      GatewaySecurity security, Runnable afterClose) throws InterruptedException {
     Gateway gateway;
     try {
       gateway = Gateway.start(served.backend(), new InetSocketAddress(httpAt.host(), httpAt.port()),
-          new InetSocketAddress(grpcAt.host(), grpcAt.port()), GatewayOptions.defaults().withRequestTimeout(timeout));
+          new InetSocketAddress(grpcAt.host(), grpcAt.port()), limits, security);
     } catch (RuntimeException e) {
       served.backend().close();
       throw e;
@@ -136,18 +191,20 @@ public final class ServeCommand implements Callable<Integer> {
       System.err.println("serve: stopping ...");
       gateway.close();
       served.backend().close();
-      int released = WorkerLeases.release(ClusterServing.workers(spec), security);
-      System.err.println("serve: stopped (released " + released + " worker leases)");
+      afterClose.run();
+      System.err.println("serve: stopped");
       stopped.countDown();
     }, "shoal-serve-shutdown"));
     System.out.print(served.plan());
     String model = served.backend().models().get(0).name();
-    String base = "http://" + httpAt.host() + ":" + gateway.httpPort();
+    String base = (security.tls() ? "https://" : "http://") + httpAt.host() + ":" + gateway.httpPort();
     System.out.println("serving '" + model + "':");
     System.out.println("  KServe v2 REST  " + base + "/v2/models/" + model + "/infer");
     System.out.println("  KServe v2 gRPC  " + grpcAt.host() + ":" + gateway.grpcPort());
     System.out.println("  metrics         " + base + "/metrics");
     System.out.println("  status page     " + base + "/");
+    System.out.println("  API keys        " + (security.keys().isEmpty() ? "none (open, loopback only)"
+        : security.keys().size() + " (Authorization: Bearer <key>)") + (security.tls() ? "; TLS on" : ""));
     System.out.println("Ctrl-C or SIGTERM stops it.");
     System.out.flush();
     stopped.await();

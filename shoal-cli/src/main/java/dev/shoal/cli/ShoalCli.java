@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
     description = "Distributed DNN inference across clusters of small edge devices.",
     subcommands = {CommandLine.HelpCommand.class, BenchCommand.class, ProfileCommand.class,
         SplitCommand.class, PlanCommand.class, RunCommand.class, DemoCommand.class, WorkerCommand.class,
-        CertsCommand.class, TrainCommand.class, ServeCommand.class})
+        CertsCommand.class, TrainCommand.class, ServeCommand.class, KeysCommand.class, AdminCommand.class,
+        SearchPolicyCommand.class})
 public final class ShoalCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,5 +1,6 @@
 package dev.shoal.cli;
 
+import dev.shoal.train.fluid.FluidRecipe;
 import dev.shoal.train.recipes.BaseRecipe;
 import dev.shoal.train.recipes.ClassParallelRecipe;
 import dev.shoal.train.recipes.DemoClassifierRecipe;
@@ -7,6 +8,8 @@ import dev.shoal.train.recipes.FashionData;
 import dev.shoal.train.recipes.TrainingReport;
 import dev.shoal.train.recipes.VariantFamilyRecipe;
 import dev.shoal.train.recipes.VariantSpec;
+import dev.shoal.train.separable.SeparableData;
+import dev.shoal.train.separable.SeparableRecipe;
 import dev.shoal.train.train.DjlSetup;
 import dev.shoal.train.train.Objective.Distillation;
 import dev.shoal.train.train.TrainConfig;
@@ -16,6 +19,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -31,14 +35,18 @@ import picocli.CommandLine.Parameters;
       "  base      MobileNetV2-style base: base.onnx (logits)",
       "  variants  the variant family, trained jointly: v*.onnx (top-k heads) + family.json",
       "  class     class-parallel sub-models: cp*.onnx + class-parallel.json",
+      "  separable width-parallel network of --groups G as a one-shot supernet over transmission policies,",
+      "            plus the non-separable reference; then `shoal search-policy` (docs/separable.md)",
+      "  fluid     Fluid networks (nested incremental training) and the Static and Dynamic baselines:",
+      "            checkpoints (a rerun resumes), g<G>/fluid.json + ONNX per group count (docs/fluid.md)",
       "Committed Fashion-MNIST models: models/fashion/{base,variants,class-parallel};",
       "scripts/reproduce-variants.sh retrains them and runs `shoal bench variants` (docs/training.md)."
     })
 public final class TrainCommand implements Callable<Integer> {
 
-  private static final List<String> KINDS = List.of("demo", "base", "variants", "class");
+  private static final List<String> KINDS = List.of("demo", "base", "variants", "class", "separable", "fluid");
 
-  @Parameters(index = "0", description = "what to train: demo, base, variants or class")
+  @Parameters(index = "0", description = "what to train: demo, base, variants, class, separable or fluid")
   String kind;
 
   @Option(names = "--data", description = "directory with the IDX files (default: ${DEFAULT-VALUE})")
@@ -118,16 +126,47 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--sub-models", description = "class: number of sub-models (default: ${DEFAULT-VALUE})")
   int subModels = 4;
 
+  @Option(
+      names = "--groups",
+      split = ",",
+      paramLabel = "G",
+      description = "separable: devices the width is split over, one of 2, 3 or 4 (default: 4); "
+          + "fluid: sub-networks (devices) of each Fluid network to train, e.g. 2,3 (default: 2,3)")
+  List<Integer> groups;
+
+  @Option(
+      names = "--reference-epochs",
+      description = "separable: epochs of the non-separable reference (default: --epochs)")
+  Integer referenceEpochs;
+
+  @Option(
+      names = "--part",
+      split = ",",
+      description = "separable: what to train, SUPERNET and/or REFERENCE (the search needs only the supernet) "
+          + "(default: both)")
+  java.util.Set<SeparableRecipe.Part> parts = java.util.EnumSet.allOf(SeparableRecipe.Part.class);
+
+  @Option(
+      names = "--validation",
+      description = "separable: images carved from the end of the training set for the policy search "
+          + "(default: ${DEFAULT-VALUE})")
+  int validation = 5000;
+  @Mixin FluidTrainOptions fluid = new FluidTrainOptions();
+
   @Override
   public Integer call() throws IOException {
     if (!KINDS.contains(kind)) {
-      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants or class");
+      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants, class, separable or fluid");
     }
     DjlSetup.configure(threads);
+    if (kind.equals("separable")) {
+      return separable();
+    }
     Path outDir = out != null ? out : Path.of("out", "train", kind);
     TrainConfig config = TrainConfig.standard(epochs, seed).withLearningRate(learningRate);
     // Flags first: a bad family is refused before the data is read.
     List<VariantSpec> family = kind.equals("variants") ? family() : List.of();
+    FluidRecipe.Settings fluidSettings = kind.equals("fluid") ? fluid.settings(groups == null ? List.of(2, 3) : groups) : null;
     FashionData fashion = FashionData.load(data, trainLimit, System.out::println);
     switch (kind) {
       case "demo" -> {
@@ -146,8 +185,30 @@ public final class TrainCommand implements Callable<Integer> {
                   outDir,
                   System.out::println),
               outDir);
+      case "fluid" -> FluidRecipe.run(fashion, fluidSettings, config, outDir, System.out::println);
       default -> print(ClassParallelRecipe.run(fashion, subModels, config, outDir, System.out::println), outDir);
     }
+    return 0;
+  }
+
+  private int separable() throws IOException {
+    if (groups != null && groups.size() != 1) {
+      throw new IllegalArgumentException("separable: --groups takes one group count (2, 3 or 4), got " + groups);
+    }
+    int groups = this.groups == null ? 4 : this.groups.get(0);
+    var settings =
+        new SeparableRecipe.Settings(
+            groups, parts,
+            epochs, referenceEpochs != null ? referenceEpochs : epochs,
+            TrainConfig.standard(epochs, seed).withLearningRate(learningRate));
+    Path outDir = out != null ? out : Path.of("out", "train", "separable-g" + groups);
+    SeparableData data = SeparableData.load(this.data, validation, trainLimit, System.out::println);
+    var r = SeparableRecipe.run(data, settings, outDir, System.out::println);
+    System.out.printf(
+        "separable G=%d: supernet %.0f s, validation %.4f (every block) / %.4f (never); reference %.0f s, "
+            + "validation %.4f -> %s%n",
+        groups, r.supernet().seconds(), r.supernet().validationAccuracy(), r.supernet().validationAccuracyNoExchange(),
+        r.reference().seconds(), r.reference().validationAccuracy(), outDir);
     return 0;
   }
 

@@ -1,5 +1,6 @@
 package dev.shoal.bench.pipeline;
 
+import java.time.Duration;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -97,7 +98,7 @@ public final class ThroughputProbe {
     try (PipelineBackend b = PipelineBackend.start(model, workers, planner, security, options)) {
       // warm-up: JIT, sessions, connections
       for (int i = 0; i < Math.min(20, requests); i++) {
-        b.infer(model.name(), inputs.get(i % DISTINCT_INPUTS)).get();
+        b.run(model.name(), inputs.get(i % DISTINCT_INPUTS), Duration.ofSeconds(60)).get();
       }
       Semaphore inFlight = new Semaphore(window);
       long[] doneAt = new long[requests];
@@ -112,7 +113,7 @@ public final class ThroughputProbe {
         inFlight.acquire();
         long t0 = System.nanoTime();
         int which = i % DISTINCT_INPUTS;
-        all.add(b.infer(model.name(), inputs.get(which)).whenComplete((out, err) -> {
+        all.add(b.run(model.name(), inputs.get(which), Duration.ofSeconds(60)).whenComplete((out, err) -> {
           long now = System.nanoTime();
           int k = done.getAndIncrement();
           doneAt[k] = now;

@@ -1,5 +1,6 @@
 package dev.shoal.bench.pipeline;
 
+import java.time.Duration;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
@@ -146,7 +147,7 @@ final class TransportOverhead {
   private static RoundTrip pipeline(PipelineBackend b, int size) {
     return x -> {
       long t0 = System.nanoTime();
-      Map<String, TensorData> out = b.infer("identity", Map.of("x", x)).get(30, TimeUnit.SECONDS);
+      Map<String, TensorData> out = b.run("identity", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS);
       long t = System.nanoTime() - t0;
       if (out.values().iterator().next().data().length != size) {
         throw new IllegalStateException("identity pipeline returned the wrong size");

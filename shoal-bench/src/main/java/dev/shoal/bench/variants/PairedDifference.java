@@ -6,9 +6,9 @@ package dev.shoal.bench.variants;
  * proportions). Only the images that exactly one of the two gets right move the difference, so the
  * interval is much tighter than two separate accuracies' intervals would suggest.
  */
-record PairedDifference(int onlyModelRight, int onlyBaseRight, int images) {
+public record PairedDifference(int onlyModelRight, int onlyBaseRight, int images) {
 
-  PairedDifference {
+  public PairedDifference {
     if (images <= 0 || onlyModelRight < 0 || onlyBaseRight < 0 || onlyModelRight + onlyBaseRight > images) {
       throw new IllegalArgumentException(
           "bad paired counts: " + onlyModelRight + " and " + onlyBaseRight + " of " + images);
@@ -16,7 +16,7 @@ record PairedDifference(int onlyModelRight, int onlyBaseRight, int images) {
   }
 
   /** Per image, whether the model and the base got it right; both cover the same images. */
-  static PairedDifference of(boolean[] modelCorrect, boolean[] baseCorrect) {
+  public static PairedDifference of(boolean[] modelCorrect, boolean[] baseCorrect) {
     if (modelCorrect.length != baseCorrect.length) {
       throw new IllegalArgumentException(
           modelCorrect.length + " model answers against " + baseCorrect.length + " of the base");
@@ -34,12 +34,12 @@ record PairedDifference(int onlyModelRight, int onlyBaseRight, int images) {
   }
 
   /** Model accuracy minus the base's, in percentage points. */
-  double points() {
+  public double points() {
     return 100.0 * (onlyModelRight - onlyBaseRight) / images;
   }
 
   /** Half-width of the 95% interval of {@link #points()}. */
-  double ci95Points() {
+  public double ci95Points() {
     double n = images;
     double d = (onlyModelRight - onlyBaseRight) / n;
     double variance = ((onlyModelRight + onlyBaseRight) / n - d * d) / n;

@@ -1,5 +1,7 @@
 package dev.shoal.runtime.ensemble;
 
+import dev.shoal.runtime.serving.InferenceResult;
+import dev.shoal.runtime.serving.InferenceCall;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
@@ -107,7 +109,9 @@ public final class ClassParallelBackend implements ServingBackend {
   }
 
   @Override
-  public CompletableFuture<Map<String, TensorData>> infer(String name, Map<String, TensorData> inputs) {
+  public CompletableFuture<InferenceResult> infer(InferenceCall call) {
+    String name = call.model();
+    Map<String, TensorData> inputs = call.inputs();
     TensorData input;
     try {
       input = FanOut.theOneInput(model, name, inputs);
@@ -117,7 +121,7 @@ public final class ClassParallelBackend implements ServingBackend {
     tally.request();
     int rows = (int) input.shape()[0];
     return FanOut.send(shards.stream().map(Shard::member).toList(), shardInputs, input, deadline, timer)
-        .thenApply(replies -> concatenate(rows, replies));
+        .thenApply(replies -> InferenceResult.of(concatenate(rows, replies)));
   }
 
   private Map<String, TensorData> concatenate(int rows, List<FanOut.Reply> replies) {

@@ -1,5 +1,7 @@
 package dev.shoal.runtime.ensemble;
 
+import dev.shoal.runtime.serving.InferenceResult;
+import dev.shoal.runtime.serving.InferenceCall;
 import dev.shoal.model.TensorData;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
@@ -74,12 +76,13 @@ final class FanOut {
     for (int i = 0; i < n; i++) {
       int index = i;
       EnsembleMember m = members.get(i);
-      CompletableFuture<Map<String, TensorData>> call;
+      CompletableFuture<InferenceResult> call;
       if (!m.backend().ready()) {
         call = CompletableFuture.failedFuture(new IllegalStateException("not ready"));
       } else {
         try {
-          call = m.backend().infer(m.model(), Map.of(memberInputNames.get(i), input.withName(memberInputNames.get(i))));
+          call = m.backend().infer(InferenceCall.within(
+              m.model(), Map.of(memberInputNames.get(i), input.withName(memberInputNames.get(i))), deadline));
         } catch (RuntimeException e) {
           call = CompletableFuture.failedFuture(e);
         }
@@ -88,7 +91,7 @@ final class FanOut {
         synchronized (replies) {
           if (!done.isDone()) {
             replies[index] = failure == null
-                ? new Answered(out)
+                ? new Answered(out.outputs())
                 : new Missing(InferenceException.of(failure).getMessage());
           }
         }

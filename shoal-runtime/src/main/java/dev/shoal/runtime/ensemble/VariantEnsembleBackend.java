@@ -1,5 +1,7 @@
 package dev.shoal.runtime.ensemble;
 
+import dev.shoal.runtime.serving.InferenceResult;
+import dev.shoal.runtime.serving.InferenceCall;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
@@ -117,7 +119,9 @@ public final class VariantEnsembleBackend implements ServingBackend {
   }
 
   @Override
-  public CompletableFuture<Map<String, TensorData>> infer(String name, Map<String, TensorData> inputs) {
+  public CompletableFuture<InferenceResult> infer(InferenceCall call) {
+    String name = call.model();
+    Map<String, TensorData> inputs = call.inputs();
     TensorData input;
     try {
       input = FanOut.theOneInput(model, name, inputs);
@@ -128,7 +132,7 @@ public final class VariantEnsembleBackend implements ServingBackend {
     int rows = (int) input.shape()[0];
     return FanOut.send(variants.stream().map(Variant::member).toList(),
         outputs.stream().map(TopKOutputs::input).toList(), input, deadline, timer)
-        .thenApply(replies -> fuse(rows, replies));
+        .thenApply(replies -> InferenceResult.of(fuse(rows, replies)));
   }
 
   private Map<String, TensorData> fuse(int rows, List<FanOut.Reply> replies) {

@@ -1,18 +1,22 @@
 package dev.shoal.runtime.gateway;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.shoal.runtime.serving.ServingBackend;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
+import io.grpc.TlsServerCredentials;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -20,85 +24,90 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The user-facing inference API in front of any {@link ServingBackend}: KServe v2 / Open Inference
  * Protocol over HTTP (JSON) and gRPC, Prometheus {@code /metrics}, and a status page at {@code /}.
  *
- * <p>HTTP runs on the JDK's built-in server: requests are small JSON bodies at edge rates, so it
- * needs no extra dependency, and a bounded thread pool gives back-pressure. gRPC runs on
- * grpc-netty-shaded, whose message-size limit enforces the same request limit. Closing the gateway
- * does not close the backend: whoever made the backend owns it.
+ * <p>HTTP runs on Netty ({@link RestServer}): no thread waits on a model, every connection has read
+ * and idle deadlines, bodies are capped one by one and together. gRPC runs on grpc-netty-shaded,
+ * whose message-size limit enforces the same request limit. Closing the gateway does not close the
+ * backend: whoever made the backend owns it.
  */
 public final class Gateway implements AutoCloseable {
-
-  static {
-    // The JDK server writes response headers and body separately; with Nagle's algorithm on, the
-    // body waits for the client's delayed ACK of the headers (~40 ms on Linux) on a busy
-    // keep-alive connection. Read once, when the first server is made.
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-  }
 
   static final String SERVER_NAME = "shoal";
   static final String SERVER_VERSION = "0.1.0";
 
-  private final HttpServer http;
-  private final ExecutorService httpExecutor;
+  private final RestServer http;
+  private final ExecutorService workers;
+  private final ScheduledExecutorService timer;
   private final Server grpc;
   private final ExecutorService grpcExecutor;
 
-  private Gateway(HttpServer http, ExecutorService httpExecutor, Server grpc, ExecutorService grpcExecutor) {
+  private Gateway(RestServer http, ExecutorService workers, ScheduledExecutorService timer, Server grpc,
+      ExecutorService grpcExecutor) {
     this.http = http;
-    this.httpExecutor = httpExecutor;
+    this.workers = workers;
+    this.timer = timer;
     this.grpc = grpc;
     this.grpcExecutor = grpcExecutor;
   }
 
   /**
-   * Starts both APIs on every interface with default limits; port 0 picks a free port (see {@link
-   * #httpPort()}).
+   * Starts both APIs on loopback, open, with default limits; port 0 picks a free port (see {@link
+   * #httpPort()}). For tests, demos and benchmarks on this machine.
    */
   public static Gateway start(ServingBackend backend, int httpPort, int grpcPort) {
-    return start(backend, new InetSocketAddress(httpPort), new InetSocketAddress(grpcPort), GatewayOptions.defaults());
+    return start(backend, httpPort, grpcPort, GatewayOptions.defaults());
   }
 
+  /** Starts both APIs on loopback, open. */
   public static Gateway start(ServingBackend backend, int httpPort, int grpcPort, GatewayOptions options) {
-    return start(backend, new InetSocketAddress(httpPort), new InetSocketAddress(grpcPort), options);
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    return start(backend, new InetSocketAddress(loopback, httpPort), new InetSocketAddress(loopback, grpcPort),
+        options, GatewaySecurity.OPEN);
   }
 
-  /** Starts both APIs on the given addresses (port 0: a free one). */
+  /**
+   * Starts both APIs on the given addresses (port 0: a free one). An address beyond loopback is
+   * refused unless {@code security} has API keys.
+   */
   public static Gateway start(ServingBackend backend, InetSocketAddress httpAddress, InetSocketAddress grpcAddress,
-      GatewayOptions options) {
-    InferenceDispatcher dispatcher = new InferenceDispatcher(backend, options);
+      GatewayOptions options, GatewaySecurity security) {
+    security.checkBinding(httpAddress, "HTTP");
+    security.checkBinding(grpcAddress, "gRPC");
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("shoal-deadlines-"));
+    InferenceDispatcher dispatcher = new InferenceDispatcher(backend, options, timer);
     RequestRecorder recorder = new RequestRecorder();
-    ThreadPoolExecutor httpExecutor = new ThreadPoolExecutor(
-        options.httpThreads(), options.httpThreads(), 60, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(options.httpQueue()), daemonThreads("shoal-http-"),
-        new ThreadPoolExecutor.CallerRunsPolicy());
-    ExecutorService grpcExecutor = Executors.newFixedThreadPool(options.httpThreads(), daemonThreads("shoal-grpc-"));
-    HttpServer http = null;
+    ExecutorService workers = Executors.newFixedThreadPool(options.workerThreads(), daemonThreads("shoal-api-"));
+    ExecutorService grpcExecutor = Executors.newFixedThreadPool(options.workerThreads(), daemonThreads("shoal-grpc-"));
+    RestServer http = null;
     try {
-      http = HttpServer.create(httpAddress, 128);
-      http.createContext("/", new HttpApi(dispatcher, recorder, options.maxRequestBytes()));
-      http.setExecutor(httpExecutor);
-      http.start();
-      Server grpc = NettyServerBuilder.forAddress(grpcAddress, InsecureServerCredentials.create())
-          .addService(new GrpcInferenceApi(dispatcher, recorder))
+      SslContext restTls = security.tls()
+          ? SslContextBuilder.forServer(security.tlsCert().toFile(), security.tlsKey().toFile()).build()
+          : null;
+      http = new RestServer(httpAddress, new HttpApi(dispatcher, recorder, workers, security), options, restTls);
+      ServerCredentials grpcCredentials = security.tls()
+          ? TlsServerCredentials.create(security.tlsCert().toFile(), security.tlsKey().toFile())
+          : InsecureServerCredentials.create();
+      Server grpc = NettyServerBuilder.forAddress(grpcAddress, grpcCredentials)
+          .addService(ServerInterceptors.intercept(new GrpcInferenceApi(dispatcher, recorder),
+              new GrpcKeyCheck(security)))
           .maxInboundMessageSize((int) options.maxRequestBytes())
           .executor(grpcExecutor)
           .build()
           .start();
-      return new Gateway(http, httpExecutor, grpc, grpcExecutor);
-    } catch (IOException e) {
+      return new Gateway(http, workers, timer, grpc, grpcExecutor);
+    } catch (IOException | RuntimeException e) {
       if (http != null) {
-        http.stop(0);
+        http.close();
       }
-      httpExecutor.shutdownNow();
+      workers.shutdownNow();
+      timer.shutdownNow();
       grpcExecutor.shutdownNow();
       throw new UncheckedIOException("could not start the gateway on HTTP " + httpAddress + ", gRPC "
-          + grpcAddress + ": " + e.getMessage(), e);
+          + grpcAddress + ": " + e.getMessage(), e instanceof IOException io ? io : new IOException(e));
     }
   }
 
   public int httpPort() {
-    return http.getAddress().getPort();
+    return http.port();
   }
 
   public int grpcPort() {
@@ -108,7 +117,7 @@ public final class Gateway implements AutoCloseable {
   @Override
   public void close() {
     grpc.shutdown();
-    http.stop(0);
+    http.close();
     try {
       if (!grpc.awaitTermination(2, TimeUnit.SECONDS)) {
         grpc.shutdownNow();
@@ -117,7 +126,8 @@ public final class Gateway implements AutoCloseable {
       grpc.shutdownNow();
       Thread.currentThread().interrupt();
     }
-    httpExecutor.shutdownNow();
+    workers.shutdownNow();
+    timer.shutdownNow();
     grpcExecutor.shutdownNow();
   }
 

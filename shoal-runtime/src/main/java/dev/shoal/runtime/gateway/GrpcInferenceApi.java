@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.runtime.gateway.kserve.GRPCInferenceServiceGrpc;
+import dev.shoal.runtime.gateway.kserve.InferParameter;
 import dev.shoal.runtime.gateway.kserve.InferTensorContents;
 import dev.shoal.runtime.gateway.kserve.ModelInferRequest;
 import dev.shoal.runtime.gateway.kserve.ModelInferResponse;
@@ -22,12 +23,14 @@ import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.model.TensorSpec;
 import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** The KServe v2 {@code GRPCInferenceService}: the same checks and backend as the REST API. */
 final class GrpcInferenceApi extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
@@ -88,13 +91,19 @@ final class GrpcInferenceApi extends GRPCInferenceServiceGrpc.GRPCInferenceServi
     boolean raw = request.getRawInputContentsCount() > 0;
     InferRequest decoded;
     try {
-      decoded = decode(request);
+      TensorCheck check = (input, dtype, shape) ->
+          dispatcher.declaredInputCheck(dispatcher.model(name, request.getModelVersion())).check(input, dtype, shape);
+      decoded = decode(request, dispatcher.options().maxRequestBytes(), check);
     } catch (InferenceException e) {
       recorder.finished(label, "grpc", start, e);
       out.onError(status(e).asRuntimeException());
       return;
     }
-    dispatcher.infer(decoded).whenComplete((outcome, failure) -> {
+    CompletableFuture<InferOutcome> running = dispatcher.infer(decoded);
+    if (out instanceof ServerCallStreamObserver<ModelInferResponse> call) {
+      call.setOnCancelHandler(() -> running.cancel(true)); // the client went away or its deadline passed
+    }
+    running.whenComplete((outcome, failure) -> {
       if (failure != null) {
         InferenceException e = InferenceDispatcher.asInferenceException(failure);
         recorder.finished(label, "grpc", start, e);
@@ -114,7 +123,12 @@ final class GrpcInferenceApi extends GRPCInferenceServiceGrpc.GRPCInferenceServi
     });
   }
 
-  private static InferRequest decode(ModelInferRequest request) {
+  /**
+   * The request's tensors. Raw contents are sliced one per input, in order; a request that mixes
+   * them with typed contents is refused (the protocol allows one or the other). Each input's name,
+   * type and shape pass {@code check} before its data is copied.
+   */
+  static InferRequest decode(ModelInferRequest request, long maxRequestBytes, TensorCheck check) {
     if (request.getModelName().isEmpty()) {
       throw bad("missing model_name");
     }
@@ -141,23 +155,35 @@ final class GrpcInferenceApi extends GRPCInferenceServiceGrpc.GRPCInferenceServi
       }
       long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
       long count;
+      long bytes;
       try {
         count = TensorData.elementCount(shape);
+        bytes = Math.multiplyExact(count, (long) dtype.byteSize());
       } catch (IllegalArgumentException | ArithmeticException e) {
-        throw bad(at + ": bad shape " + Arrays.toString(shape));
+        throw bad(at + ": bad shape " + Arrays.toString(shape) + ": "
+            + (e instanceof ArithmeticException ? "its size in bytes overflows" : "dimensions must be >= 0"));
       }
+      if (bytes > maxRequestBytes) {
+        throw new InferenceException(Kind.TOO_LARGE, at + ": shape " + Arrays.toString(shape) + " of "
+            + KServeDataType.of(dtype) + " needs " + bytes + " bytes, over the limit of " + maxRequestBytes);
+      }
+      if (raw && t.hasContents() && t.getContents().getSerializedSize() > 0) {
+        throw bad(at + ": has typed contents while the request uses raw_input_contents; send one or the other");
+      }
+      check.check(t.getName(), dtype, shape);
       byte[] data = raw
           ? request.getRawInputContents(i).toByteArray()
           : fromContents(t.getContents(), dtype, count, at);
-      if (data.length != count * dtype.byteSize()) {
+      if (data.length != bytes) {
         throw bad(at + ": shape " + Arrays.toString(shape) + " of " + KServeDataType.of(dtype) + " needs "
-            + count * dtype.byteSize() + " bytes, got " + data.length);
+            + bytes + " bytes, got " + data.length);
       }
       inputs.add(new TensorData(t.getName(), dtype, shape, data));
     }
     List<String> requested = request.getOutputsList().stream()
         .map(ModelInferRequest.InferRequestedOutputTensor::getName).toList();
-    return new InferRequest(request.getModelName(), request.getModelVersion(), request.getId(), inputs, requested);
+    return new InferRequest(request.getModelName(), request.getModelVersion(), request.getId(), inputs, requested,
+        InferRequest.BinaryOutputs.NONE);
   }
 
   /** Little-endian bytes from the typed field that matches the datatype. */
@@ -200,6 +226,7 @@ final class GrpcInferenceApi extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   private static ModelInferResponse encode(InferOutcome outcome, boolean raw) {
     ModelInferResponse.Builder b = ModelInferResponse.newBuilder()
         .setModelName(outcome.model().name()).setModelVersion(outcome.model().version()).setId(outcome.id());
+    outcome.parameters().forEach((k, v) -> b.putParameters(k, InferParameter.newBuilder().setStringParam(v).build()));
     for (TensorData t : outcome.outputs()) {
       ModelInferResponse.InferOutputTensor.Builder o = ModelInferResponse.InferOutputTensor.newBuilder()
           .setName(t.name()).setDatatype(KServeDataType.of(t.dtype()).name());

@@ -1,95 +1,154 @@
 package dev.shoal.runtime.gateway;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
+import dev.shoal.model.TensorSpec;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
+import dev.shoal.runtime.serving.PlanAdmin;
 import dev.shoal.runtime.serving.ServedModel;
-import dev.shoal.model.TensorSpec;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The KServe v2 REST endpoints, {@code /metrics} and the status page. Every failure is answered
- * with its status and {@code {"error": "..."}}; nothing a client sends stops the server.
+ * The KServe v2 REST endpoints, {@code /metrics} and the status page, behind {@link RestServer}.
+ * Every failure is answered with its status and {@code {"error": "..."}}; nothing a client sends
+ * stops the server. Cheap answers (health, metadata) are made on the caller's thread; request
+ * decoding and response encoding run on the worker pool, and the inference itself on the backend,
+ * so no thread waits on a model.
  */
-final class HttpApi implements HttpHandler {
+final class HttpApi {
 
   private static final Logger LOG = Logger.getLogger(HttpApi.class.getName());
-  private static final String JSON = "application/json";
+  private static final String JSON = RestResponse.JSON;
 
   private final InferenceDispatcher dispatcher;
   private final RequestRecorder recorder;
-  private final long maxRequestBytes;
+  private final Executor workers;
+  private final GatewaySecurity security;
   private final PrometheusTextFormatWriter metricsWriter = new PrometheusTextFormatWriter(false);
 
-  HttpApi(InferenceDispatcher dispatcher, RequestRecorder recorder, long maxRequestBytes) {
+  HttpApi(InferenceDispatcher dispatcher, RequestRecorder recorder, Executor workers, GatewaySecurity security) {
     this.dispatcher = dispatcher;
     this.recorder = recorder;
-    this.maxRequestBytes = maxRequestBytes;
+    this.workers = workers;
+    this.security = security;
   }
 
-  /** A path the API knows, with the one method it takes. */
-  private record Route(String method, Runnable action) {}
+  /** Who may call a route. */
+  enum Guard {
+    /** health, server metadata, metrics, status page: open unless health is keyed */
+    HEALTH,
+    /** inference and model metadata: a key when the gateway has keys */
+    KEYED,
+    /** plan switching: always a key; off on a gateway without keys */
+    ADMIN
+  }
 
-  @Override
-  public void handle(HttpExchange ex) {
-    try {
-      Route route = route(ex);
-      if (!route.method().equals(ex.getRequestMethod())) {
-        ex.getResponseHeaders().set("Allow", route.method());
-        throw new HttpError(405, "method " + ex.getRequestMethod() + " not allowed on " + ex.getRequestURI().getPath()
-            + " (use " + route.method() + ")");
-      }
-      route.action().run();
-    } catch (HttpError e) {
-      sendError(ex, e.status, e.getMessage());
-    } catch (InferenceException e) {
-      sendError(ex, e.kind().httpStatus, e.getMessage());
-    } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "request " + ex.getRequestMethod() + " " + ex.getRequestURI() + " failed", e);
-      sendError(ex, 500, "internal error: " + e);
-    } finally {
-      ex.close();
+  /** A path the API knows, with the one method it takes and who may call it. */
+  private record Route(String method, Guard guard, Supplier<CompletableFuture<RestResponse>> action) {
+    static Route now(String method, Guard guard, Supplier<RestResponse> answer) {
+      return new Route(method, guard, () -> CompletableFuture.completedFuture(answer.get()));
     }
   }
 
-  private Route route(HttpExchange ex) {
-    String path = ex.getRequestURI().getPath();
+  /** Null if the caller may use a route with this guard, else the refusal. */
+  private RestResponse refusal(Guard guard, RestRequest request) {
+    ApiKeys keys = security.keys();
+    if (guard == Guard.ADMIN && keys.isEmpty()) {
+      return RestResponse.error(403, "admin calls need API keys: start the gateway with --api-keys FILE");
+    }
+    boolean needsKey = guard == Guard.ADMIN || (!keys.isEmpty() && (guard == Guard.KEYED || security.keyedHealth()));
+    if (!needsKey) {
+      return null;
+    }
+    String header = request.headers().get("Authorization");
+    if (keys.callerOfHeader(header).isPresent()) {
+      return null;
+    }
+    return RestResponse.error(401, header == null
+            ? "missing API key: send the header 'Authorization: Bearer <key>'"
+            : "the API key is not valid for this gateway")
+        .withHeader("WWW-Authenticate", "Bearer realm=\"shoal\"");
+  }
+
+  /** The answer to one request; cancelling it (the client went away) cancels its inference. */
+  CompletableFuture<RestResponse> handle(RestRequest request) {
+    try {
+      Route route = route(request);
+      RestResponse refused = refusal(route.guard(), request);
+      if (refused != null) {
+        return CompletableFuture.completedFuture(refused);
+      }
+      if (!route.method().equals(request.method())) {
+        return CompletableFuture.completedFuture(RestResponse.error(405, "method " + request.method()
+            + " not allowed on " + request.path() + " (use " + route.method() + ")").withHeader("Allow", route.method()));
+      }
+      return route.action().get();
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(failure(request, e));
+    }
+  }
+
+  /** The response for a failure of any kind, logging the ones that are the server's fault. */
+  static RestResponse failure(RestRequest request, Throwable t) {
+    if (t instanceof HttpError e) {
+      return RestResponse.error(e.status, e.getMessage());
+    }
+    InferenceException e = InferenceDispatcher.asInferenceException(t);
+    if (e.kind() == Kind.INTERNAL) {
+      LOG.log(Level.WARNING, "request " + request.method() + " " + request.path() + " failed", t);
+    }
+    return RestResponse.error(e.kind().httpStatus, e.getMessage());
+  }
+
+  /** A failure that escaped the API's own handling: a 500 that names it, logged. */
+  static RestResponse unexpected(RestRequest request, Throwable t) {
+    return failure(request, t);
+  }
+
+  private Route route(RestRequest request) {
+    String path = request.path();
     switch (path) {
       case "/" -> {
-        return new Route("GET", () -> send(ex, 200, "text/html; charset=utf-8",
+        return Route.now("GET", Guard.HEALTH, () -> RestResponse.of(200, "text/html; charset=utf-8",
             StatusPage.render(dispatcher.backend(), recorder).getBytes(StandardCharsets.UTF_8)));
       }
       case "/metrics" -> {
-        return new Route("GET", () -> sendMetrics(ex));
+        return Route.now("GET", Guard.HEALTH, this::metrics);
       }
       case "/v2/health/live" -> {
-        return new Route("GET", () -> sendJson(ex, 200, Map.of("live", true)));
+        return Route.now("GET", Guard.HEALTH, () -> RestResponse.json(200, Map.of("live", true)));
       }
       case "/v2/health/ready" -> {
-        return new Route("GET", () -> {
+        return Route.now("GET", Guard.HEALTH, () -> {
           boolean ready = dispatcher.backend().ready();
-          sendJson(ex, ready ? 200 : 503, Map.of("ready", ready));
+          return RestResponse.json(ready ? 200 : 503, Map.of("ready", ready));
         });
       }
       case "/v2", "/v2/" -> {
-        return new Route("GET", () -> sendJson(ex, 200, Map.of(
-            "name", Gateway.SERVER_NAME, "version", Gateway.SERVER_VERSION, "extensions", List.of())));
+        return Route.now("GET", Guard.HEALTH, () -> RestResponse.json(200, Map.of(
+            "name", Gateway.SERVER_NAME, "version", Gateway.SERVER_VERSION, "extensions", EXTENSIONS)));
       }
       default -> {
+        if (path.equals("/v2/admin/plans")) {
+          return Route.now("GET", Guard.ADMIN, () -> RestResponse.json(200, Map.of("plans",
+              planAdmin().plans().stream().map(HttpApi::planJson).toList())));
+        }
+        if (path.startsWith("/v2/admin/models/")) {
+          return activateRoute(request, path.substring("/v2/admin/models/".length()).split("/", -1));
+        }
         if (path.startsWith("/v2/models/")) {
-          return modelRoute(ex, path.substring("/v2/models/".length()).split("/", -1));
+          return modelRoute(request, path.substring("/v2/models/".length()).split("/", -1));
         }
         throw new HttpError(404, "no such endpoint: " + path);
       }
@@ -97,7 +156,7 @@ final class HttpApi implements HttpHandler {
   }
 
   /** {@code {name}[/versions/{version}][/ready|/infer]}. */
-  private Route modelRoute(HttpExchange ex, String[] parts) {
+  private Route modelRoute(RestRequest request, String[] parts) {
     String name = parts[0];
     String version = "";
     int rest = 1;
@@ -107,86 +166,132 @@ final class HttpApi implements HttpHandler {
     }
     String action = parts.length == rest ? "" : parts[rest];
     if (name.isEmpty() || parts.length > rest + 1) {
-      throw new HttpError(404, "no such endpoint: " + ex.getRequestURI().getPath());
+      throw new HttpError(404, "no such endpoint: " + request.path());
     }
     String v = version;
     return switch (action) {
-      case "" -> new Route("GET", () -> sendJson(ex, 200, metadata(dispatcher.model(name, v))));
-      case "ready" -> new Route("GET", () -> {
+      case "" -> Route.now("GET", Guard.KEYED, () -> RestResponse.json(200, metadata(dispatcher.model(name, v))));
+      case "ready" -> Route.now("GET", Guard.HEALTH, () -> {
         ServedModel m = dispatcher.model(name, v);
         boolean ready = dispatcher.backend().ready();
-        sendJson(ex, ready ? 200 : 503, Map.of("name", m.name(), "ready", ready));
+        return RestResponse.json(ready ? 200 : 503, Map.of("name", m.name(), "ready", ready));
       });
-      case "infer" -> new Route("POST", () -> infer(ex, name, v));
-      default -> throw new HttpError(404, "no such endpoint: " + ex.getRequestURI().getPath());
+      case "infer" -> new Route("POST", Guard.KEYED, () -> infer(request, name, v));
+      default -> throw new HttpError(404, "no such endpoint: " + request.path());
     };
   }
 
-  private void infer(HttpExchange ex, String name, String version) {
+  /** {@code {model}/plans/{plan}/activate}. */
+  private Route activateRoute(RestRequest request, String[] parts) {
+    if (parts.length != 4 || parts[0].isEmpty() || !parts[1].equals("plans") || parts[2].isEmpty()
+        || !parts[3].equals("activate")) {
+      throw new HttpError(404, "no such endpoint: " + request.path()
+          + " (admin: GET /v2/admin/plans, POST /v2/admin/models/{model}/plans/{plan}/activate)");
+    }
+    String model = parts[0];
+    String plan = parts[2];
+    // activation may wait for the backend: off the event loop
+    return new Route("POST", Guard.ADMIN, () -> CompletableFuture.supplyAsync(() -> {
+      try {
+        planAdmin().activate(model, plan);
+        return RestResponse.json(200, Map.of("model", model, "plan", plan, "active", true));
+      } catch (RuntimeException e) {
+        return failure(request, e);
+      }
+    }, workers));
+  }
+
+  private PlanAdmin planAdmin() {
+    return dispatcher.backend().planAdmin().orElseThrow(() -> new HttpError(404,
+        "this service holds no switchable plans (it serves one fixed plan per model)"));
+  }
+
+  private static Map<String, Object> planJson(PlanAdmin.PlanInfo p) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("model", p.model());
+    out.put("plan", p.plan());
+    out.put("active", p.active());
+    out.put("summary", p.summary());
+    return out;
+  }
+
+  private CompletableFuture<RestResponse> infer(RestRequest request, String name, String version) {
     String label = dispatcher.serves(name) ? name : RequestRecorder.UNKNOWN_MODEL;
     long start = recorder.started();
-    InferenceException failure = null;
-    try {
-      byte[] body = readBody(ex);
-      InferRequest request = JsonInferenceCodec.decodeRequest(body, name, version);
-      InferOutcome outcome = InferenceDispatcher.await(dispatcher.infer(request));
-      send(ex, 200, JSON, JsonInferenceCodec.encodeResponse(outcome));
-    } catch (InferenceException e) {
-      failure = e;
-      throw e;
-    } catch (RuntimeException e) {
-      failure = new InferenceException(Kind.INTERNAL, e.toString(), e);
-      throw e;
-    } finally {
-      recorder.finished(label, "http", start, failure);
-    }
-  }
-
-  private byte[] readBody(HttpExchange ex) {
-    String declared = ex.getRequestHeaders().getFirst("Content-Length");
-    if (declared != null) {
-      long length;
+    CompletableFuture<RestResponse> response = new CompletableFuture<>();
+    workers.execute(() -> {
+      if (response.isDone()) {
+        recorder.finished(label, "http", start, new InferenceException(Kind.UNAVAILABLE, "client went away"));
+        return;
+      }
+      CompletableFuture<InferOutcome> running;
+      InferRequest decoded;
       try {
-        length = Long.parseLong(declared.trim());
-      } catch (NumberFormatException e) {
-        throw new InferenceException(Kind.BAD_INPUT, "bad Content-Length header '" + declared + "'");
+        ServedModel model = dispatcher.model(name, version);
+        decoded = JsonInferenceCodec.decodeRequest(request.body(), headerLength(request), name, version,
+            dispatcher.options().maxRequestBytes(), dispatcher.declaredInputCheck(model));
+        running = dispatcher.infer(decoded);
+      } catch (RuntimeException e) {
+        finish(response, request, label, start, e);
+        return;
       }
-      if (length > maxRequestBytes) {
-        if (length <= 2 * maxRequestBytes) {
-          discard(ex, length);
+      response.whenComplete((r, t) -> running.cancel(true));
+      running.whenComplete((outcome, failure) -> {
+        if (failure != null) {
+          finish(response, request, label, start, failure);
+          return;
         }
-        throw tooLarge(length + " bytes");
-      }
-    }
-    try (InputStream in = ex.getRequestBody()) {
-      byte[] body = in.readNBytes((int) maxRequestBytes + 1);
-      if (body.length > maxRequestBytes) {
-        discard(ex, maxRequestBytes);
-        throw tooLarge("more than " + maxRequestBytes + " bytes");
-      }
-      return body;
-    } catch (IOException e) {
-      throw new InferenceException(Kind.BAD_INPUT, "could not read the request body: " + e.getMessage());
-    }
+        workers.execute(() -> {
+          try {
+            JsonInferenceCodec.EncodedResponse encoded = JsonInferenceCodec.encodeResponse(outcome,
+                decoded.binaryOutputs());
+            RestResponse ok = encoded.headerLength() < 0
+                ? new RestResponse(200, JSON, encoded.body(), Map.of())
+                : new RestResponse(200, "application/octet-stream", encoded.body(),
+                    Map.of(JsonInferenceCodec.HEADER_LENGTH, String.valueOf(encoded.headerLength())));
+            recorder.finished(label, "http", start, null);
+            if (!response.complete(ok)) {
+              ok.body().release();
+            }
+          } catch (RuntimeException e) {
+            finish(response, request, label, start, e);
+          }
+        });
+      });
+    });
+    return response;
   }
 
-  /**
-   * Reads and drops up to {@code bytes} of an oversized body before the 413 goes out: closing a
-   * connection with unread data resets it, and the client would lose the response. Bodies beyond
-   * twice the limit are not read; their senders may see a reset instead.
-   */
-  private static void discard(HttpExchange ex, long bytes) {
+  /** The JSON part's length when binary tensor data follows it, else -1. */
+  private static int headerLength(RestRequest request) {
+    String encoding = request.headers().get("Content-Encoding");
+    if (encoding != null && !encoding.equalsIgnoreCase("identity")) {
+      throw new HttpError(415, "Content-Encoding '" + encoding + "' is not supported: send the body uncompressed");
+    }
+    String value = request.headers().get(JsonInferenceCodec.HEADER_LENGTH);
+    if (value == null) {
+      return -1;
+    }
     try {
-      ex.getRequestBody().skipNBytes(bytes);
-    } catch (IOException e) {
-      LOG.log(Level.FINE, "client went away while its oversized body was dropped", e);
+      int n = Integer.parseInt(value.trim());
+      if (n < 0) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new InferenceException(Kind.BAD_INPUT,
+          "bad " + JsonInferenceCodec.HEADER_LENGTH + " header '" + value + "': a non-negative byte count");
     }
   }
 
-  private InferenceException tooLarge(String size) {
-    return new InferenceException(
-        Kind.TOO_LARGE, "request body of " + size + " exceeds the limit of " + maxRequestBytes + " bytes");
+  private void finish(CompletableFuture<RestResponse> response, RestRequest request, String label, long start,
+      Throwable failure) {
+    recorder.finished(label, "http", start, InferenceDispatcher.asInferenceException(failure));
+    response.complete(failure(request, failure));
   }
+
+  /** The KServe v2 protocol extensions this server implements. */
+  static final List<String> EXTENSIONS = List.of("binary_tensor_data");
 
   private static Map<String, Object> metadata(ServedModel m) {
     Map<String, Object> out = new LinkedHashMap<>();
@@ -206,45 +311,18 @@ final class HttpApi implements HttpHandler {
     return out;
   }
 
-  private void sendMetrics(HttpExchange ex) {
+  private RestResponse metrics() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       metricsWriter.write(out, PrometheusRegistry.defaultRegistry.scrape());
     } catch (IOException e) {
       throw new IllegalStateException("could not write metrics", e);
     }
-    send(ex, 200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toByteArray());
-  }
-
-  private static void sendJson(HttpExchange ex, int status, Object value) {
-    send(ex, status, JSON, JsonInferenceCodec.object(value));
-  }
-
-  private static void sendError(HttpExchange ex, int status, String message) {
-    if (ex.getResponseCode() != -1) {
-      return; // headers already went out; the client sees a cut response
-    }
-    if (status == 413) {
-      // the unread body may be large: do not keep the connection for another request
-      ex.getResponseHeaders().set("Connection", "close");
-    }
-    send(ex, status, JSON, JsonInferenceCodec.error(message));
-  }
-
-  private static void send(HttpExchange ex, int status, String contentType, byte[] body) {
-    try {
-      ex.getResponseHeaders().set("Content-Type", contentType);
-      ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-      try (OutputStream out = ex.getResponseBody()) {
-        out.write(body);
-      }
-    } catch (IOException e) {
-      LOG.log(Level.FINE, "client went away before the response was sent", e);
-    }
+    return RestResponse.of(200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toByteArray());
   }
 
   /** A failure of the HTTP layer itself (no such path, wrong method). */
-  private static final class HttpError extends RuntimeException {
+  static final class HttpError extends RuntimeException {
     final int status;
 
     HttpError(int status, String message) {

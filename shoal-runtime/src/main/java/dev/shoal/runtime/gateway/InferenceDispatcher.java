@@ -1,7 +1,12 @@
 package dev.shoal.runtime.gateway;
 
+import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import dev.shoal.runtime.serving.InferenceCall;
 import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.InferenceResult;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
@@ -15,6 +20,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -29,10 +36,17 @@ final class InferenceDispatcher {
 
   private final ServingBackend backend;
   private final GatewayOptions options;
+  private final ScheduledExecutorService timer;
 
-  InferenceDispatcher(ServingBackend backend, GatewayOptions options) {
+  /** @param timer fires the deadlines; owned by the caller */
+  InferenceDispatcher(ServingBackend backend, GatewayOptions options, ScheduledExecutorService timer) {
     this.backend = backend;
     this.options = options;
+    this.timer = timer;
+  }
+
+  GatewayOptions options() {
+    return options;
   }
 
   ServingBackend backend() {
@@ -58,7 +72,10 @@ final class InferenceDispatcher {
     return backend.models().stream().anyMatch(m -> m.name().equals(name));
   }
 
-  /** Checks and runs a request; the future fails with an {@link InferenceException}. */
+  /**
+   * Checks and runs a request; the future fails with an {@link InferenceException}. Cancelling the
+   * returned future (the client went away) cancels the backend's work, and so does the deadline.
+   */
   CompletableFuture<InferOutcome> infer(InferRequest request) {
     ServedModel model;
     Map<String, TensorData> inputs;
@@ -69,23 +86,36 @@ final class InferenceDispatcher {
     } catch (InferenceException e) {
       return CompletableFuture.failedFuture(e);
     }
-    CompletableFuture<Map<String, TensorData>> running;
+    CompletableFuture<InferenceResult> running;
     try {
-      running = backend.infer(model.name(), inputs);
+      running = backend.infer(InferenceCall.within(model.name(), inputs, options.requestTimeout()));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(asInferenceException(e));
     }
-    long timeoutMs = options.requestTimeout().toMillis();
-    return running
-        .orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .handle(
-            (outputs, failure) -> {
-              if (failure != null) {
-                running.cancel(false);
-                throw asInferenceException(failure);
-              }
-              return new InferOutcome(model, request.id(), selectOutputs(model, outputs, request.requestedOutputs()));
-            });
+    CompletableFuture<InferOutcome> outcome = new CompletableFuture<>();
+    running.whenComplete((result, failure) -> {
+      if (failure != null) {
+        outcome.completeExceptionally(asInferenceException(failure));
+        return;
+      }
+      try {
+        outcome.complete(new InferOutcome(model, request.id(),
+            selectOutputs(model, result.outputs(), request.requestedOutputs()), result.parameters()));
+      } catch (RuntimeException e) {
+        outcome.completeExceptionally(asInferenceException(e));
+      }
+    });
+    ScheduledFuture<?> deadline = timer.schedule(() -> outcome.completeExceptionally(
+            new InferenceException(Kind.DEADLINE, "no answer from the model within the gateway's deadline of "
+                + options.requestTimeout().toMillis() + " ms")),
+        options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    outcome.whenComplete((o, failure) -> {
+      deadline.cancel(false);
+      if (failure != null) {
+        running.cancel(true); // late or abandoned: the backend drops the rest of the work
+      }
+    });
+    return outcome;
   }
 
   /** Waits for a running inference, for callers that answer on their own thread. */
@@ -107,33 +137,81 @@ final class InferenceDispatcher {
         : e;
   }
 
-  private static Map<String, TensorData> checkInputs(ServedModel model, List<TensorData> given) {
+  private Map<String, TensorData> checkInputs(ServedModel model, List<TensorData> given) {
     Map<String, TensorData> byName = new LinkedHashMap<>();
+    TensorCheck declared = declaredInputCheck(model);
+    long bytes = 0;
     for (TensorData t : given) {
       if (byName.put(t.name(), t) != null) {
         throw bad("input '" + t.name() + "' is given twice");
       }
+      declared.check(t.name(), t.dtype(), t.shape());
+      bytes += t.data().length;
     }
-    for (String name : byName.keySet()) {
-      if (model.inputs().stream().noneMatch(s -> s.name().equals(name))) {
-        throw bad("model '" + model.name() + "' has no input '" + name + "' (inputs: " + names(model.inputs()) + ")");
-      }
+    if (bytes > options.maxRequestBytes()) {
+      throw new InferenceException(Kind.TOO_LARGE, "the request's tensors take " + bytes
+          + " bytes, over the limit of " + options.maxRequestBytes());
     }
     for (TensorSpec spec : model.inputs()) {
-      TensorData t = byName.get(spec.name());
-      if (t == null) {
+      if (!byName.containsKey(spec.name())) {
         throw bad("missing input '" + spec.name() + "' of model '" + model.name() + "'");
       }
-      if (t.dtype() != spec.dtype()) {
-        throw bad("input '" + spec.name() + "' must be " + KServeDataType.of(spec.dtype()) + ", got "
-            + KServeDataType.of(t.dtype()));
+    }
+    byName.values().forEach(InferenceDispatcher::checkFinite);
+    return byName;
+  }
+
+  /**
+   * The check of one input against the model's declaration (name, type, shape) and the gateway's
+   * batch limit, made as soon as a decoder knows them, before the data is read.
+   */
+  TensorCheck declaredInputCheck(ServedModel model) {
+    return (name, dtype, shape) -> {
+      TensorSpec spec = model.inputs().stream().filter(s -> s.name().equals(name)).findFirst()
+          .orElseThrow(() -> bad("model '" + model.name() + "' has no input '" + name + "' (inputs: "
+              + names(model.inputs()) + ")"));
+      if (dtype != spec.dtype()) {
+        throw bad("input '" + name + "' must be " + KServeDataType.of(spec.dtype()) + ", got " + KServeDataType.of(dtype));
       }
-      if (!spec.accepts(t)) {
-        throw bad("input '" + spec.name() + "' must have shape " + Arrays.toString(spec.shape())
-            + " (-1 = any), got " + Arrays.toString(t.shape()));
+      boolean fits = shape.length == spec.shape().length;
+      for (int i = 0; fits && i < shape.length; i++) {
+        fits = spec.shape()[i] < 0 || spec.shape()[i] == shape[i];
+      }
+      if (!fits) {
+        throw bad("input '" + name + "' must have shape " + Arrays.toString(spec.shape()) + " (-1 = any), got "
+            + Arrays.toString(shape));
+      }
+      if (options.maxBatch() > 0 && spec.shape().length > 0 && spec.shape()[0] < 0 && shape[0] > options.maxBatch()) {
+        throw new InferenceException(Kind.TOO_LARGE, "input '" + name + "' has a batch of " + shape[0]
+            + ", over the gateway's limit of " + options.maxBatch() + " per request; split it");
+      }
+    };
+  }
+
+  /** Refuses NaN and infinite floating-point inputs: a model answers them with garbage, not an error. */
+  private static void checkFinite(TensorData t) {
+    if (t.dtype() != DType.FLOAT && t.dtype() != DType.DOUBLE && t.dtype() != DType.FLOAT16) {
+      return;
+    }
+    ByteBuffer buf = ByteBuffer.wrap(t.data()).order(ByteOrder.LITTLE_ENDIAN);
+    int n = (int) t.elementCount();
+    for (int i = 0; i < n; i++) {
+      boolean finite = switch (t.dtype()) {
+        case FLOAT -> Float.isFinite(buf.getFloat(4 * i));
+        case DOUBLE -> Double.isFinite(buf.getDouble(8 * i));
+        case FLOAT16 -> (buf.getShort(2 * i) & 0x7C00) != 0x7C00; // all-ones exponent: infinity or NaN
+        default -> true;
+      };
+      if (!finite) {
+        String value = switch (t.dtype()) {
+          case FLOAT -> String.valueOf(buf.getFloat(4 * i));
+          case DOUBLE -> String.valueOf(buf.getDouble(8 * i));
+          default -> "not finite";
+        };
+        throw bad("input '" + t.name() + "': element " + i + " is " + value + " (out of "
+            + KServeDataType.of(t.dtype()) + " range, or not a number); inputs must be finite");
       }
     }
-    return byName;
   }
 
   private static void checkRequestedOutputs(ServedModel model, List<String> requested) {

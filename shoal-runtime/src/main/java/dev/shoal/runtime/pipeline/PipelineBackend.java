@@ -1,5 +1,7 @@
 package dev.shoal.runtime.pipeline;
 
+import dev.shoal.runtime.serving.InferenceResult;
+import dev.shoal.runtime.serving.InferenceCall;
 import com.google.protobuf.ByteString;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
@@ -232,7 +234,11 @@ public final class PipelineBackend implements ServingBackend {
   }
 
   @Override
-  public CompletableFuture<Map<String, TensorData>> infer(String modelName, Map<String, TensorData> inputs) {
+  public CompletableFuture<InferenceResult> infer(InferenceCall call) {
+    return run(call.model(), call.inputs()).thenApply(InferenceResult::of);
+  }
+
+  private CompletableFuture<Map<String, TensorData>> run(String modelName, Map<String, TensorData> inputs) {
     if (!model.name().equals(modelName)) {
       return CompletableFuture.failedFuture(new InferenceException(Kind.NOT_FOUND,
           "unknown model '" + modelName + "' (this pipeline serves '" + model.name() + "')"));
@@ -466,6 +472,7 @@ public final class PipelineBackend implements ServingBackend {
           .setOnnxModel(ByteString.copyFrom(s.onnxModel()))
           .setSha256Hex(Checksums.sha256Hex(s.onnxModel()))
           .setOutputCodec(s.outputCodec().id())
+          .setOutputEntropy(s.outputCodec().entropy())
           .setNextHop(i + 1 < stages.size() ? stages.get(i + 1).worker().address() : "")
           .setNextHopName(i + 1 < stages.size() ? stages.get(i + 1).worker().name() : "")
           .setReferenceSeconds(s.referenceSeconds())

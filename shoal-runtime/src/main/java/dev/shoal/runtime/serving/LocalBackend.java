@@ -74,7 +74,8 @@ public final class LocalBackend implements ServingBackend {
   }
 
   @Override
-  public CompletableFuture<Map<String, TensorData>> infer(String name, Map<String, TensorData> inputs) {
+  public CompletableFuture<InferenceResult> infer(InferenceCall call) {
+    String name = call.model();
     if (!model.name().equals(name)) {
       return CompletableFuture.failedFuture(new InferenceException(Kind.NOT_FOUND, "unknown model '" + name + "'"));
     }
@@ -84,7 +85,7 @@ public final class LocalBackend implements ServingBackend {
     try {
       return CompletableFuture.supplyAsync(() -> {
         try {
-          return session.run(inputs);
+          return InferenceResult.of(session.run(call.inputs()));
         } catch (OnnxRuntimeError e) {
           throw new InferenceException(Kind.INTERNAL, "model '" + name + "' failed: " + e.getMessage(), e);
         }

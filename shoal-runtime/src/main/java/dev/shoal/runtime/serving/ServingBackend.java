@@ -1,8 +1,10 @@
 package dev.shoal.runtime.serving;
 
 import dev.shoal.model.TensorData;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -20,7 +22,26 @@ public interface ServingBackend extends AutoCloseable {
 
   boolean ready();
 
-  CompletableFuture<Map<String, TensorData>> infer(String model, Map<String, TensorData> inputs);
+  /**
+   * Runs one call. The future completes once, with the result or an {@link InferenceException};
+   * a caller that gives up (the client went away, the deadline passed) cancels the future, and the
+   * backend then drops the request's remaining work.
+   */
+  CompletableFuture<InferenceResult> infer(InferenceCall call);
+
+  /**
+   * Runs {@code inputs} on {@code model} with a deadline {@code timeout} from now and keeps only the
+   * outputs: for programmatic callers (benchmarks, tests) that need no response parameters.
+   */
+  default CompletableFuture<Map<String, TensorData>> run(
+      String model, Map<String, TensorData> inputs, Duration timeout) {
+    return infer(InferenceCall.within(model, inputs, timeout)).thenApply(InferenceResult::outputs);
+  }
+
+  /** Run-time plan control, for backends that hold switchable plans. */
+  default Optional<PlanAdmin> planAdmin() {
+    return Optional.empty();
+  }
 
   /**
    * A few human-readable lines on the backend's state for the gateway's status page (workers,

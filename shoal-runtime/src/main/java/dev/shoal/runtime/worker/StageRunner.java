@@ -62,7 +62,7 @@ final class StageRunner implements AutoCloseable {
     this.epoch = d.getPlanEpoch();
     this.stageIndex = d.getStageIndex();
     this.stageCount = d.getStageCount();
-    this.outputCodec = TensorCodec.of(d.getOutputCodec());
+    this.outputCodec = TensorCodec.of(d.getOutputCodec(), d.getOutputEntropy());
     this.session = session;
     this.config = config;
     this.stats = stats;

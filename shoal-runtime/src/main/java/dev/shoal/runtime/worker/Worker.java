@@ -4,6 +4,8 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
+import dev.shoal.runtime.codec.CodecException;
+import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.security.PeerIdentity;
 import dev.shoal.runtime.security.WorkerLease;
 import dev.shoal.runtime.wire.Checksums;
@@ -219,6 +221,11 @@ public final class Worker implements AutoCloseable {
       boolean last = req.getStageIndex() == req.getStageCount() - 1;
       if (last != req.getNextHop().isEmpty()) {
         return "stage " + req.getStageIndex() + ": " + (last ? "the last stage takes no next hop" : "next hop missing");
+      }
+      try {
+        TensorCodec.of(req.getOutputCodec(), req.getOutputEntropy());
+      } catch (CodecException e) {
+        return "stage " + req.getStageIndex() + ": " + e.getMessage();
       }
       if (!last && !PeerIdentity.NAME.matcher(req.getNextHopName()).matches()) {
         return "stage " + req.getStageIndex() + ": next hop " + req.getNextHop() + " has no valid node name ('"

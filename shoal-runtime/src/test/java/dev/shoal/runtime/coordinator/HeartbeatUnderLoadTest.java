@@ -74,7 +74,7 @@ class HeartbeatUnderLoadTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < end) {
           window.acquire();
-          CompletableFuture<Map<String, TensorData>> f = b.infer("chain", Map.of("x", x));
+          CompletableFuture<Map<String, TensorData>> f = b.run("chain", Map.of("x", x), java.time.Duration.ofSeconds(60));
           f.whenComplete((r, e) -> {
             if (e != null) {
               failed.incrementAndGet();

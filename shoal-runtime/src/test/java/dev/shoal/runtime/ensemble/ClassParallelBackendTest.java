@@ -44,7 +44,7 @@ class ClassParallelBackendTest {
   void concatenatesTheSubModelsScoresInClassOrder() throws Exception {
     List<LocalBackend> locals = new ArrayList<>();
     try (ClassParallelBackend cp = backend(locals)) {
-      Map<String, TensorData> out = cp.infer("cp", Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X))).get();
+      Map<String, TensorData> out = cp.run("cp", Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X)), Duration.ofSeconds(60)).get();
       float[] want = EnsembleOutputs.softmax(concatenated());
       assertThat(out.get("probabilities").floats()).containsExactly(want, within(1e-5f));
       assertThat(EnsembleOutputs.classes(out)).containsExactly(EnsembleOutputs.argmax(want));
@@ -57,7 +57,7 @@ class ClassParallelBackendTest {
     List<LocalBackend> locals = new ArrayList<>();
     try (ClassParallelBackend cp = backend(locals)) {
       locals.get(0).close();
-      Map<String, TensorData> out = cp.infer("cp", Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X))).get();
+      Map<String, TensorData> out = cp.run("cp", Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X)), Duration.ofSeconds(60)).get();
       float[] p = out.get("probabilities").floats();
       assertThat(p[0]).isZero();
       assertThat(p[2]).isZero();

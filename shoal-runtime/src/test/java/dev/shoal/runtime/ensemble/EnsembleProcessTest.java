@@ -142,7 +142,7 @@ class EnsembleProcessTest {
 
   private static Map<String, TensorData> ask(dev.shoal.runtime.serving.ServingBackend b, String model)
       throws Exception {
-    return b.infer(model, Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X))).get();
+    return b.run(model, Map.of("x", TensorData.ofFloats("x", new long[] {1, 4}, X)), Duration.ofSeconds(60)).get();
   }
 
   private static JsonNode askOverHttp() throws Exception {

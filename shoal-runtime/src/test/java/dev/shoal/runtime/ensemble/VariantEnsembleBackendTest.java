@@ -45,7 +45,7 @@ class VariantEnsembleBackendTest {
   }
 
   private static Map<String, TensorData> infer(VariantEnsembleBackend e) throws Exception {
-    return e.infer("vp", Map.of("x", TensorData.ofFloats("x", new long[] {2, 4}, X))).get();
+    return e.run("vp", Map.of("x", TensorData.ofFloats("x", new long[] {2, 4}, X)), Duration.ofSeconds(60)).get();
   }
 
   @Test

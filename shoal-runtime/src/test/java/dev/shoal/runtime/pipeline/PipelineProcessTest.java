@@ -1,5 +1,6 @@
 package dev.shoal.runtime.pipeline;
 
+import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -116,7 +117,7 @@ class PipelineProcessTest {
   private static List<CompletableFuture<Map<String, TensorData>>> sendAll(PipelineBackend b, int from, int to) {
     List<CompletableFuture<Map<String, TensorData>>> out = new ArrayList<>();
     for (int i = from; i < to; i++) {
-      out.add(b.infer("chain", Map.of("x", input(i))));
+      out.add(b.run("chain", Map.of("x", input(i)), Duration.ofSeconds(60)));
     }
     return out;
   }
@@ -156,7 +157,7 @@ class PipelineProcessTest {
     try (PipelineBackend b = PipelineBackend.start(MODEL, endpoints, split(TensorCodec.parse("int8"), 1, 3),
         security, PipelineBackend.Options.DEFAULT)) {
       for (int i = 0; i < 20; i++) {
-        float[] got = b.infer("chain", Map.of("x", input(i))).get(30, TimeUnit.SECONDS).get("y").floats();
+        float[] got = b.run("chain", Map.of("x", input(i)), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS).get("y").floats();
         float[] want = expected(i).floats();
         float scale = 0;
         for (float w : want) {
@@ -173,13 +174,13 @@ class PipelineProcessTest {
   void badRequestsGetExplicitErrors() throws Exception {
     try (PipelineBackend b = PipelineBackend.start(MODEL, endpoints, split(TensorCodec.parse("raw"), 3),
         security, PipelineBackend.Options.DEFAULT)) {
-      assertThatThrownBy(() -> b.infer("nope", Map.of("x", input(0))).join())
+      assertThatThrownBy(() -> b.run("nope", Map.of("x", input(0)), Duration.ofSeconds(60)).join())
           .hasCauseInstanceOf(InferenceException.class).hasMessageContaining("unknown model 'nope'");
       TensorData wrongWidth = TensorData.ofFloats("x", new long[] {1, 3}, new float[3]);
-      assertThatThrownBy(() -> b.infer("chain", Map.of("x", wrongWidth)).join())
+      assertThatThrownBy(() -> b.run("chain", Map.of("x", wrongWidth), Duration.ofSeconds(60)).join())
           .hasMessageContaining("input 'x' is FLOAT[1, 3]");
-      assertThatThrownBy(() -> b.infer("chain", Map.of()).join()).hasMessageContaining("missing input 'x'");
-      assertThat(b.infer("chain", Map.of("x", input(5))).get(30, TimeUnit.SECONDS).get("y")).isEqualTo(expected(5));
+      assertThatThrownBy(() -> b.run("chain", Map.of(), Duration.ofSeconds(60)).join()).hasMessageContaining("missing input 'x'");
+      assertThat(b.run("chain", Map.of("x", input(5)), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS).get("y")).isEqualTo(expected(5));
     }
   }
 
@@ -238,7 +239,7 @@ class PipelineProcessTest {
       int total = 600;
       int killAt = 150;
       for (int i = 0; i < total; i++) {
-        answers.add(b.infer("chain", Map.of("x", input(i))));
+        answers.add(b.run("chain", Map.of("x", input(i)), Duration.ofSeconds(60)));
         if (i == killAt) {
           answers.get(killAt / 2).get(30, TimeUnit.SECONDS); // the stream is flowing
           processes.get(1).kill();

@@ -1,5 +1,6 @@
 package dev.shoal.runtime.security;
 
+import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -167,13 +168,13 @@ class PeerSecurityProcessTest {
     PeerSecurity takingOver = PeerSecurity.mutualTls(coordinator, true);
     try (PipelineBackend a = PipelineBackend.start(MODEL, endpoints, planner(), first, PipelineBackend.Options.DEFAULT)) {
       TensorData x = TensorData.ofFloats("x", new long[] {1, WIDTH}, new float[WIDTH]);
-      Map<String, TensorData> want = a.infer("chain", Map.of("x", x)).get(30, TimeUnit.SECONDS);
+      Map<String, TensorData> want = a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS);
 
       assertThatThrownBy(() -> PipelineBackend.start(MODEL, endpoints, planner(), second, PipelineBackend.Options.DEFAULT))
           .isInstanceOf(InferenceException.class)
           .hasMessageContaining("is leased to " + first.session().holder());
       assertThat(a.ready()).isTrue();
-      assertThat(a.infer("chain", Map.of("x", x)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
+      assertThat(a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
 
       // only the holder deploys, and not even it out of range
       WorkerEndpoint w0 = endpoints.get(0);
@@ -191,16 +192,16 @@ class PeerSecurityProcessTest {
 
       try (PipelineBackend c = PipelineBackend.start(MODEL, endpoints, planner(), takingOver,
           PipelineBackend.Options.DEFAULT)) {
-        assertThat(c.infer("chain", Map.of("x", x)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
+        assertThat(c.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
         waitFor(() -> !a.ready(), 20);
         assertThat(String.join("\n", a.status())).contains("leased to " + takingOver.session().holder());
-        assertThat(a.infer("chain", Map.of("x", x))).failsWithin(10, TimeUnit.SECONDS);
+        assertThat(a.run("chain", Map.of("x", x), Duration.ofSeconds(60))).failsWithin(10, TimeUnit.SECONDS);
       }
       // the taker shuts down and hands the workers back: the first one serves again
       assertThat(WorkerLeases.release(endpoints, takingOver)).isEqualTo(2);
       waitFor(a::ready, 30);
       waitFor(() -> a.plan() != null, 30);
-      assertThat(a.infer("chain", Map.of("x", x)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
+      assertThat(a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
     }
     WorkerLeases.release(endpoints, first);
   }

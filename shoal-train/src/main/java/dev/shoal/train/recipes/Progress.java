@@ -6,11 +6,11 @@ import dev.shoal.train.train.TrainingSession.EpochReport;
 import java.util.function.Consumer;
 
 /** Progress lines for long training runs. */
-final class Progress {
+public final class Progress {
 
   private Progress() {}
 
-  static TrainingSession.Listener epochs(String what, TrainConfig config, Consumer<String> log) {
+  public static TrainingSession.Listener epochs(String what, TrainConfig config, Consumer<String> log) {
     return new TrainingSession.Listener() {
       @Override
       public void epoch(EpochReport r) {

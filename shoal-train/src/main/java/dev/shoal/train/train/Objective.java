@@ -6,7 +6,7 @@ import ai.djl.training.loss.Loss;
 import java.util.Optional;
 
 /** What a network is trained to minimise, given all its outputs for a batch. */
-public sealed interface Objective permits Objective.Single, Objective.VariantJoint {
+public sealed interface Objective permits Objective.Single, Objective.VariantJoint, Objective.EachOutput {
 
   /**
    * What a batch is trained towards: its labels {@code [N]} (int64) and, when the objective
@@ -27,6 +27,21 @@ public sealed interface Objective permits Objective.Single, Objective.VariantJoi
     @Override
     public NDArray loss(Targets targets, NDList outputs, float labelSmoothing) {
       return Losses.smoothedCrossEntropy(outputs.singletonOrThrow(), targets.labels(), labelSmoothing);
+    }
+  }
+
+  /**
+   * The sum of every output's cross-entropy: each output is a classifier trained for its own sake
+   * (a Fluid sub-network, its combined head; every width of a slimmable network).
+   */
+  record EachOutput() implements Objective {
+    @Override
+    public NDArray loss(Targets targets, NDList outputs, float labelSmoothing) {
+      NDArray total = Losses.smoothedCrossEntropy(outputs.get(0), targets.labels(), labelSmoothing);
+      for (int i = 1; i < outputs.size(); i++) {
+        total = total.add(Losses.smoothedCrossEntropy(outputs.get(i), targets.labels(), labelSmoothing));
+      }
+      return total;
     }
   }
 

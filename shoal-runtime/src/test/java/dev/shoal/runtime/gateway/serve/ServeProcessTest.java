@@ -35,7 +35,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -206,8 +205,7 @@ class ServeProcessTest {
     ClusterServing.Served served = ClusterServing.pipeline(model, cluster, new ExactSolver(), TensorCodec.parse("raw"),
         security, PipelineBackend.Options.DEFAULT);
     PipelineBackend pipeline = (PipelineBackend) served.backend();
-    Gateway g = Gateway.start(pipeline, new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0),
-        GatewayOptions.defaults().withMaxRequestBytes(LIMIT));
+    Gateway g = Gateway.start(pipeline, 0, 0, GatewayOptions.defaults().withMaxRequestBytes(LIMIT));
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", g.grpcPort(),
         InsecureChannelCredentials.create()).build();
     try {

@@ -1,0 +1,282 @@
+package dev.shoal.train.separable;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.initializer.XavierInitializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shoal.train.data.Augmentation;
+import dev.shoal.train.data.BatchMaker;
+import dev.shoal.train.train.Objective;
+import dev.shoal.train.train.TrainConfig;
+import dev.shoal.train.train.TrainingSession.EpochReport;
+import dev.shoal.train.train.TrainingSession.Listener;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * Trains a {@link SeparableNet} with the project's recipe (SGD momentum, warm-up + cosine, weight
+ * decay, label smoothing, crop + flip), optionally with a new transmission policy drawn for every
+ * batch (one-shot supernet training), and saves a checkpoint after every epoch — weights, batch-norm
+ * statistics, momentum buffers, step count — so that a run started again with the same settings
+ * skips the finished epochs and continues exactly. Each epoch draws its shuffling, augmentation and
+ * policies from its own seed, so a resumed run sees what an uninterrupted one would have.
+ */
+public final class SeparableTrainer implements AutoCloseable {
+
+  /** Draws the policy one training batch follows. */
+  @FunctionalInterface
+  public interface PolicySource {
+    TransmissionPolicy next(Random random);
+  }
+
+  /** What a checkpoint records besides the arrays; {@code config} must match to resume. */
+  public record Checkpoint(TrainConfig config, int epochsDone, long steps, List<EpochReport> epochs) {}
+
+  static final String CHECKPOINT = "checkpoint.json";
+  static final String WEIGHTS = "checkpoint-weights.ndlist";
+  static final String MOMENTUM = "checkpoint-momentum.ndlist";
+  private static final int EVAL_BATCH = 500;
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final SeparableNet net;
+  private final TrainConfig config;
+  private final Model model;
+  private final Trainer trainer;
+  private final CheckpointedSgd sgd;
+  private final int stepsPerEpoch;
+  private final Shape sampleShape;
+  private final Objective objective = new Objective.Single();
+
+  public SeparableTrainer(SeparableNet net, TrainConfig config, int trainCount) {
+    this.net = net;
+    this.config = config;
+    var arch = net.architecture();
+    this.sampleShape = new Shape(1, arch.rows(), arch.cols());
+    this.stepsPerEpoch = (trainCount + config.batchSize() - 1) / config.batchSize();
+    Engine.getInstance().setRandomSeed((int) config.seed());
+    this.sgd =
+        new CheckpointedSgd(
+            config.learningRate(), config.momentum(), config.weightDecay(), stepsPerEpoch,
+            (long) stepsPerEpoch * config.epochs());
+    DefaultTrainingConfig djl =
+        new DefaultTrainingConfig(objective.asDjlLoss(config.labelSmoothing()))
+            .optOptimizer(sgd)
+            .optDevices(new Device[] {Device.cpu()})
+            .optInitializer(
+                new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2),
+                Parameter.Type.WEIGHT);
+    this.model = Model.newInstance("shoal-separable", Device.cpu());
+    model.setBlock(net);
+    this.trainer = model.newTrainer(djl);
+    trainer.initialize(new Shape(config.batchSize()).addAll(sampleShape));
+    zeroResidualScales();
+  }
+
+  /**
+   * Starts every block's last batch-norm scale at zero, so each residual block begins as its
+   * shortcut (Goyal et al.'s zero-gamma): deep residual networks then train stably at the recipe's
+   * learning rate.
+   */
+  private void zeroResidualScales() {
+    for (var p : net.getParameters()) {
+      if (p.getKey().contains("expand") && p.getKey().endsWith("gamma")) {
+        NDArray gamma = p.getValue().getArray();
+        gamma.set(new float[(int) gamma.size()]);
+      }
+    }
+  }
+
+  public SeparableNet net() {
+    return net;
+  }
+
+  /**
+   * Trains the configured epochs, resuming from {@code checkpointDir} when it holds a checkpoint of
+   * the same settings; {@code policies} empty trains the network as it is (the reference, or one
+   * fixed policy set beforehand). Returns every epoch's report, resumed ones included.
+   */
+  public List<EpochReport> fit(
+      BatchMaker train, Optional<PolicySource> policies, Path checkpointDir, Listener listener) throws IOException {
+    Files.createDirectories(checkpointDir);
+    TransmissionPolicy fixed = net.policy();
+    List<EpochReport> reports = new ArrayList<>();
+    long steps = 0;
+    int first = 1;
+    Optional<Checkpoint> saved = readCheckpoint(checkpointDir);
+    if (saved.isPresent()) {
+      Checkpoint c = saved.get();
+      if (!c.config().equals(config)) {
+        throw new IllegalStateException(
+            checkpointDir + " holds a checkpoint of another run (" + c.config() + "); delete it or train with the "
+                + "same settings");
+      }
+      restore(checkpointDir);
+      reports.addAll(c.epochs());
+      steps = c.steps();
+      first = c.epochsDone() + 1;
+    }
+    for (int epoch = first; epoch <= config.epochs(); epoch++) {
+      Random random = new Random(config.seed() * 1_000_003L + epoch);
+      long start = System.nanoTime();
+      int[] order = train.shuffledOrder(random);
+      double lossSum = 0;
+      int batches = 0;
+      for (int from = 0; from < order.length; from += config.batchSize()) {
+        int to = Math.min(order.length, from + config.batchSize());
+        if (policies.isPresent()) {
+          net.usePolicy(policies.get().next(random));
+        }
+        sgd.beginStep(steps);
+        try (NDManager batch = trainer.getManager().newSubManager()) {
+          NDArray x =
+              batch.create(train.images(order, from, to, config.augmentation(), random), new Shape(to - from).addAll(sampleShape));
+          NDArray y = batch.create(train.labels(order, from, to));
+          try (GradientCollector gc = trainer.newGradientCollector()) {
+            NDList out = trainer.forward(new NDList(x));
+            NDArray loss = objective.loss(new Objective.Targets(y, Optional.empty()), out, config.labelSmoothing());
+            float value = loss.getFloat();
+            if (!Float.isFinite(value)) {
+              throw new IllegalStateException(String.format(
+                  "training diverged: the loss is %s at epoch %d, step %d; try a lower learning rate than %s",
+                  value, epoch, batches + 1, config.learningRate()));
+            }
+            gc.backward(loss);
+            lossSum += value;
+          }
+          trainer.step();
+        }
+        steps++;
+        batches++;
+        if (batches % 100 == 0) {
+          listener.steps(epoch, batches, stepsPerEpoch, lossSum / batches);
+        }
+      }
+      EpochReport report = new EpochReport(epoch, lossSum / batches, (System.nanoTime() - start) / 1e9, order.length);
+      reports.add(report);
+      if (policies.isPresent()) {
+        net.usePolicy(fixed);
+      }
+      writeCheckpoint(checkpointDir, new Checkpoint(config, epoch, steps, reports));
+      listener.epoch(report);
+    }
+    if (policies.isPresent() && fixed != null) {
+      net.usePolicy(fixed);
+    }
+    return reports;
+  }
+
+  /** Inference-mode logits {@code [count x classes]} for every image of {@code data}, in order. */
+  public float[] logits(BatchMaker data) {
+    int[] order = data.sequentialOrder();
+    int classes = net.architecture().classes();
+    float[] logits = new float[order.length * classes];
+    ParameterStore store = new ParameterStore(trainer.getManager(), false);
+    for (int from = 0; from < order.length; from += EVAL_BATCH) {
+      int to = Math.min(order.length, from + EVAL_BATCH);
+      try (NDManager batch = trainer.getManager().newSubManager()) {
+        NDArray x = batch.create(data.images(order, from, to, Augmentation.NONE, null), new Shape(to - from).addAll(sampleShape));
+        float[] out = net.forward(store, new NDList(x), false).singletonOrThrow().toFloatArray();
+        System.arraycopy(out, 0, logits, from * classes, out.length);
+      }
+    }
+    return logits;
+  }
+
+  /** Saves the weights and batch-norm statistics (no optimiser state) to {@code file}. */
+  public void saveWeights(Path file) throws IOException {
+    atomicWrite(file, parameters().encode());
+  }
+
+  /** Loads weights saved by {@link #saveWeights} into this trainer's network. */
+  public void loadWeights(Path file) throws IOException {
+    try (NDManager tmp = trainer.getManager().newSubManager()) {
+      copyInto(NDList.decode(tmp, Files.readAllBytes(file)), file);
+    }
+  }
+
+  private NDList parameters() {
+    NDList list = new NDList();
+    for (var p : net.getParameters()) {
+      NDArray a = p.getValue().getArray();
+      a.setName(p.getKey());
+      list.add(a);
+    }
+    return list;
+  }
+
+  private void copyInto(NDList saved, Path from) {
+    Map<String, NDArray> byName = new java.util.HashMap<>();
+    for (NDArray a : saved) {
+      byName.put(a.getName(), a);
+    }
+    for (var p : net.getParameters()) {
+      NDArray target = p.getValue().getArray();
+      NDArray source = byName.get(p.getKey());
+      if (source == null || !source.getShape().equals(target.getShape())) {
+        throw new IllegalStateException(
+            from + ": parameter " + p.getKey() + " is " + (source == null ? "missing" : source.getShape())
+                + ", the network's is " + target.getShape() + " (another architecture or group count?)");
+      }
+      target.set(source.toByteBuffer());
+    }
+  }
+
+  private void writeCheckpoint(Path dir, Checkpoint checkpoint) throws IOException {
+    atomicWrite(dir.resolve(WEIGHTS), parameters().encode());
+    Map<String, String> names = new java.util.HashMap<>();
+    for (var p : net.getParameters()) {
+      names.put(p.getValue().getId(), p.getKey());
+    }
+    NDList momentum = sgd.state(names);
+    atomicWrite(dir.resolve(MOMENTUM), momentum.encode());
+    momentum.close();
+    // The JSON goes last: a checkpoint counts only once its arrays are complete.
+    atomicWrite(dir.resolve(CHECKPOINT), JSON.writeValueAsBytes(checkpoint));
+  }
+
+  private void restore(Path dir) throws IOException {
+    try (NDManager tmp = trainer.getManager().newSubManager()) {
+      copyInto(NDList.decode(tmp, Files.readAllBytes(dir.resolve(WEIGHTS))), dir.resolve(WEIGHTS));
+      Map<String, String> ids = new java.util.HashMap<>();
+      for (var p : net.getParameters()) {
+        ids.put(p.getKey(), p.getValue().getId());
+      }
+      sgd.restore(NDList.decode(tmp, Files.readAllBytes(dir.resolve(MOMENTUM))), ids, trainer.getManager());
+    }
+  }
+
+  static Optional<Checkpoint> readCheckpoint(Path dir) throws IOException {
+    Path file = dir.resolve(CHECKPOINT);
+    return Files.isRegularFile(file) ? Optional.of(JSON.readValue(file.toFile(), Checkpoint.class)) : Optional.empty();
+  }
+
+  private static void atomicWrite(Path file, byte[] bytes) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".part");
+    Files.write(tmp, bytes);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  @Override
+  public void close() {
+    trainer.close();
+    model.close();
+  }
+}
