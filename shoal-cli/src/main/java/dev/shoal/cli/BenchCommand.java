@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     description = "Run a benchmark; each prints a table and writes machine-readable results.",
     subcommands = {BenchSplitCommand.class, PipelineBenchCommand.class, BenchVariantsCommand.class,
         BenchPlannerCommand.class, BenchAvailabilityCommand.class, BenchResponseTimeCommand.class, BenchPolicyCommand.class,
-        BenchFluidCommand.class, BenchCodecsCommand.class})
+        BenchFluidCommand.class, BenchCodecsCommand.class, BenchTlsCommand.class})
 public final class BenchCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -38,11 +38,11 @@ public final class CertsCommand implements Callable<Integer> {
   List<String> nodes = new ArrayList<>();
 
   @Option(names = "--cluster", paramLabel = "C.yaml",
-      description = "also every device of this cluster file, as a worker")
+      description = "also the --coordinators and every device of this cluster file (as workers)")
   Path cluster;
 
   @Option(names = "--coordinators", paramLabel = "NAME", split = ",", defaultValue = "coordinator",
-      description = "which nodes are coordinators (default: ${DEFAULT-VALUE}; always issued)")
+      description = "which of the nodes get the coordinator role; all others are workers (default: ${DEFAULT-VALUE})")
   List<String> coordinators;
 
   @Option(names = "--days", defaultValue = "365", description = "validity of new certificates, days (default: ${DEFAULT-VALUE})")
@@ -56,12 +56,15 @@ public final class CertsCommand implements Callable<Integer> {
     if (days < 1) {
       throw new IllegalArgumentException("--days must be >= 1, got " + days);
     }
-    Set<String> names = new LinkedHashSet<>(coordinators);
-    names.addAll(nodes);
+    Set<String> names = new LinkedHashSet<>(nodes);
     if (cluster != null) {
+      names.addAll(coordinators);
       for (ClusterDevice d : ClusterYaml.read(cluster).devices()) {
         names.add(d.name());
       }
+    }
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("no nodes: give --nodes NAME,... or --cluster C.yaml");
     }
     List<PeerIdentity> identities = new ArrayList<>();
     for (String name : names) {

@@ -256,7 +256,7 @@ public final class DemoCommand implements Callable<Integer> {
       }
       workers.forEach(WorkerProcess::close);
       Runtime.getRuntime().removeShutdownHook(stopWorkers);
-      try (var files = Files.list(work)) {
+      try (var files = Files.walk(work).sorted(java.util.Comparator.reverseOrder()).filter(f -> !f.equals(work))) {
         for (Path f : files.toList()) {
           Files.deleteIfExists(f);
         }

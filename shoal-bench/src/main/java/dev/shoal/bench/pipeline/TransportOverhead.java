@@ -10,6 +10,8 @@ import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.bench.BenchCerts;
+import dev.shoal.runtime.security.NodeRole;
+import dev.shoal.runtime.security.PeerIdentity;
 import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
@@ -33,7 +35,9 @@ import java.util.concurrent.TimeUnit;
  * Transport overhead per hop: the round-trip time of one tensor, one request at a time, through
  * (a) a plain gRPC echo process, (b) a one-stage Shoal pipeline whose stage is an Identity, and
  * (c) a two-stage one. (b) minus (a) is what Shoal adds to two transfers (frames, checksums,
- * signature, queueing, an ONNX Runtime call); (c) minus (b) is one more worker-to-worker hop.
+ * TLS, queueing, an ONNX Runtime call); (c) minus (b) is one more worker-to-worker hop. The echo
+ * is plaintext; the Shoal paths run mutual TLS, or plaintext on loopback when {@code certs} is
+ * null (the TLS-overhead baseline).
  */
 final class TransportOverhead {
 
@@ -61,7 +65,9 @@ final class TransportOverhead {
    * peaked.
    */
   static List<Row> run(Path workDir, int[] sizes, int samples, Path certs, PrintStream log) throws Exception {
-    PeerSecurity security = BenchCerts.coordinator(certs);
+    PeerSecurity security = certs == null
+        ? PeerSecurity.insecurePlaintext(new PeerIdentity(BenchCerts.COORDINATOR, NodeRole.COORDINATOR))
+        : BenchCerts.coordinator(certs);
     List<Row> rows = new ArrayList<>();
     List<WorkerProcess> processes = new ArrayList<>();
     PlanBackend one = null;
@@ -73,7 +79,7 @@ final class TransportOverhead {
       processes.add(echo);
       List<WorkerEndpoint> workers = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        WorkerProcess w = WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, certs.resolve("hop" + i),
+        WorkerProcess w = WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, certs == null ? null : certs.resolve("hop" + i),
             workDir.resolve("hop" + i + ".log"));
         processes.add(w);
         workers.add(new WorkerEndpoint(w.name(), w.address()));

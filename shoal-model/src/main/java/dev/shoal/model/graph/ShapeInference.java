@@ -37,6 +37,9 @@ final class ShapeInference {
 
   private ShapeInference() {}
 
+  /** Largest input the zero-filled probe allocates (found by ModelFuzzTest: huge declared dims). */
+  static final long MAX_PROBE_INPUT_BYTES = 1L << 30;
+
   static Map<String, Inferred> infer(ModelProto model, Set<String> realInputs, String where) {
     GraphProto graph = model.getGraph();
     Set<String> exposed = new HashSet<>();
@@ -102,8 +105,23 @@ final class ShapeInference {
       for (int i = 0; i < shape.length; i++) {
         TensorShapeProto.Dimension d = s.getDim(i);
         shape[i] = d.hasDimValue() ? d.getDimValue() : batch;
+        if (shape[i] < 0) {
+          throw new ModelFormatException(where + ": input '" + in.getName() + "' declares dimension " + i
+              + " as " + shape[i] + " (a size must be >= 0, or symbolic)");
+        }
       }
-      byte[] data = new byte[Math.toIntExact(TensorData.elementCount(shape) * dtype.byteSize())];
+      long bytes;
+      try {
+        bytes = Math.multiplyExact(TensorData.elementCount(shape), (long) dtype.byteSize());
+      } catch (ArithmeticException e) {
+        bytes = Long.MAX_VALUE;
+      }
+      if (bytes > MAX_PROBE_INPUT_BYTES) {
+        throw new ModelFormatException(where + ": input '" + in.getName() + "' of shape "
+            + java.util.Arrays.toString(shape) + " is larger than " + (MAX_PROBE_INPUT_BYTES >> 20)
+            + " MiB at batch " + batch + "; not supported");
+      }
+      byte[] data = new byte[(int) bytes];
       feeds.put(in.getName(), new TensorData(in.getName(), dtype, shape, data));
     }
     return feeds;

@@ -20,7 +20,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
@@ -40,6 +39,8 @@ public final class GrpcChannels {
    */
   private static final EventLoopGroup HEARTBEAT_LOOP = new NioEventLoopGroup(1, daemon("heartbeat-io"));
   private static final Executor HEARTBEAT_CALLBACKS = Executors.newSingleThreadExecutor(daemon("heartbeat-callbacks"));
+  /** A worker answers heartbeats on this thread, not on the executor that takes frames and deployments. */
+  private static final Executor HEARTBEAT_ANSWERS = Executors.newSingleThreadExecutor(daemon("heartbeat-server"));
 
   private GrpcChannels() {}
 
@@ -64,6 +65,7 @@ public final class GrpcChannels {
       // the certificate names the node, not its (DHCP) address: PeerTrustManager checks the name
       b.sslContext(security.clientContext(peerName)).overrideAuthority(peerName);
     } else {
+      requireLoopback(hp.host(), "dial");
       b.usePlaintext();
     }
     CoordinatorSession session = security.session();
@@ -80,8 +82,8 @@ public final class GrpcChannels {
    */
   public static Server server(String host, int port, PeerSecurity security, WorkerLease lease, int maxFrameBytes,
       List<BindableService> services) throws IOException {
-    if (!security.tls() && !InetAddress.getByName(host).isLoopbackAddress()) {
-      throw new IllegalArgumentException("plaintext peer links may only listen on loopback, not " + host);
+    if (!security.tls()) {
+      requireLoopback(host, "listen on");
     }
     NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
@@ -90,16 +92,10 @@ public final class GrpcChannels {
     if (security.tls()) {
       b.sslContext(security.serverContext());
     }
-    ExecutorService heartbeats = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "heartbeat-server");
-      t.setDaemon(true);
-      t.setPriority(Thread.MAX_PRIORITY);
-      return t;
-    });
     b.callExecutor(new ServerCallExecutorSupplier() {
       @Override
       public <Q, R> Executor getExecutor(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
-        return call.getMethodDescriptor().getFullMethodName().equals(HEARTBEAT) ? heartbeats : null;
+        return call.getMethodDescriptor().getFullMethodName().equals(HEARTBEAT) ? HEARTBEAT_ANSWERS : null;
       }
     });
     PeerAuthorization authorization = new PeerAuthorization(security);
@@ -107,18 +103,19 @@ public final class GrpcChannels {
       // the last interceptor runs first: authorisation by role, then the lease
       b.addService(ServerInterceptors.intercept(s, lease, authorization));
     }
-    Server server = b.build().start();
-    Thread closer = new Thread(() -> {
-      try {
-        server.awaitTermination();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      heartbeats.shutdownNow();
-    }, "heartbeat-server-closer");
-    closer.setDaemon(true);
-    closer.start();
-    return server;
+    return b.build().start();
+  }
+
+  private static void requireLoopback(String host, String what) {
+    boolean loopback;
+    try {
+      loopback = InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      loopback = false;
+    }
+    if (!loopback) {
+      throw new IllegalArgumentException("plaintext peer links may only " + what + " loopback, not " + host);
+    }
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
