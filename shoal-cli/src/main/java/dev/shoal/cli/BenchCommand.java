@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     description = "Run a benchmark; each prints a table and writes machine-readable results.",
     subcommands = {BenchSplitCommand.class, PipelineBenchCommand.class, BenchVariantsCommand.class,
-        BenchPlannerCommand.class, BenchAvailabilityCommand.class, BenchResponseTimeCommand.class})
+        BenchPlannerCommand.class, BenchAvailabilityCommand.class, BenchResponseTimeCommand.class,
+        BenchHardeningCommand.class})
 public final class BenchCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -187,6 +187,8 @@ public final class ServeCommand implements Callable<Integer> {
     System.out.println("  status page     " + base + "/");
     System.out.println("  API keys        " + (security.keys().isEmpty() ? "none (open, loopback only)"
         : security.keys().size() + " (Authorization: Bearer <key>)") + (security.tls() ? "; TLS on" : ""));
+    System.out.println("serve: listening on " + httpAt.host() + ":" + gateway.httpPort() + " (REST), "
+        + grpcAt.host() + ":" + gateway.grpcPort() + " (gRPC)");
     System.out.println("Ctrl-C or SIGTERM stops it.");
     System.out.flush();
     stopped.await();
