@@ -24,7 +24,9 @@ import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.pipeline.PipelineBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.wire.proto.StatusReply;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.io.IOException;
@@ -132,9 +134,11 @@ public final class DemoCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "single-machine reference: the whole model answered the %d images in this process%n", n);
 
     Path work = Files.createTempDirectory("shoal-demo-");
-    Path secretFile = work.resolve("cluster.secret");
-    ClusterSecret secret = ClusterSecret.generate();
-    secret.write(secretFile);
+    // a throw-away cluster CA: every link of the demo runs over mutual TLS like a real cluster's
+    Path certs = work.resolve("certs");
+    CertificateAuthority.provision(certs, List.of("coordinator"),
+        java.util.stream.IntStream.rangeClosed(1, slowdowns.length).mapToObj(i -> "dev" + i).toList());
+    PeerSecurity security = PeerSecurity.mutualTls(NodeCredentials.load(certs.resolve("coordinator")));
     List<WorkerProcess> workers = new ArrayList<>();
     // Ctrl-C skips finally blocks: the hook stops the workers then (by their process handles).
     Thread stopWorkers = new Thread(() -> workers.forEach(WorkerProcess::kill), "demo-stop-workers");
@@ -143,7 +147,7 @@ public final class DemoCommand implements Callable<Integer> {
     Gateway gateway = null;
     ObjectNode report = json.createObjectNode();
     try {
-      workers.addAll(startWorkers(secretFile, work));
+      workers.addAll(startWorkers(certs, work));
       List<SolverStagePlanner.Device> devices = new ArrayList<>();
       ArrayNode workersJson = report.putArray("workers");
       for (int i = 0; i < workers.size(); i++) {
@@ -166,7 +170,7 @@ public final class DemoCommand implements Callable<Integer> {
       SolverStagePlanner planner = new SolverStagePlanner(model.profile(), model.nodeSeconds(), devices, bw, lat,
           Solvers.byName(solver, 1), TensorCodec.parse("raw"));
       backend = PipelineBackend.start(model.served(), devices.stream().map(SolverStagePlanner.Device::worker).toList(),
-          planner, secret, PipelineBackend.Options.DEFAULT);
+          planner, security, PipelineBackend.Options.DEFAULT);
       gateway = Gateway.start(backend, 0, 0);
       String url = "http://127.0.0.1:" + gateway.httpPort() + "/v2/models/fashion/infer";
       System.out.println("serving: KServe v2 HTTP on port " + gateway.httpPort() + ", gRPC on port "
@@ -339,14 +343,14 @@ public final class DemoCommand implements Callable<Integer> {
     });
   }
 
-  private List<WorkerProcess> startWorkers(Path secretFile, Path work) throws Exception {
+  private List<WorkerProcess> startWorkers(Path certs, Path work) throws Exception {
     List<CompletableFuture<WorkerProcess>> starting = new ArrayList<>();
     for (int i = 0; i < slowdowns.length; i++) {
       String name = "dev" + (i + 1);
       double k = slowdowns[i];
       starting.add(CompletableFuture.supplyAsync(() -> {
         try {
-          return WorkerProcess.start(List.of(), name, "127.0.0.1:0", k, secretFile, work.resolve(name + ".log"));
+          return WorkerProcess.start(List.of(), name, "127.0.0.1:0", k, certs.resolve(name), work.resolve(name + ".log"));
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
         }

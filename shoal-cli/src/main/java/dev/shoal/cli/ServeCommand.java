@@ -11,14 +11,18 @@ import dev.shoal.runtime.gateway.GatewayOptions;
 import dev.shoal.runtime.gateway.GatewaySecurity;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
 import dev.shoal.runtime.serving.LocalBackend;
+import dev.shoal.runtime.coordinator.WorkerLeases;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.NodeRole;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -74,7 +78,8 @@ public final class ServeCommand implements Callable<Integer> {
   String solver;
 
   @Option(names = "--codec", defaultValue = "raw",
-      description = "--model: codec of the links between stages: raw, fp16, int8, lz4 or zstd (default: ${DEFAULT-VALUE})")
+      description = "--model: codec of the links between stages: raw, fp16, int8, int8c, int4, sparse, sparse-fp16, "
+          + "sparse-int8, lz4 or zstd, optionally +lz4 or +zstd, e.g. int8c+zstd (default: ${DEFAULT-VALUE})")
   String codec;
 
   @Option(names = "--deadline-ms", defaultValue = "500",
@@ -90,9 +95,13 @@ public final class ServeCommand implements Callable<Integer> {
       description = "KServe v2 gRPC (default: ${DEFAULT-VALUE})")
   String grpc;
 
-  @Option(names = "--secret", paramLabel = "FILE", defaultValue = "cluster.secret",
-      description = "the cluster secret the workers were started with (default: ${DEFAULT-VALUE})")
-  Path secret;
+  @Option(names = "--credentials", paramLabel = "DIR",
+      description = "the coordinator's directory from `shoal certs` (ca.pem, node.pem, node.key); all but --local")
+  Path credentials;
+
+  @Option(names = "--take-over",
+      description = "take the workers' leases even while another coordinator holds them (it stops being ready)")
+  boolean takeOver;
 
   @Option(names = "--timeout-ms", defaultValue = "30000",
       description = "longest a request may take before it fails (default: ${DEFAULT-VALUE})")
@@ -127,7 +136,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (deadlineMs < 1 || timeoutMs < 1) {
       throw new IllegalArgumentException("--deadline-ms and --timeout-ms must be >= 1");
     }
-    GatewaySecurity security = new GatewaySecurity(apiKeys == null ? ApiKeys.none() : ApiKeys.load(apiKeys),
+    GatewaySecurity api = new GatewaySecurity(apiKeys == null ? ApiKeys.none() : ApiKeys.load(apiKeys),
         keyedHealth, tlsCert, tlsKey);
     GatewayOptions limits = GatewayOptions.defaults().withMaxRequestBytes((long) maxRequestMib << 20)
         .withRequestTimeout(Duration.ofMillis(timeoutMs)).withMaxBatch(maxBatch);
@@ -135,13 +144,19 @@ public final class ServeCommand implements Callable<Integer> {
       String name = ClusterServing.modelName(what.local);
       LocalBackend local = LocalBackend.open(name, what.local, LocalBackend.Options.DEFAULT);
       return serve(new ClusterServing.Served(local, "one local ONNX Runtime session of " + what.local + "\n"),
-          httpAt, grpcAt, limits, security);
+          httpAt, grpcAt, limits, api, () -> "");
     }
-    if (cluster == null) {
-      throw new IllegalArgumentException("--cluster C.yaml is needed to serve on workers (or use --local M.onnx)");
+    if (cluster == null || credentials == null) {
+      throw new IllegalArgumentException("--cluster C.yaml and --credentials DIR are needed to serve on workers "
+          + "(or use --local M.onnx)");
     }
     Cluster spec = ClusterYaml.read(cluster);
-    ClusterSecret clusterSecret = ClusterSecret.load(secret);
+    NodeCredentials node = NodeCredentials.load(credentials);
+    if (node.identity().role() != NodeRole.COORDINATOR) {
+      throw new IllegalArgumentException(credentials + " holds the certificate of " + node.identity()
+          + ", not of a coordinator");
+    }
+    PeerSecurity security = PeerSecurity.mutualTls(node, takeOver);
     Duration timeout = Duration.ofMillis(timeoutMs);
     PipelineBackend.Options options = new PipelineBackend.Options(PipelineBackend.Options.DEFAULT.maxInFlight(),
         timeout, PipelineBackend.Options.DEFAULT.inputCodec(), PipelineBackend.Options.DEFAULT.maxFrameBytes());
@@ -150,17 +165,23 @@ public final class ServeCommand implements Callable<Integer> {
     ClusterServing.Served served;
     if (what.model != null) {
       PipelineSolver chosen = Solvers.byName(solver, 1);
-      served = ClusterServing.pipeline(what.model, spec, chosen, TensorCodec.parse(codec), clusterSecret, options);
+      served = ClusterServing.pipeline(what.model, spec, chosen, TensorCodec.parse(codec), security, options);
     } else if (what.variants != null) {
-      served = ClusterServing.variants(what.variants, spec, deadline, clusterSecret, options);
+      served = ClusterServing.variants(what.variants, spec, deadline, security, options);
     } else {
-      served = ClusterServing.classParallel(what.classParallel, spec, deadline, clusterSecret, options);
+      served = ClusterServing.classParallel(what.classParallel, spec, deadline, security, options);
     }
-    return serve(served, httpAt, grpcAt, limits, security);
+    return serve(served, httpAt, grpcAt, limits, api,
+        () -> " (released " + WorkerLeases.release(ClusterServing.workers(spec), security) + " worker leases)");
   }
 
+  /**
+   * Serves {@code served} through the gateway until the process is stopped.
+   *
+   * @param release runs at shutdown after the backend closed, and says what it released
+   */
   private static int serve(ClusterServing.Served served, HostPort httpAt, HostPort grpcAt, GatewayOptions limits,
-      GatewaySecurity security) throws InterruptedException {
+      GatewaySecurity security, Supplier<String> release) throws InterruptedException {
     Gateway gateway;
     try {
       gateway = Gateway.start(served.backend(), new InetSocketAddress(httpAt.host(), httpAt.port()),
@@ -174,7 +195,7 @@ public final class ServeCommand implements Callable<Integer> {
       System.err.println("serve: stopping ...");
       gateway.close();
       served.backend().close();
-      System.err.println("serve: stopped");
+      System.err.println("serve: stopped" + release.get());
       stopped.countDown();
     }, "shoal-serve-shutdown"));
     System.out.print(served.plan());

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     description = "Distributed DNN inference across clusters of small edge devices.",
     subcommands = {CommandLine.HelpCommand.class, BenchCommand.class, ProfileCommand.class,
         SplitCommand.class, PlanCommand.class, RunCommand.class, DemoCommand.class, WorkerCommand.class,
-        SecretCommand.class, TrainCommand.class, ServeCommand.class, KeysCommand.class, AdminCommand.class})
+        CertsCommand.class, TrainCommand.class, ServeCommand.class, KeysCommand.class, AdminCommand.class})
 public final class ShoalCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,6 +1,6 @@
 package dev.shoal.cli;
 
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import dev.shoal.runtime.worker.WorkerConfig;
 import dev.shoal.runtime.worker.WorkerMain;
@@ -15,19 +15,20 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Run a Shoal worker: takes stage deployments from a coordinator, runs its stage in ONNX Runtime and",
-      "forwards outputs straight to the next stage's worker. Every call must be signed with the cluster",
-      "secret (see `shoal secret`)."
+      "forwards outputs straight to the next stage's worker. Every link is mutual TLS 1.3 with the",
+      "cluster's certificates (see `shoal certs`); the worker serves one coordinator at a time, under a lease."
     })
 public final class WorkerCommand implements Callable<Integer> {
 
   @Option(names = "--listen", defaultValue = "127.0.0.1:7070", description = "HOST:PORT to serve on (port 0: any free one; default ${DEFAULT-VALUE})")
   String listen;
 
-  @Option(names = "--name", description = "device name, as the cluster file calls it (default: the listen address)")
+  @Option(names = "--name", description = "device name, as the cluster file calls it (default: the one its certificate names)")
   String name;
 
-  @Option(names = "--secret-file", required = true, description = "the cluster secret file")
-  Path secretFile;
+  @Option(names = "--credentials", paramLabel = "DIR", required = true,
+      description = "this node's directory from `shoal certs` (ca.pem, node.pem, node.key)")
+  Path credentials;
 
   @Option(names = "--slowdown", defaultValue = "1", description = {"emulate a device K times slower: hold each frame until K x the stage's compute on the",
       "reference host has passed (the planner's profiled time, else the stage's warm run here) (default ${DEFAULT-VALUE})"})
@@ -48,8 +49,9 @@ public final class WorkerCommand implements Callable<Integer> {
     WorkerConfig config;
     try {
       hp = HostPort.parse(listen);
-      config = new WorkerConfig(hp.host(), hp.port(), name == null ? listen : name, slowdown, threads, queue,
-          Math.min(maxFrameMb, 1024) << 20, ClusterSecret.load(secretFile));
+      PeerSecurity security = PeerSecurity.mutualTls(WorkerMain.workerCredentials(credentials, name));
+      config = new WorkerConfig(hp.host(), hp.port(), security.self().name(), slowdown, threads, queue,
+          Math.min(maxFrameMb, 1024) << 20, security);
     } catch (IllegalArgumentException e) {
       System.err.println("shoal worker: " + e.getMessage());
       return 2;

@@ -67,17 +67,17 @@ public final class AvailabilityBench {
   private void run(Path out) throws IOException {
     int n = setup.family.variants().size();
     Path logs = Files.createDirectories(out.resolve("logs"));
-    Path secretFile = setup.writeSecret(logs);
+    Path certs = setup.writeCertificates(logs, n);
     log.printf(Locale.ROOT, "availability: %d test images, %d workers, slowdown %.1f, deadline %d ms%n",
         setup.images.length, n, config.slowdown(), config.deadline().toMillis());
-    try (WorkerPool pool = WorkerPool.start(n, secretFile, logs, config.slowdown())) {
+    try (WorkerPool pool = WorkerPool.start(n, certs, logs, config.slowdown())) {
       ResultTable availability = availability(pool, pool.endpoints());
       availability.print(log);
       availability.writeCsv(out.resolve("availability.csv"));
       availability.writeJson(out.resolve("availability.json"));
       log.println("availability: results in " + out);
     } finally {
-      Files.deleteIfExists(secretFile);
+      FashionServingSetup.deleteCertificates(certs);
     }
   }
 
@@ -90,19 +90,19 @@ public final class AvailabilityBench {
     ModelProfile baseProfile = ModelProfile.of(ModelGraph.load(setup.baseFile));
     List<Strategy> strategies = List.of(
         new Strategy("variant parallel", false,
-            w -> ClusterServing.variants(setup.variantsDir, spec, config.deadline(), setup.secret, setup.options).backend()),
+            w -> ClusterServing.variants(setup.variantsDir, spec, config.deadline(), setup.security, setup.options).backend()),
         new Strategy("class parallel", false,
-            w -> ClusterServing.classParallel(setup.classParallelDir, spec, config.deadline(), setup.secret, setup.options).backend()),
+            w -> ClusterServing.classParallel(setup.classParallelDir, spec, config.deadline(), setup.security, setup.options).backend()),
         new Strategy("pipeline MP, re-plan", true, w -> {
           ClusterServing.Served s = ClusterServing.pipeline(setup.baseFile, spec, new ExactSolver(), setup.options.inputCodec(),
-              setup.secret, setup.options);
+              setup.security, setup.options);
           log.print("  " + s.plan().replace("\n", "\n  ").stripTrailing() + "\n");
           return s.backend();
         }),
         new Strategy("pipeline MP, no re-plan", false, w -> PipelineBackend.start(
             PreparedModel.servedModel("base", ModelGraph.load(setup.baseFile)), w,
             new PinnedPlanner(new ClusterStagePlanner(baseProfile, spec, w, new ExactSolver(), setup.options.inputCodec())),
-            setup.secret, setup.options)));
+            setup.security, setup.options)));
     for (Strategy s : strategies) {
       pool.restartDead();
       log.println(s.name() + ": deploying on " + FashionServingSetup.names(cluster));

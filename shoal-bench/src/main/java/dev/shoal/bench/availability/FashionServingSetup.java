@@ -11,7 +11,8 @@ import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.bench.BenchCerts;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.train.data.LabelledImages;
 import dev.shoal.train.data.Split;
 import java.io.IOException;
@@ -34,8 +35,8 @@ final class FashionServingSetup {
   final Path baseFile;
   final float[][] images;
   final int[] labels;
-  /** The secret the benches' coordinator and worker processes share. */
-  final ClusterSecret secret = ClusterSecret.generate();
+  /** The coordinator's side of the links; set by {@link #writeCertificates}. */
+  PeerSecurity security;
   /** Raw tensors (no lossy codec: accuracy is compared), a request timeout that outlasts a re-plan. */
   final PipelineBackend.Options options = new PipelineBackend.Options(PipelineBackend.Options.DEFAULT.maxInFlight(),
       Duration.ofSeconds(20), TensorCodec.parse("raw"), PipelineBackend.Options.DEFAULT.maxFrameBytes());
@@ -72,11 +73,23 @@ final class FashionServingSetup {
     }
   }
 
-  /** Writes the cluster secret into {@code dir} for the worker processes; delete the file when done. */
-  Path writeSecret(Path dir) throws IOException {
-    Path file = dir.resolve("cluster.secret");
-    secret.write(file);
-    return file;
+  /**
+   * Writes a throw-away cluster CA and certificates for the coordinator and workers w1..wN into
+   * {@code dir/certs} (one directory per node); delete them with {@link #deleteCertificates}.
+   */
+  Path writeCertificates(Path dir, int workers) throws IOException {
+    Path certs = dir.resolve("certs");
+    BenchCerts.provision(certs, java.util.stream.IntStream.rangeClosed(1, workers).mapToObj(i -> "w" + i).toList());
+    security = BenchCerts.coordinator(certs);
+    return certs;
+  }
+
+  static void deleteCertificates(Path certs) throws IOException {
+    try (var files = Files.walk(certs)) {
+      for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(f);
+      }
+    }
   }
 
   /** Image {@code i} as the one input tensor of a batch-1 request. */

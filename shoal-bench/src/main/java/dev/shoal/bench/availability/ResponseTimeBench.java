@@ -65,7 +65,7 @@ public final class ResponseTimeBench {
   private void run(Path out) throws IOException {
     int n = setup.family.variants().size();
     Path logs = Files.createDirectories(out.resolve("logs"));
-    Path secretFile = setup.writeSecret(logs);
+    Path certs = setup.writeCertificates(logs, n + 1);
     // the models' own batch-1 ONNX Runtime time on this host: what a worker's emulated device multiplies
     List<Path> files = new ArrayList<>(List.of(setup.baseFile));
     setup.family.variants().forEach(v -> files.add(setup.variantsDir.resolve(v.file())));
@@ -79,7 +79,7 @@ public final class ResponseTimeBench {
         "compute_speedup", "base_overhead_ms", "ensemble_overhead_ms");
     try {
       for (double slowdown : config.slowdowns()) {
-        try (WorkerPool pool = WorkerPool.start(n + 1, secretFile, logs, slowdown)) {
+        try (WorkerPool pool = WorkerPool.start(n + 1, certs, logs, slowdown)) {
           log.printf(Locale.ROOT, "  slowdown %4.1f: %d warm-up rounds, then %d timed%n", slowdown, config.warmup(),
               config.rounds());
           Map<String, Timings> paths = measure(pool.endpoints().subList(0, n), pool.endpoints().get(n));
@@ -97,7 +97,7 @@ public final class ResponseTimeBench {
         }
       }
     } finally {
-      Files.deleteIfExists(secretFile);
+      FashionServingSetup.deleteCertificates(certs);
     }
     t.meta("what", "batch-1 response time, one request at a time, base and ensemble interleaved: 'REST' through "
         + "the gateway's KServe v2 REST API (JSON), 'runtime' straight into the serving backend (no HTTP); the base "
@@ -121,12 +121,12 @@ public final class ResponseTimeBench {
   private Map<String, Timings> measure(List<WorkerEndpoint> cluster, WorkerEndpoint alone) {
     ServedModel baseModel = PreparedModel.servedModel("base", ModelGraph.load(setup.baseFile));
     ServingBackend base = PipelineBackend.start(baseModel, List.of(alone),
-        new FixedStagePlanner(List.of(FashionServingSetup.read(setup.baseFile)), setup.options.inputCodec()), setup.secret,
+        new FixedStagePlanner(List.of(FashionServingSetup.read(setup.baseFile)), setup.options.inputCodec()), setup.security,
         setup.options);
     ServingBackend vp = null;
     try {
       vp = ClusterServing.variants(setup.variantsDir, FashionServingSetup.clusterOf(cluster), config.deadline(),
-          setup.secret, setup.options).backend();
+          setup.security, setup.options).backend();
       try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0)) {
         GatewayClient baseClient = setup.client(baseGateway, baseModel.name());
         GatewayClient vpClient = setup.client(vpGateway, setup.family.name());

@@ -13,27 +13,28 @@ import java.util.List;
  */
 final class WorkerPool implements AutoCloseable {
 
-  private final Path secretFile;
+  private final Path certs;
   private final Path logs;
   private final double slowdown;
   private final List<WorkerProcess> workers = new ArrayList<>();
   private final List<WorkerEndpoint> endpoints = new ArrayList<>();
 
-  private WorkerPool(Path secretFile, Path logs, double slowdown) {
-    this.secretFile = secretFile;
+  private WorkerPool(Path certs, Path logs, double slowdown) {
+    this.certs = certs;
     this.logs = logs;
     this.slowdown = slowdown;
   }
 
   /**
    * Starts {@code count} workers named w1..wN on free loopback ports, each emulating a device
-   * {@code slowdown} times slower than this host (DESIGN.md).
+   * {@code slowdown} times slower than this host (DESIGN.md), each with its node directory
+   * {@code certs/wI} ({@link FashionServingSetup#writeCertificates}).
    */
-  static WorkerPool start(int count, Path secretFile, Path logs, double slowdown) throws IOException {
-    WorkerPool pool = new WorkerPool(secretFile, logs, slowdown);
+  static WorkerPool start(int count, Path certs, Path logs, double slowdown) throws IOException {
+    WorkerPool pool = new WorkerPool(certs, logs, slowdown);
     try {
       for (int i = 1; i <= count; i++) {
-        WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", slowdown, secretFile,
+        WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", slowdown, certs.resolve("w" + i),
             logs.resolve("w" + i + ".log"));
         pool.workers.add(p);
         pool.endpoints.add(new WorkerEndpoint(p.name(), p.address()));
@@ -59,7 +60,7 @@ final class WorkerPool implements AutoCloseable {
     for (int i = 0; i < workers.size(); i++) {
       if (!workers.get(i).isAlive()) {
         WorkerEndpoint e = endpoints.get(i);
-        workers.set(i, WorkerProcess.start(List.of(), e.name(), e.address(), slowdown, secretFile,
+        workers.set(i, WorkerProcess.start(List.of(), e.name(), e.address(), slowdown, certs.resolve(e.name()),
             logs.resolve(e.name() + "-restarted.log")));
       }
     }

@@ -9,7 +9,7 @@ import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.model.zoo.ModelZoo;
 import dev.shoal.plan.PipelineSolver;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.bench.BenchCerts;
 import dev.shoal.runtime.pipeline.PreparedModel;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,14 +41,15 @@ public final class PipelineBench {
   public static void run(Options o, PrintStream log) throws Exception {
     Path out = Files.createDirectories(o.out());
     Path work = Files.createDirectories(out.resolve("work"));
-    Path secretFile = work.resolve("cluster.secret");
-    ClusterSecret secret = ClusterSecret.generate();
-    secret.write(secretFile);
+    List<String> nodes = new ArrayList<>(List.of("hop0", "hop1", "hop2"));
+    for (int i = 0; i < o.slowdowns().length; i++) {
+      nodes.add("w" + i);
+    }
+    Path certs = BenchCerts.provision(work.resolve("certs"), nodes);
 
     log.println("== transport overhead per hop (loopback, one request at a time)");
     int[] sizes = {4 * 1024, 100 * 1024, 1024 * 1024};
-    List<TransportOverhead.Row> transport = TransportOverhead.run(work, sizes, o.transportSamples(), secret,
-        secretFile, log);
+    List<TransportOverhead.Row> transport = TransportOverhead.run(work, sizes, o.transportSamples(), certs, log);
     printTransport(transport, sizes, log);
 
     Path modelFile = work.resolve("mobilenetv2.onnx");
@@ -72,7 +73,7 @@ public final class PipelineBench {
     List<PipelineThroughput.Row> rows = new ArrayList<>();
     for (PipelineThroughput.Network net : networks) {
       rows.addAll(PipelineThroughput.run(net, modelFile, profile, nodeSeconds, o.slowdowns(), o.solver(),
-          o.requests(), o.window(), secretFile, work, log));
+          o.requests(), o.window(), certs, work, log));
     }
     printThroughput(rows, log);
     write(out, transport, rows, o, nodeSeconds);

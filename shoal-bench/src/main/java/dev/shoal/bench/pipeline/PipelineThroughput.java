@@ -2,6 +2,7 @@ package dev.shoal.bench.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.bench.BenchCerts;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.plan.Instance;
@@ -67,14 +68,14 @@ final class PipelineThroughput {
   private PipelineThroughput() {}
 
   static List<Row> run(Network net, Path modelFile, ModelProfile profile, double[] nodeSeconds, double[] slowdowns,
-      PipelineSolver solver, int requests, int window, Path secretFile, Path workDir, PrintStream log)
+      PipelineSolver solver, int requests, int window, Path certs, Path workDir, PrintStream log)
       throws Exception {
     List<Row> rows = new ArrayList<>();
     NetNamespaces ns = net.namespaces() ? new NetNamespaces(slowdowns.length, net.rateMbit()) : null;
     try {
       for (int k = 1; k <= slowdowns.length; k++) {
         rows.add(runOne(net, ns, k, modelFile, profile, nodeSeconds, slowdowns, solver, requests, window,
-            secretFile, workDir, log));
+            certs, workDir, log));
       }
     } finally {
       if (ns != null) {
@@ -85,7 +86,7 @@ final class PipelineThroughput {
   }
 
   private static Row runOne(Network net, NetNamespaces ns, int k, Path modelFile, ModelProfile profile,
-      double[] nodeSeconds, double[] slowdowns, PipelineSolver solver, int requests, int window, Path secretFile,
+      double[] nodeSeconds, double[] slowdowns, PipelineSolver solver, int requests, int window, Path certs,
       Path workDir, PrintStream log) throws Exception {
     List<WorkerProcess> processes = new ArrayList<>();
     try {
@@ -98,7 +99,8 @@ final class PipelineThroughput {
         List<String> prefix = ns == null ? List.of() : ns.exec(i + 1);
         String listen = ns == null ? "127.0.0.1:0" : ns.address(i + 1) + ":7070";
         double slowdown = slowdowns[i];
-        starting.add(starter.submit(() -> WorkerProcess.start(prefix, name, listen, slowdown, secretFile,
+        starting.add(starter.submit(() -> WorkerProcess.start(prefix, name, listen, slowdown,
+            certs == null ? null : certs.resolve(name),
             workDir.resolve(net.name() + "-" + k + "-" + name + ".log"))));
       }
       starter.shutdown();
@@ -133,7 +135,8 @@ final class PipelineThroughput {
       PlannedPipeline plan = planner.plan(endpoints);
       PipelineCost.Evaluation eval = new PipelineCost(instance).evaluate(plan.prediction().stages());
       Path stageDir = Files.createDirectories(workDir.resolve(net.name() + "-" + k + "-stages"));
-      List<String> args = new ArrayList<>(List.of(modelFile.toString(), stageDir.toString(), secretFile.toString(),
+      List<String> args = new ArrayList<>(List.of(modelFile.toString(), stageDir.toString(),
+          certs == null ? ThroughputProbe.PLAINTEXT : certs.resolve(BenchCerts.COORDINATOR).toString(),
           Integer.toString(requests), Integer.toString(window), "raw"));
       StringBuilder desc = new StringBuilder();
       StringBuilder reference = new StringBuilder("--reference=");

@@ -13,7 +13,11 @@ import dev.shoal.runtime.coordinator.FixedStagePlanner;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.pipeline.PipelineBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.bench.BenchCerts;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.NodeRole;
+import dev.shoal.runtime.security.PeerIdentity;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.worker.OrtStack;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.wire.proto.StatusReply;
@@ -33,7 +37,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * prints one JSON line with the steady-state throughput (between 10% and 90% of the answers),
  * latency percentiles and bytes per link.
  *
- * <p>Arguments: MODEL.onnx STAGE_DIR SECRET_FILE REQUESTS WINDOW CODEC name=host:port..., optionally
+ * <p>Arguments: MODEL.onnx STAGE_DIR CREDENTIALS_DIR|plaintext REQUESTS WINDOW CODEC name=host:port..., optionally
  * {@code --reference=S0,S1,...} (each stage's compute on the reference host, seconds: what the
  * workers' emulated devices scale) and, for fault injection, {@code --fault-after=K
  * --fault=COMMAND} (run after the K-th request is sent).
@@ -41,13 +45,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ThroughputProbe {
   private static final int DISTINCT_INPUTS = 8;
+  /** In place of the coordinator's credentials directory: plaintext links (the TLS-overhead baseline). */
+  static final String PLAINTEXT = "plaintext";
 
   private ThroughputProbe() {}
 
   public static void main(String[] args) throws Exception {
     Path modelFile = Path.of(args[0]);
     Path stageDir = Path.of(args[1]);
-    ClusterSecret secret = ClusterSecret.load(Path.of(args[2]));
+    PeerSecurity security = args[2].equals(PLAINTEXT)
+        ? PeerSecurity.insecurePlaintext(new PeerIdentity(BenchCerts.COORDINATOR, NodeRole.COORDINATOR))
+        : PeerSecurity.mutualTls(NodeCredentials.load(Path.of(args[2])));
     int requests = Integer.parseInt(args[3]);
     int window = Integer.parseInt(args[4]);
     TensorCodec codec = TensorCodec.parse(args[5]);
@@ -87,7 +95,7 @@ public final class ThroughputProbe {
     });
     PipelineBackend.Options options = new PipelineBackend.Options(Math.max(1024, window * 2),
         java.time.Duration.ofSeconds(120), TensorCodec.parse("raw"), PipelineBackend.Options.DEFAULT.maxFrameBytes());
-    try (PipelineBackend b = PipelineBackend.start(model, workers, planner, secret, options)) {
+    try (PipelineBackend b = PipelineBackend.start(model, workers, planner, security, options)) {
       // warm-up: JIT, sessions, connections
       for (int i = 0; i < Math.min(20, requests); i++) {
         b.run(model.name(), inputs.get(i % DISTINCT_INPUTS), Duration.ofSeconds(60)).get();

@@ -9,7 +9,8 @@ import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.coordinator.FixedStagePlanner;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.bench.BenchCerts;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import dev.shoal.runtime.worker.WorkerProcess;
@@ -59,8 +60,8 @@ final class TransportOverhead {
    * other processes on this host falls on all three alike, rather than on whichever ran when it
    * peaked.
    */
-  static List<Row> run(Path workDir, int[] sizes, int samples, ClusterSecret secret, Path secretFile,
-      PrintStream log) throws Exception {
+  static List<Row> run(Path workDir, int[] sizes, int samples, Path certs, PrintStream log) throws Exception {
+    PeerSecurity security = BenchCerts.coordinator(certs);
     List<Row> rows = new ArrayList<>();
     List<WorkerProcess> processes = new ArrayList<>();
     PipelineBackend one = null;
@@ -72,17 +73,17 @@ final class TransportOverhead {
       processes.add(echo);
       List<WorkerEndpoint> workers = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        WorkerProcess w = WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, secretFile,
+        WorkerProcess w = WorkerProcess.start(List.of(), "hop" + i, "127.0.0.1:0", 1.0, certs.resolve("hop" + i),
             workDir.resolve("hop" + i + ".log"));
         processes.add(w);
         workers.add(new WorkerEndpoint(w.name(), w.address()));
       }
       one = PipelineBackend.start(served("y"), workers.subList(0, 1),
-          new FixedStagePlanner(List.of(identityModel("x", "y")), TensorCodec.parse("raw")), secret,
+          new FixedStagePlanner(List.of(identityModel("x", "y")), TensorCodec.parse("raw")), security,
           PipelineBackend.Options.DEFAULT);
       two = PipelineBackend.start(served("z"), workers.subList(1, 3),
           new FixedStagePlanner(List.of(identityModel("x", "y"), identityModel("y", "z")), TensorCodec.parse("raw")),
-          secret, PipelineBackend.Options.DEFAULT);
+          security, PipelineBackend.Options.DEFAULT);
       HostPort hp = HostPort.parse(echo.address());
       echoChannel = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
           .maxInboundMessageSize(64 << 20).build();

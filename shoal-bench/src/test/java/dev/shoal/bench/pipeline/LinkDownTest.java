@@ -9,7 +9,7 @@ import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.model.split.ModelSplitter;
 import dev.shoal.model.split.Split;
 import dev.shoal.model.zoo.ModelZoo;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.bench.BenchCerts;
 import dev.shoal.runtime.worker.OrtStack;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.nio.file.Files;
@@ -28,8 +28,7 @@ class LinkDownTest {
   @Test
   void aLinkDownMidStreamLosesNoRequest() throws Exception {
     Path work = Files.createDirectories(Path.of("target", "link-down-test"));
-    Path secretFile = work.resolve("cluster.secret");
-    ClusterSecret.generate().write(secretFile);
+    Path certs = BenchCerts.provision(work.resolve("certs"), List.of("w1", "w2", "w3"));
     Path modelFile = work.resolve("model.onnx");
     OnnxModelIO.write(ModelZoo.mobileNetV2(32, 0.25, 10, 3), modelFile);
     Split split = OrtStack.call("split", () -> {
@@ -42,10 +41,11 @@ class LinkDownTest {
     try (NetNamespaces net = new NetNamespaces(3, 0)) {
       try {
         for (int i = 1; i <= 3; i++) {
-          workers.add(WorkerProcess.start(net.exec(i), "w" + i, net.address(i) + ":7070", 4.0, secretFile,
+          workers.add(WorkerProcess.start(net.exec(i), "w" + i, net.address(i) + ":7070", 4.0, certs.resolve("w" + i),
               work.resolve("w" + i + ".log")));
         }
-        List<String> args = new ArrayList<>(List.of(modelFile.toString(), stageDir.toString(), secretFile.toString(),
+        List<String> args = new ArrayList<>(List.of(modelFile.toString(), stageDir.toString(),
+            certs.resolve(BenchCerts.COORDINATOR).toString(),
             "400", "8", "raw", "--fault-after=150", "--fault=ip -n " + net.switchNamespace() + " link set p2 down"));
         workers.forEach(w -> args.add(w.name() + "=" + w.address()));
         JsonNode r = PipelineThroughput.probe(net.exec(0), args, work.resolve("probe.log"));

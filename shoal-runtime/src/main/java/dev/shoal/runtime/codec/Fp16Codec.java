@@ -31,6 +31,11 @@ public final class Fp16Codec implements TensorCodec {
   }
 
   @Override
+  public long payloadBound(DType dtype, long[] shape) {
+    return TensorCodec.rawSize("bound", dtype, shape) / dtype.byteSize() * 2L;
+  }
+
+  @Override
   public Encoded encode(TensorData tensor) {
     if (tensor.dtype() != DType.FLOAT) {
       return RawCodec.INSTANCE.encode(tensor);

@@ -38,6 +38,11 @@ public final class Int8BlockCodec implements TensorCodec {
   }
 
   @Override
+  public long payloadBound(DType dtype, long[] shape) {
+    return encodedSize(TensorCodec.rawSize("bound", dtype, shape) / dtype.byteSize());
+  }
+
+  @Override
   public Encoded encode(TensorData tensor) {
     if (tensor.dtype() != DType.FLOAT) {
       return RawCodec.INSTANCE.encode(tensor);
@@ -80,7 +85,7 @@ public final class Int8BlockCodec implements TensorCodec {
     for (int start = 0; start < n; start += BLOCK) {
       int end = Math.min(n, start + BLOCK);
       float scale = in.getFloat();
-      if (!Float.isFinite(scale) || scale < 0f) {
+      if (!Float.isFinite(scale) || scale < 0f || !Float.isFinite(scale * 127f)) {
         throw new CodecException("tensor '" + name + "': invalid int8 block scale " + scale);
       }
       for (int i = start; i < end; i++) {

@@ -26,6 +26,11 @@ public final class RawCodec implements TensorCodec {
   }
 
   @Override
+  public long payloadBound(DType dtype, long[] shape) {
+    return TensorCodec.rawSize("bound", dtype, shape);
+  }
+
+  @Override
   public Encoded encode(TensorData tensor) {
     return new Encoded(Codec.CODEC_RAW, tensor.data());
   }

@@ -40,6 +40,7 @@ public final class HeartbeatMonitor {
     volatile int misses;
     volatile long lastSeenNanos = System.nanoTime();
     volatile boolean inFlight;
+    volatile String downReason;
 
     Tracked(WorkerEndpoint endpoint, ManagedChannel channel) {
       this.endpoint = endpoint;
@@ -71,7 +72,7 @@ public final class HeartbeatMonitor {
             .heartbeat(HeartbeatRequest.newBuilder().setSequence(sequence.incrementAndGet()).build());
         t.lastSeenNanos = System.nanoTime();
       } catch (io.grpc.StatusRuntimeException e) {
-        fail(t, "no answer at start: " + e.getStatus(), true);
+        fail(t, "no answer at start: " + e.getMessage(), true);
       }
     }
   }
@@ -89,6 +90,12 @@ public final class HeartbeatMonitor {
       }
     }
     return out;
+  }
+
+  /** Why a worker was last declared down (e.g. another coordinator holds its lease), or null. */
+  public String downReason(String name) {
+    Tracked t = workers.get(name);
+    return t == null ? null : t.downReason;
   }
 
   public boolean isUp(String name) {
@@ -153,6 +160,7 @@ public final class HeartbeatMonitor {
     if (!declare) {
       return;
     }
+    t.downReason = why;
     boolean wentDown;
     synchronized (this) {
       wentDown = t.up;

@@ -4,7 +4,7 @@ import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.runtime.coordinator.FixedStagePlanner;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.ServedModel;
 import java.util.ArrayList;
@@ -30,7 +30,7 @@ public final class WorkerMembers {
    * @throws IllegalArgumentException when there are fewer workers than members
    */
   public static List<EnsembleMember> deploy(List<MemberModel> models, List<WorkerEndpoint> workers,
-      ClusterSecret secret, PipelineBackend.Options options) {
+      PeerSecurity security, PipelineBackend.Options options) {
     if (workers.size() < models.size()) {
       throw new IllegalArgumentException(models.size() + " members need " + models.size()
           + " workers (one each), only " + workers.size() + " given");
@@ -44,7 +44,7 @@ public final class WorkerMembers {
         PipelineBackend backend;
         try {
           backend = PipelineBackend.start(served, List.of(worker),
-              new FixedStagePlanner(List.of(m.onnx()), options.inputCodec()), secret, options);
+              new FixedStagePlanner(List.of(m.onnx()), options.inputCodec()), security, options);
         } catch (InferenceException e) {
           throw new InferenceException(e.kind(), "member " + m.name() + " on worker " + worker.name() + " ("
               + worker.address() + "): " + e.getMessage());

@@ -12,7 +12,7 @@ import dev.shoal.runtime.coordinator.PlannedPipeline;
 import dev.shoal.runtime.coordinator.PlannedStage;
 import dev.shoal.runtime.coordinator.StagePlanner;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import dev.shoal.runtime.serving.ServedModel;
@@ -119,6 +119,13 @@ public final class PipelineBackend implements ServingBackend {
   private final StagePlanner planner;
   private final Options options;
   private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, daemon("pipeline-timer"));
+  /** Heartbeats have their own timer thread and channels (see GrpcChannels#heartbeatClient). */
+  private final ScheduledExecutorService heartbeatTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = daemon("pipeline-heartbeats").newThread(r);
+    t.setPriority(Thread.MAX_PRIORITY);
+    return t;
+  });
+  private final List<ManagedChannel> heartbeatChannels = new ArrayList<>();
   private final ExecutorService planThread = Executors.newSingleThreadExecutor(daemon("pipeline-planner"));
   private final ExecutorService deployCalls = Executors.newCachedThreadPool(daemon("pipeline-deploy"));
   private final HeartbeatMonitor monitor;
@@ -144,19 +151,20 @@ public final class PipelineBackend implements ServingBackend {
   private long epochCounter = System.currentTimeMillis();
 
   private PipelineBackend(ServedModel model, List<WorkerEndpoint> workers, StagePlanner planner,
-      ClusterSecret secret, Options options) {
+      PeerSecurity security, Options options) {
     this.model = model;
     this.workers = List.copyOf(workers);
     this.planner = planner;
     this.options = options;
     Map<WorkerEndpoint, ManagedChannel> byWorker = new LinkedHashMap<>();
     for (WorkerEndpoint w : workers) {
-      ManagedChannel ch = GrpcChannels.client(w.address(), secret, options.maxFrameBytes());
-      channels.put(w.name(), ch);
-      byWorker.put(w, ch);
+      channels.put(w.name(), GrpcChannels.client(w.name(), w.address(), security, options.maxFrameBytes()));
+      ManagedChannel beats = GrpcChannels.heartbeatClient(w.name(), w.address(), security);
+      heartbeatChannels.add(beats);
+      byWorker.put(w, beats);
       PipelineMetrics.WORKER_UP.labelValues(w.name()).set(1);
     }
-    this.monitor = new HeartbeatMonitor(byWorker, timer, new HeartbeatMonitor.Listener() {
+    this.monitor = new HeartbeatMonitor(byWorker, heartbeatTimer, new HeartbeatMonitor.Listener() {
       @Override
       public void down(WorkerEndpoint w, long lastSeenNanos, String why) {
         long detected = System.nanoTime();
@@ -182,11 +190,11 @@ public final class PipelineBackend implements ServingBackend {
    * @throws InferenceException (UNAVAILABLE) when no pipeline can be deployed on the workers
    */
   public static PipelineBackend start(ServedModel model, List<WorkerEndpoint> workers, StagePlanner planner,
-      ClusterSecret secret, Options options) {
+      PeerSecurity security, Options options) {
     if (workers.isEmpty()) {
       throw new IllegalArgumentException("a pipeline needs at least one worker");
     }
-    PipelineBackend b = new PipelineBackend(model, workers, planner, secret, options);
+    PipelineBackend b = new PipelineBackend(model, workers, planner, security, options);
     b.sender.start();
     b.monitor.connect(CONNECT_TIMEOUT);
     try {
@@ -305,7 +313,8 @@ public final class PipelineBackend implements ServingBackend {
       d.plan().describe().lines().forEach(l -> lines.add(l.strip()));
     }
     for (WorkerEndpoint w : workers) {
-      lines.add("worker " + w.name() + " (" + w.address() + "): " + (monitor.isUp(w.name()) ? "up" : "DOWN"));
+      lines.add("worker " + w.name() + " (" + w.address() + "): "
+          + (monitor.isUp(w.name()) ? "up" : "DOWN: " + monitor.downReason(w.name())));
     }
     for (Recovery r : recoveries) {
       lines.add(String.format(java.util.Locale.ROOT,
@@ -411,7 +420,8 @@ public final class PipelineBackend implements ServingBackend {
     for (int attempt = 0; attempt <= workers.size(); attempt++) {
       List<WorkerEndpoint> alive = monitor.alive();
       if (alive.isEmpty()) {
-        unavailable("no live workers");
+        unavailable("no live workers (" + String.join("; ", workers.stream()
+            .map(w -> w.name() + ": " + monitor.downReason(w.name())).toList()) + ")");
         return 0;
       }
       PlannedPipeline plan;
@@ -462,7 +472,9 @@ public final class PipelineBackend implements ServingBackend {
           .setOnnxModel(ByteString.copyFrom(s.onnxModel()))
           .setSha256Hex(Checksums.sha256Hex(s.onnxModel()))
           .setOutputCodec(s.outputCodec().id())
+          .setOutputEntropy(s.outputCodec().entropy())
           .setNextHop(i + 1 < stages.size() ? stages.get(i + 1).worker().address() : "")
+          .setNextHopName(i + 1 < stages.size() ? stages.get(i + 1).worker().name() : "")
           .setReferenceSeconds(s.referenceSeconds())
           .addAllInputNames(s.inputNames())
           .addAllOutputNames(s.outputNames())
@@ -713,7 +725,9 @@ public final class PipelineBackend implements ServingBackend {
     planThread.shutdownNow();
     deployCalls.shutdownNow();
     timer.shutdownNow();
+    heartbeatTimer.shutdownNow();
     channels.values().forEach(ManagedChannel::shutdownNow);
+    heartbeatChannels.forEach(ManagedChannel::shutdownNow);
   }
 
   private static Set<String> names(List<WorkerEndpoint> ws) {

@@ -28,6 +28,7 @@ public final class Frames {
           .setName(t.name())
           .setDtype(t.dtype().onnxCode())
           .setCodec(e.codec())
+          .setEntropy(e.entropy())
           .setPayload(ByteString.copyFrom(e.payload()))
           .setCrc32C(crc(e.payload()));
       for (long d : t.shape()) {
@@ -81,7 +82,7 @@ public final class Frames {
         throw new FrameException(where + ": checksum mismatch (payload corrupted)");
       }
       try {
-        out.put(tf.getName(), TensorCodec.of(tf.getCodec()).decode(tf.getName(), dtype, shape, payload));
+        out.put(tf.getName(), TensorCodec.of(tf.getCodec(), tf.getEntropy()).decode(tf.getName(), dtype, shape, payload));
       } catch (CodecException e) {
         throw new FrameException("request " + frame.getRequestId() + ": " + e.getMessage());
       }

@@ -1,47 +1,133 @@
 package dev.shoal.runtime.wire;
 
-import dev.shoal.runtime.security.AuthClientInterceptor;
-import dev.shoal.runtime.security.AuthServerInterceptor;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.CoordinatorSession;
+import dev.shoal.runtime.security.PeerAuthorization;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.security.WorkerLease;
 import io.grpc.BindableService;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
-/** The one place Shoal's peers build gRPC channels and servers: signed calls, frame size limits. */
+/**
+ * The one place Shoal's peers build gRPC channels and servers: mutual TLS (or loopback plaintext
+ * for the overhead baseline), frame size limits, a coordinator's lease session on its calls, and
+ * heartbeats kept apart from the data.
+ */
 public final class GrpcChannels {
   /** Room for a frame's header fields on top of its payload limit. */
   private static final int HEADER_SLACK = 1 << 20;
+  private static final String HEARTBEAT = "shoal.v1.WorkerControl/Heartbeat";
+
+  /**
+   * Heartbeats travel on their own connections, whose I/O runs on this one event-loop thread and
+   * whose callbacks on {@link #HEARTBEAT_CALLBACKS}: never behind a large frame being encrypted or
+   * a busy data executor, so a loaded but healthy worker is not declared dead.
+   */
+  private static final EventLoopGroup HEARTBEAT_LOOP = new NioEventLoopGroup(1, daemon("heartbeat-io"));
+  private static final Executor HEARTBEAT_CALLBACKS = Executors.newSingleThreadExecutor(daemon("heartbeat-callbacks"));
 
   private GrpcChannels() {}
 
-  public static ManagedChannel client(String hostPort, ClusterSecret secret, int maxFrameBytes) {
-    HostPort hp = HostPort.parse(hostPort);
-    return NettyChannelBuilder.forAddress(hp.host(), hp.port())
-        .usePlaintext()
-        .maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
-        .intercept(new AuthClientInterceptor(secret))
+  /** A channel to the worker {@code peerName} at HOST:PORT; TLS accepts only that node's certificate. */
+  public static ManagedChannel client(String peerName, String hostPort, PeerSecurity security, int maxFrameBytes) {
+    return builder(peerName, hostPort, security).maxInboundMessageSize(maxFrameBytes + HEADER_SLACK).build();
+  }
+
+  /** A channel for heartbeats only, to the worker {@code peerName} (its own connection and threads). */
+  public static ManagedChannel heartbeatClient(String peerName, String hostPort, PeerSecurity security) {
+    return builder(peerName, hostPort, security)
+        .eventLoopGroup(HEARTBEAT_LOOP)
+        .channelType(NioSocketChannel.class)
+        .executor(HEARTBEAT_CALLBACKS)
         .build();
   }
 
-  /** Binds a server; {@code port} 0 picks a free one ({@link Server#getPort()} tells which). */
-  public static Server server(String host, int port, ClusterSecret secret, int maxFrameBytes,
+  private static NettyChannelBuilder builder(String peerName, String hostPort, PeerSecurity security) {
+    HostPort hp = HostPort.parse(hostPort);
+    NettyChannelBuilder b = NettyChannelBuilder.forAddress(hp.host(), hp.port());
+    if (security.tls()) {
+      // the certificate names the node, not its (DHCP) address: PeerTrustManager checks the name
+      b.sslContext(security.clientContext(peerName)).overrideAuthority(peerName);
+    } else {
+      b.usePlaintext();
+    }
+    CoordinatorSession session = security.session();
+    if (session != null) {
+      b.intercept(session.interceptor());
+    }
+    return b;
+  }
+
+  /**
+   * Binds a worker's server; {@code port} 0 picks a free one ({@link Server#getPort()} tells
+   * which). Every call is authorised by the caller's certificate role, then by the lease.
+   * Heartbeats are served on their own high-priority thread.
+   */
+  public static Server server(String host, int port, PeerSecurity security, WorkerLease lease, int maxFrameBytes,
       List<BindableService> services) throws IOException {
-    AuthServerInterceptor auth = new AuthServerInterceptor(secret);
+    if (!security.tls() && !InetAddress.getByName(host).isLoopbackAddress()) {
+      throw new IllegalArgumentException("plaintext peer links may only listen on loopback, not " + host);
+    }
     NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
         // a restarted worker must get its port back while the killed one's sockets linger
         .withOption(ChannelOption.SO_REUSEADDR, true);
-    for (BindableService s : services) {
-      b.addService(ServerInterceptors.intercept(s, auth));
+    if (security.tls()) {
+      b.sslContext(security.serverContext());
     }
-    return b.build().start();
+    ExecutorService heartbeats = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "heartbeat-server");
+      t.setDaemon(true);
+      t.setPriority(Thread.MAX_PRIORITY);
+      return t;
+    });
+    b.callExecutor(new ServerCallExecutorSupplier() {
+      @Override
+      public <Q, R> Executor getExecutor(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
+        return call.getMethodDescriptor().getFullMethodName().equals(HEARTBEAT) ? heartbeats : null;
+      }
+    });
+    PeerAuthorization authorization = new PeerAuthorization(security);
+    for (BindableService s : services) {
+      // the last interceptor runs first: authorisation by role, then the lease
+      b.addService(ServerInterceptors.intercept(s, lease, authorization));
+    }
+    Server server = b.build().start();
+    Thread closer = new Thread(() -> {
+      try {
+        server.awaitTermination();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      heartbeats.shutdownNow();
+    }, "heartbeat-server-closer");
+    closer.setDaemon(true);
+    closer.start();
+    return server;
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      t.setPriority(Thread.MAX_PRIORITY);
+      return t;
+    };
   }
 
   /** A "host:port" address. */

@@ -62,7 +62,7 @@ final class StageRunner implements AutoCloseable {
     this.epoch = d.getPlanEpoch();
     this.stageIndex = d.getStageIndex();
     this.stageCount = d.getStageCount();
-    this.outputCodec = TensorCodec.of(d.getOutputCodec());
+    this.outputCodec = TensorCodec.of(d.getOutputCodec(), d.getOutputEntropy());
     this.session = session;
     this.config = config;
     this.stats = stats;
@@ -72,7 +72,7 @@ final class StageRunner implements AutoCloseable {
       this.nextChannel = null;
       this.next = null;
     } else {
-      this.nextChannel = GrpcChannels.client(d.getNextHop(), config.secret(), config.maxFrameBytes());
+      this.nextChannel = GrpcChannels.client(d.getNextHopName(), d.getNextHop(), config.security(), config.maxFrameBytes());
       this.next = new FrameStream(nextChannel, new FrameStream.Listener() {
         @Override
         public void rejected(long requestId, String error) {

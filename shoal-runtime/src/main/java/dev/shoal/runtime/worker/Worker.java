@@ -4,6 +4,10 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
+import dev.shoal.runtime.codec.CodecException;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.security.PeerIdentity;
+import dev.shoal.runtime.security.WorkerLease;
 import dev.shoal.runtime.wire.Checksums;
 import dev.shoal.runtime.wire.FrameException;
 import dev.shoal.runtime.wire.Frames;
@@ -16,6 +20,8 @@ import dev.shoal.runtime.wire.proto.DrainRequest;
 import dev.shoal.runtime.wire.proto.Frame;
 import dev.shoal.runtime.wire.proto.HeartbeatReply;
 import dev.shoal.runtime.wire.proto.HeartbeatRequest;
+import dev.shoal.runtime.wire.proto.ReleaseReply;
+import dev.shoal.runtime.wire.proto.ReleaseRequest;
 import dev.shoal.runtime.wire.proto.ResultsRequest;
 import dev.shoal.runtime.wire.proto.StageDataGrpc;
 import dev.shoal.runtime.wire.proto.StatusReply;
@@ -44,11 +50,13 @@ public final class Worker implements AutoCloseable {
   private final ResultSubscribers results = new ResultSubscribers();
   private final Object deployLock = new Object();
   private volatile StageRunner stage;
+  private final WorkerLease lease;
   private final Server server;
 
   private Worker(WorkerConfig config) throws IOException {
     this.config = config;
-    this.server = GrpcChannels.server(config.host(), config.port(), config.secret(),
+    this.lease = new WorkerLease(config.name(), this::dropStage);
+    this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
         config.maxFrameBytes(), List.of(new Control(), new Data()));
   }
 
@@ -66,6 +74,19 @@ public final class Worker implements AutoCloseable {
 
   public void awaitTermination() throws InterruptedException {
     server.awaitTermination();
+  }
+
+  /** The lease passed to another coordinator or was released: the former holder's stage goes. */
+  private void dropStage() {
+    synchronized (deployLock) {
+      if (stage != null) {
+        LOG.info(() -> "worker " + config.name() + ": dropping stage " + stage.stageIndex() + " of epoch "
+            + stage.epoch() + " (its coordinator no longer holds the lease)");
+        stage.close();
+        stage = null;
+      }
+      results.retainOnly(0);
+    }
   }
 
   @Override
@@ -88,6 +109,11 @@ public final class Worker implements AutoCloseable {
   private static final long WARM_UP_NANOS = 300_000_000L;
   private static final int MAX_WARM_UP_RUNS = 2_000;
   private static final int CALIBRATION_RUNS = 21;
+  /**
+   * Epochs are positive and grow within one coordinator's lease (a new lease starts afresh); the
+   * cap keeps every epoch + 1 in range.
+   */
+  static final long MAX_PLAN_EPOCH = 1L << 62;
 
   /** An opened stage session and its median warm run time on this host, in nanoseconds. */
   record LoadedStage(OnnxSession session, long warmRunNanos) {}
@@ -135,6 +161,11 @@ public final class Worker implements AutoCloseable {
       }
       long warmRunNanos;
       synchronized (deployLock) {
+        if (!lease.heldBy(WorkerLease.SESSION.get())) {
+          reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + config.name()
+              + ": the deploying coordinator lost the lease meanwhile (" + lease.describe() + ")").asRuntimeException());
+          return;
+        }
         StageRunner old = stage;
         if (old != null && old.epoch() > req.getPlanEpoch()) {
           reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + config.name()
@@ -175,7 +206,7 @@ public final class Worker implements AutoCloseable {
     }
 
     private String checkDeploy(DeployRequest req) {
-      if (req.getPlanEpoch() <= 0 || req.getStageCount() <= 0 || req.getStageIndex() < 0
+      if (req.getPlanEpoch() <= 0 || req.getPlanEpoch() > MAX_PLAN_EPOCH || req.getStageCount() <= 0 || req.getStageIndex() < 0
           || req.getStageIndex() >= req.getStageCount()) {
         return "invalid stage " + req.getStageIndex() + " of " + req.getStageCount() + ", epoch " + req.getPlanEpoch();
       }
@@ -190,6 +221,15 @@ public final class Worker implements AutoCloseable {
       boolean last = req.getStageIndex() == req.getStageCount() - 1;
       if (last != req.getNextHop().isEmpty()) {
         return "stage " + req.getStageIndex() + ": " + (last ? "the last stage takes no next hop" : "next hop missing");
+      }
+      try {
+        TensorCodec.of(req.getOutputCodec(), req.getOutputEntropy());
+      } catch (CodecException e) {
+        return "stage " + req.getStageIndex() + ": " + e.getMessage();
+      }
+      if (!last && !PeerIdentity.NAME.matcher(req.getNextHopName()).matches()) {
+        return "stage " + req.getStageIndex() + ": next hop " + req.getNextHop() + " has no valid node name ('"
+            + req.getNextHopName() + "')";
       }
       return null;
     }
@@ -238,6 +278,13 @@ public final class Worker implements AutoCloseable {
         }
       }
       reply.onNext(DrainReply.newBuilder().setCompleted(stats.framesOut.get() - before).build());
+      reply.onCompleted();
+    }
+
+    @Override
+    public void release(ReleaseRequest req, StreamObserver<ReleaseReply> reply) {
+      boolean released = lease.release(WorkerLease.SESSION.get());
+      reply.onNext(ReleaseReply.newBuilder().setReleased(released).build());
       reply.onCompleted();
     }
 

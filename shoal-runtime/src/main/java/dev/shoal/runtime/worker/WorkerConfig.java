@@ -1,13 +1,14 @@
 package dev.shoal.runtime.worker;
 
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
 
 /**
  * How a worker runs: where it listens, its name, the emulated slowdown (a worker told it is k
  * times slower holds each frame until k times the stage's compute on the reference host has
  * passed, the planner's profiled time when the deployment gives it, else the stage's warm run
  * here; see {@code StageRunner#emulateSlowDevice}), ONNX Runtime intra-op
- * threads, its input queue capacity (back-pressure beyond it) and the frame size limit.
+ * threads, its input queue capacity (back-pressure beyond it), the frame size limit and how it
+ * talks to its peers (mutual TLS with its cluster certificate).
  */
 public record WorkerConfig(
     String host,
@@ -17,7 +18,7 @@ public record WorkerConfig(
     int intraOpThreads,
     int queueCapacity,
     int maxFrameBytes,
-    ClusterSecret secret) {
+    PeerSecurity security) {
 
   public static final int DEFAULT_QUEUE_CAPACITY = 32;
 

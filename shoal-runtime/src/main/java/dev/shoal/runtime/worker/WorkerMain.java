@@ -1,6 +1,9 @@
 package dev.shoal.runtime.worker;
 
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.NodeRole;
+import dev.shoal.runtime.security.PeerIdentity;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.wire.Frames;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import java.nio.file.Path;
@@ -16,7 +19,8 @@ public final class WorkerMain {
   public static void main(String[] args) throws Exception {
     String listen = null;
     String name = null;
-    String secretFile = null;
+    String credentials = null;
+    boolean plaintext = false;
     double slowdown = 1.0;
     int threads = 1;
     int queue = WorkerConfig.DEFAULT_QUEUE_CAPACITY;
@@ -26,7 +30,11 @@ public final class WorkerMain {
       switch (args[i]) {
         case "--listen" -> listen = value;
         case "--name" -> name = value;
-        case "--secret-file" -> secretFile = value;
+        case "--credentials" -> credentials = value;
+        case "--insecure-plaintext" -> {
+          plaintext = true;
+          i--; // a flag, no value
+        }
         case "--slowdown" -> slowdown = Double.parseDouble(value);
         case "--threads" -> threads = Integer.parseInt(value);
         case "--queue" -> queue = Integer.parseInt(value);
@@ -35,14 +43,21 @@ public final class WorkerMain {
       }
       i++;
     }
-    if (listen == null || secretFile == null) {
-      fail("usage: WorkerMain --listen HOST:PORT --secret-file FILE [--name N] [--slowdown K]"
-          + " [--threads T] [--queue Q] [--max-frame-bytes B]");
+    if (listen == null || (credentials == null) == !plaintext) {
+      fail("usage: WorkerMain --listen HOST:PORT (--credentials DIR | --insecure-plaintext --name N) [--name N]"
+          + " [--slowdown K] [--threads T] [--queue Q] [--max-frame-bytes B]");
     }
     HostPort hp = HostPort.parse(listen);
-    WorkerConfig config = new WorkerConfig(hp.host(), hp.port(), name == null ? listen : name,
-        slowdown, threads, queue, maxFrame, ClusterSecret.load(Path.of(secretFile)));
-    run(config);
+    PeerSecurity security;
+    if (plaintext) {
+      if (name == null) {
+        fail("--insecure-plaintext needs --name");
+      }
+      security = PeerSecurity.insecurePlaintext(new PeerIdentity(name, NodeRole.WORKER));
+    } else {
+      security = PeerSecurity.mutualTls(workerCredentials(Path.of(credentials), name));
+    }
+    run(new WorkerConfig(hp.host(), hp.port(), security.self().name(), slowdown, threads, queue, maxFrame, security));
   }
 
   /** Starts the worker, announces its address on stdout and serves until the process ends. */
@@ -50,9 +65,25 @@ public final class WorkerMain {
     Worker worker = Worker.start(config);
     Runtime.getRuntime().addShutdownHook(new Thread(worker::close));
     System.out.println("shoal worker " + config.name() + " listening on " + config.host() + ":" + worker.port()
-        + " (slowdown " + config.slowdown() + ", secret " + config.secret().fingerprint() + ")");
+        + " (slowdown " + config.slowdown() + ", " + config.security().describe() + ")");
     System.out.flush();
     worker.awaitTermination();
+  }
+
+  /**
+   * A worker's credentials: the certificate must be a worker's, and name the node {@code name}
+   * when one is given (the worker's name is its certificate's otherwise).
+   */
+  public static NodeCredentials workerCredentials(Path dir, String name) {
+    NodeCredentials c = NodeCredentials.load(dir);
+    if (c.identity().role() != NodeRole.WORKER) {
+      throw new IllegalArgumentException(dir + " holds the certificate of " + c.identity() + ", not of a worker");
+    }
+    if (name != null && !name.equals(c.identity().name())) {
+      throw new IllegalArgumentException("--name " + name + " differs from the node the certificate in " + dir
+          + " names ('" + c.identity().name() + "')");
+    }
+    return c;
   }
 
   private static void fail(String message) {

@@ -37,11 +37,19 @@ public final class WorkerProcess implements AutoCloseable {
    *
    * @param prefix command words before the java command, e.g. {@code ip netns exec NS}; may be empty
    * @param listen HOST:PORT, port 0 for any free one
+   * @param credentials the worker's node directory ({@code shoal certs}), or null for loopback
+   *     plaintext (the TLS-overhead baseline only)
    */
   public static WorkerProcess start(List<String> prefix, String name, String listen, double slowdown,
-      Path secretFile, Path log) throws IOException {
-    return startMain(prefix, name, WorkerMain.class.getName(), List.of("--listen", listen, "--name", name,
-        "--slowdown", Double.toString(slowdown), "--secret-file", secretFile.toString()), log);
+      Path credentials, Path log) throws IOException {
+    List<String> args = new ArrayList<>(List.of("--listen", listen, "--name", name,
+        "--slowdown", Double.toString(slowdown)));
+    if (credentials == null) {
+      args.add("--insecure-plaintext");
+    } else {
+      args.addAll(List.of("--credentials", credentials.toString()));
+    }
+    return startMain(prefix, name, WorkerMain.class.getName(), args, log);
   }
 
   /**

@@ -10,7 +10,9 @@ import dev.shoal.model.family.TopKFusion;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.io.IOException;
 import java.net.URI;
@@ -53,21 +55,19 @@ class EnsembleProcessTest {
   static void start() throws IOException {
     dir = Files.createTempDirectory("shoal-ensemble-test");
     Files.createDirectories(LOGS);
-    ClusterSecret secret = ClusterSecret.generate();
-    Path secretFile = dir.resolve("cluster.secret");
-    secret.write(secretFile);
+    CertificateAuthority.provision(dir, List.of("coordinator"), List.of("w0", "w1", "w2"));
     List<WorkerEndpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, secretFile,
+      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, dir.resolve("w" + i),
           LOGS.resolve("w" + i + ".log"));
       workers.add(p);
       endpoints.add(new WorkerEndpoint(p.name(), p.address()));
     }
-    secretHolder = secret;
+    security = PeerSecurity.mutualTls(NodeCredentials.load(dir.resolve("coordinator")));
     workerEndpoints = endpoints;
   }
 
-  private static ClusterSecret secretHolder;
+  private static PeerSecurity security;
   private static List<WorkerEndpoint> workerEndpoints;
 
   private static ClassParallelBackend deployCp() {
@@ -77,7 +77,7 @@ class EnsembleProcessTest {
           TopKModels.scoresOnnx(TopKModels.weights(20 + i, OWNED[i].length), OWNED[i].length)));
     }
     List<EnsembleMember> members =
-        WorkerMembers.deploy(models, workerEndpoints, secretHolder, PipelineBackend.Options.DEFAULT);
+        WorkerMembers.deploy(models, workerEndpoints, security, PipelineBackend.Options.DEFAULT);
     List<ClassParallelBackend.Shard> shards = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       shards.add(new ClassParallelBackend.Shard(members.get(i), OWNED[i]));
@@ -91,7 +91,7 @@ class EnsembleProcessTest {
       models.add(new WorkerMembers.MemberModel("v" + i, TopKModels.onnx(TopKModels.weights(i, CLASSES), CLASSES, K)));
     }
     List<EnsembleMember> members =
-        WorkerMembers.deploy(models, workerEndpoints, secretHolder, PipelineBackend.Options.DEFAULT);
+        WorkerMembers.deploy(models, workerEndpoints, security, PipelineBackend.Options.DEFAULT);
     List<VariantEnsembleBackend.Variant> variants = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       variants.add(new VariantEnsembleBackend.Variant(members.get(i), WEIGHTS[i]));
@@ -116,12 +116,11 @@ class EnsembleProcessTest {
       }
       w.close();
     }
-    try (var files = Files.list(dir)) {
-      for (Path f : files.toList()) {
+    try (var files = Files.walk(dir)) {
+      for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.delete(f);
       }
     }
-    Files.delete(dir);
   }
 
   private static void signal(String name, WorkerProcess w) {

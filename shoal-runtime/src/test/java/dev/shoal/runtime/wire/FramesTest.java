@@ -17,7 +17,7 @@ class FramesTest {
 
   @Test
   void framesCarryTensorsAcross() {
-    for (String codec : new String[] {"raw", "fp16", "int8", "lz4", "zstd"}) {
+    for (String codec : new String[] {"raw", "fp16", "int8", "lz4", "zstd", "int8c+zstd", "sparse+lz4", "int4"}) {
       Frame f = Frames.encode(42, 3, 1, List.of(a, b), TensorCodec.parse(codec));
       Frame parsed = parse(f.toByteArray());
       Map<String, TensorData> out = Frames.decode(parsed, 1 << 20);

@@ -15,7 +15,7 @@ import dev.shoal.runtime.ensemble.EnsembleMember;
 import dev.shoal.runtime.ensemble.VariantEnsembleBackend;
 import dev.shoal.runtime.ensemble.WorkerMembers;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.io.IOException;
@@ -58,14 +58,14 @@ public final class ClusterServing {
    * fails.
    */
   public static Served pipeline(Path modelFile, Cluster cluster, PipelineSolver solver, TensorCodec codec,
-      ClusterSecret secret, PipelineBackend.Options options) {
+      PeerSecurity security, PipelineBackend.Options options) {
     ModelGraph graph = ModelGraph.load(modelFile);
     ModelProfile profile = ModelProfile.of(graph);
     String name = modelName(modelFile);
     ServedModel served = signature(name, graph.model().toByteArray());
     List<WorkerEndpoint> workers = workers(cluster);
     PipelineBackend backend = PipelineBackend.start(served, workers,
-        new ClusterStagePlanner(profile, cluster, workers, solver, codec), secret, options);
+        new ClusterStagePlanner(profile, cluster, workers, solver, codec), security, options);
     String plan = String.format(Locale.ROOT, "pipeline '%s' (%d nodes, %.1f M MACs) planned by %s on %d workers:%n%s",
         name, profile.nodes().size(), profile.totalMacs() / 1e6, solver.name(), workers.size(),
         backend.plan().describe());
@@ -77,7 +77,7 @@ public final class ClusterServing {
    * fanned out per request and fused by the family's weighted top-k sum; after {@code deadline} the
    * answer is fused from the variants that arrived and marked degraded.
    */
-  public static Served variants(Path dir, Cluster cluster, Duration deadline, ClusterSecret secret,
+  public static Served variants(Path dir, Cluster cluster, Duration deadline, PeerSecurity security,
       PipelineBackend.Options options) {
     Path file = dir.resolve(VariantFamilyManifest.FILE_NAME);
     VariantFamilyManifest family = readManifest(() -> VariantFamilyManifest.read(file));
@@ -90,7 +90,7 @@ public final class ClusterServing {
     for (VariantFamilyManifest.Variant v : family.variants()) {
       models.add(new WorkerMembers.MemberModel(v.name(), readModel(dir, v.file(), file)));
     }
-    List<EnsembleMember> members = WorkerMembers.deploy(models, workers, secret, options);
+    List<EnsembleMember> members = WorkerMembers.deploy(models, workers, security, options);
     List<VariantEnsembleBackend.Variant> variants = new ArrayList<>();
     StringBuilder plan = new StringBuilder(String.format(Locale.ROOT,
         "variant ensemble '%s': %d variants, %d classes, fused by %s, deadline %d ms%n", family.name(),
@@ -116,7 +116,7 @@ public final class ClusterServing {
    * Class parallelism from {@code dir/class-parallel.json}: sub-model i on the cluster's i-th
    * worker, its class scores placed at its classes; a missing sub-model's classes get probability 0.
    */
-  public static Served classParallel(Path dir, Cluster cluster, Duration deadline, ClusterSecret secret,
+  public static Served classParallel(Path dir, Cluster cluster, Duration deadline, PeerSecurity security,
       PipelineBackend.Options options) {
     Path file = dir.resolve(ClassParallelManifest.FILE_NAME);
     ClassParallelManifest manifest = readManifest(() -> ClassParallelManifest.read(file));
@@ -125,7 +125,7 @@ public final class ClusterServing {
     for (ClassParallelManifest.Member m : manifest.members()) {
       models.add(new WorkerMembers.MemberModel(m.name(), readModel(dir, m.file(), file)));
     }
-    List<EnsembleMember> members = WorkerMembers.deploy(models, workers, secret, options);
+    List<EnsembleMember> members = WorkerMembers.deploy(models, workers, security, options);
     List<ClassParallelBackend.Shard> shards = new ArrayList<>();
     StringBuilder plan = new StringBuilder(String.format(Locale.ROOT,
         "class-parallel '%s': %d sub-models, %d classes, deadline %d ms%n", manifest.name(),

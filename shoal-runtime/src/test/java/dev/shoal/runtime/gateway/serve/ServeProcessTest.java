@@ -25,7 +25,9 @@ import dev.shoal.runtime.gateway.kserve.ModelInferRequest;
 import dev.shoal.runtime.gateway.kserve.ModelInferResponse;
 import dev.shoal.runtime.pipeline.ChainModels;
 import dev.shoal.runtime.pipeline.PipelineBackend;
-import dev.shoal.runtime.security.ClusterSecret;
+import dev.shoal.runtime.security.NodeCredentials;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.worker.WorkerProcess;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -70,7 +72,7 @@ class ServeProcessTest {
   private static Path dir;
   private static final List<WorkerProcess> workers = new ArrayList<>();
   private static Cluster cluster;
-  private static ClusterSecret secret;
+  private static PeerSecurity security;
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -78,9 +80,8 @@ class ServeProcessTest {
   static void start() throws IOException {
     dir = Files.createTempDirectory("shoal-serve-test");
     Files.createDirectories(LOGS);
-    secret = ClusterSecret.generate();
-    Path secretFile = dir.resolve("cluster.secret");
-    secret.write(secretFile);
+    CertificateAuthority.provision(dir, List.of("coordinator"), List.of("w0", "w1", "w2"));
+    security = PeerSecurity.mutualTls(NodeCredentials.load(dir.resolve("coordinator")));
     StringBuilder yaml = new StringBuilder("""
         # layers of 4096 MACs take 4 ms at 1 MMAC/s: the planner splits the 6-layer chain over all 3
         macsPerSecond: 1.0e6
@@ -88,7 +89,7 @@ class ServeProcessTest {
         devices:
         """);
     for (int i = 0; i < 3; i++) {
-      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, secretFile,
+      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0, dir.resolve("w" + i),
           LOGS.resolve("w" + i + ".log"));
       workers.add(p);
       yaml.append("  - {name: w").append(i).append(", address: ").append(p.address())
@@ -171,7 +172,7 @@ class ServeProcessTest {
     new VariantFamilyManifest(1, "tiny-family", CLASSES, new ModelInput("x", List.of(-1L, 4L), 0f, 1f, "none"),
         VariantFamilyManifest.FUSION_WEIGHTED_TOPK_SUM, variants).write(family.resolve(VariantFamilyManifest.FILE_NAME));
 
-    ClusterServing.Served served = ClusterServing.variants(family, cluster, Duration.ofSeconds(2), secret,
+    ClusterServing.Served served = ClusterServing.variants(family, cluster, Duration.ofSeconds(2), security,
         PipelineBackend.Options.DEFAULT);
     try (Gateway g = Gateway.start(served.backend(), 0, 0)) {
       assertThat(served.plan()).contains("v0 ", "w0", "v2 ", "w2");
@@ -202,7 +203,7 @@ class ServeProcessTest {
       want = s.run(Map.of("x", TensorData.ofFloats("x", new long[] {1, WIDTH}, x))).get("y").floats();
     }
     ClusterServing.Served served = ClusterServing.pipeline(model, cluster, new ExactSolver(), TensorCodec.parse("raw"),
-        secret, PipelineBackend.Options.DEFAULT);
+        security, PipelineBackend.Options.DEFAULT);
     PipelineBackend pipeline = (PipelineBackend) served.backend();
     Gateway g = Gateway.start(pipeline, 0, 0, GatewayOptions.defaults().withMaxRequestBytes(LIMIT));
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", g.grpcPort(),
@@ -243,7 +244,7 @@ class ServeProcessTest {
       assertGrpc(() -> stub.modelInfer(request.toBuilder().setModelName("nosuch").build()), Status.Code.NOT_FOUND,
           "unknown model");
       assertGrpc(() -> stub.modelInfer(request.toBuilder().setInputs(0, request.getInputs(0).toBuilder()
-          .setShape(1, WIDTH / 2)).build()), Status.Code.INVALID_ARGUMENT, "elements expected");
+          .setShape(1, WIDTH / 2)).build()), Status.Code.INVALID_ARGUMENT, "must have shape [-1, 64]");
       InferTensorContents.Builder ints = InferTensorContents.newBuilder();
       for (int i = 0; i < WIDTH; i++) {
         ints.addIntContents(i);

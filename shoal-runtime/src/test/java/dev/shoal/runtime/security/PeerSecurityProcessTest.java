@@ -1,0 +1,221 @@
+package dev.shoal.runtime.security;
+
+import java.time.Duration;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import dev.shoal.model.DType;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.TensorSpec;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.coordinator.FixedStagePlanner;
+import dev.shoal.runtime.coordinator.WorkerEndpoint;
+import dev.shoal.runtime.coordinator.WorkerLeases;
+import dev.shoal.runtime.pipeline.ChainModels;
+import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.runtime.security.certs.CertificateAuthority;
+import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.serving.ServedModel;
+import dev.shoal.runtime.wire.Checksums;
+import dev.shoal.runtime.wire.GrpcChannels;
+import dev.shoal.runtime.wire.proto.DeployRequest;
+import dev.shoal.runtime.wire.proto.HeartbeatRequest;
+import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
+import dev.shoal.runtime.worker.WorkerProcess;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 16's points 1 and 2 against real worker processes on loopback: who may call a worker
+ * (cluster certificate, right CA, right role, right name) and which coordinator it serves (lease,
+ * take-over, the loser not ready and saying why).
+ */
+class PeerSecurityProcessTest {
+  private static final int WIDTH = 16;
+  private static final int LAYERS = 4;
+  private static final ServedModel MODEL = new ServedModel("chain", "1", "onnxruntime_onnx",
+      List.of(new TensorSpec("x", DType.FLOAT, new long[] {-1, WIDTH})),
+      List.of(new TensorSpec("y", DType.FLOAT, new long[] {-1, WIDTH})));
+  private static final Path LOGS = Path.of("target", "security-test-logs");
+
+  private static Path dir;
+  private static final List<WorkerProcess> processes = new ArrayList<>();
+  private static final List<WorkerEndpoint> endpoints = new ArrayList<>();
+  private static NodeCredentials coordinator;
+
+  @BeforeAll
+  static void startWorkers() throws IOException {
+    dir = Files.createTempDirectory("shoal-security-test");
+    Files.createDirectories(LOGS);
+    CertificateAuthority.provision(dir.resolve("cluster"), List.of("coordinator"), List.of("w0", "w1"));
+    CertificateAuthority.provision(dir.resolve("other"), List.of("coordinator"), List.of("w0"));
+    coordinator = NodeCredentials.load(dir.resolve("cluster").resolve("coordinator"));
+    for (int i = 0; i < 2; i++) {
+      WorkerProcess p = WorkerProcess.start(List.of(), "w" + i, "127.0.0.1:0", 1.0,
+          dir.resolve("cluster").resolve("w" + i), LOGS.resolve("w" + i + ".log"));
+      processes.add(p);
+      endpoints.add(new WorkerEndpoint(p.name(), p.address()));
+    }
+  }
+
+  @AfterAll
+  static void stopWorkers() throws IOException {
+    processes.forEach(WorkerProcess::close);
+    try (var files = Files.walk(dir)) {
+      for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(f);
+      }
+    }
+  }
+
+  private static Status.Code heartbeatOutcome(ManagedChannel ch) {
+    try {
+      WorkerControlGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .heartbeat(HeartbeatRequest.getDefaultInstance());
+      return Status.Code.OK;
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode();
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  private static NodeCredentials credentials(String set, String node) {
+    return NodeCredentials.load(dir.resolve(set).resolve(node));
+  }
+
+  @Test
+  void aCallerWithoutAClusterCertificateIsRefused() {
+    GrpcChannels.HostPort hp = GrpcChannels.HostPort.parse(endpoints.get(0).address());
+    ManagedChannel plaintext = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build();
+    assertThat(heartbeatOutcome(plaintext)).isEqualTo(Status.Code.UNAVAILABLE);
+    // TLS that trusts the cluster CA but presents no certificate: the handshake fails
+    ManagedChannel anonymous = NettyChannelBuilder.forAddress(hp.host(), hp.port())
+        .sslContext(buildAnonymousClient(coordinator)).overrideAuthority("w0").build();
+    assertThat(heartbeatOutcome(anonymous)).isEqualTo(Status.Code.UNAVAILABLE);
+  }
+
+  private static io.grpc.netty.shaded.io.netty.handler.ssl.SslContext buildAnonymousClient(NodeCredentials c) {
+    try {
+      return io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
+          .trustManager(new PeerTrustManager(c.ca(), "w0", NodeRole.WORKER)).protocols(PeerSecurity.TLS_PROTOCOL).build();
+    } catch (javax.net.ssl.SSLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void aCertificateFromAnotherCaIsRefused() {
+    NodeCredentials foreign = credentials("other", "coordinator");
+    // it trusts our CA (so the refusal is the worker's), but its certificate is signed by another
+    NodeCredentials impostor = new NodeCredentials(foreign.identity(), coordinator.ca(), foreign.certificate(),
+        foreign.key());
+    WorkerEndpoint w0 = endpoints.get(0);
+    assertThat(heartbeatOutcome(GrpcChannels.client(w0.name(), w0.address(), PeerSecurity.mutualTls(impostor), 1 << 20)))
+        .isEqualTo(Status.Code.UNAVAILABLE);
+    // and a node of the other cluster is not trusted by ours either
+    assertThat(heartbeatOutcome(GrpcChannels.client(w0.name(), w0.address(), PeerSecurity.mutualTls(foreign), 1 << 20)))
+        .isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(heartbeatOutcome(GrpcChannels.client(w0.name(), w0.address(), PeerSecurity.mutualTls(coordinator), 1 << 20)))
+        .isEqualTo(Status.Code.OK);
+  }
+
+  @Test
+  void aWorkerCertificateCannotDeployToAnotherWorker() {
+    WorkerEndpoint w0 = endpoints.get(0);
+    PeerSecurity asW1 = PeerSecurity.mutualTls(credentials("cluster", "w1"));
+    ManagedChannel ch = GrpcChannels.client(w0.name(), w0.address(), asW1, 1 << 20);
+    byte[] model = ChainModels.slice(WIDTH, LAYERS, 0, LAYERS - 1);
+    try {
+      assertThatThrownBy(() -> WorkerControlGrpc.newBlockingStub(ch).deploy(DeployRequest.newBuilder()
+          .setPlanEpoch(Long.MAX_VALUE).setStageIndex(0).setStageCount(1).setOnnxModel(ByteString.copyFrom(model))
+          .setSha256Hex(Checksums.sha256Hex(model)).build()))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(e.getStatus().getDescription()).contains("worker 'w1' may only push frames");
+          });
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  @Test
+  void aPeerIsKnownByItsCertificateNameNotItsAddress() {
+    // dialling w1's address while expecting w0: w1's certificate does not name w0
+    assertThat(heartbeatOutcome(GrpcChannels.client("w0", endpoints.get(1).address(),
+        PeerSecurity.mutualTls(coordinator), 1 << 20))).isEqualTo(Status.Code.UNAVAILABLE);
+  }
+
+  @Test
+  void aSecondCoordinatorIsRefusedNamingTheOwnerAndTakeOverLeavesTheFirstNotReady() throws Exception {
+    PeerSecurity first = PeerSecurity.mutualTls(coordinator);
+    PeerSecurity second = PeerSecurity.mutualTls(coordinator); // another `shoal serve` with the same files
+    PeerSecurity takingOver = PeerSecurity.mutualTls(coordinator, true);
+    try (PipelineBackend a = PipelineBackend.start(MODEL, endpoints, planner(), first, PipelineBackend.Options.DEFAULT)) {
+      TensorData x = TensorData.ofFloats("x", new long[] {1, WIDTH}, new float[WIDTH]);
+      Map<String, TensorData> want = a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS);
+
+      assertThatThrownBy(() -> PipelineBackend.start(MODEL, endpoints, planner(), second, PipelineBackend.Options.DEFAULT))
+          .isInstanceOf(InferenceException.class)
+          .hasMessageContaining("is leased to " + first.session().holder());
+      assertThat(a.ready()).isTrue();
+      assertThat(a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
+
+      // only the holder deploys, and not even it out of range
+      WorkerEndpoint w0 = endpoints.get(0);
+      ManagedChannel holder = GrpcChannels.client(w0.name(), w0.address(), first, 1 << 20);
+      byte[] model = ChainModels.slice(WIDTH, LAYERS, 0, LAYERS - 1);
+      try {
+        assertThatThrownBy(() -> WorkerControlGrpc.newBlockingStub(holder).deploy(DeployRequest.newBuilder()
+            .setPlanEpoch(Long.MAX_VALUE).setStageIndex(0).setStageCount(1).setOnnxModel(ByteString.copyFrom(model))
+            .setSha256Hex(Checksums.sha256Hex(model)).build()))
+            .isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+      } finally {
+        holder.shutdownNow();
+      }
+
+      try (PipelineBackend c = PipelineBackend.start(MODEL, endpoints, planner(), takingOver,
+          PipelineBackend.Options.DEFAULT)) {
+        assertThat(c.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
+        waitFor(() -> !a.ready(), 20);
+        assertThat(String.join("\n", a.status())).contains("leased to " + takingOver.session().holder());
+        assertThat(a.run("chain", Map.of("x", x), Duration.ofSeconds(60))).failsWithin(10, TimeUnit.SECONDS);
+      }
+      // the taker shuts down and hands the workers back: the first one serves again
+      assertThat(WorkerLeases.release(endpoints, takingOver)).isEqualTo(2);
+      waitFor(a::ready, 30);
+      waitFor(() -> a.plan() != null, 30);
+      assertThat(a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
+    }
+    WorkerLeases.release(endpoints, first);
+  }
+
+  private static FixedStagePlanner planner() {
+    return new FixedStagePlanner(List.of(ChainModels.slice(WIDTH, LAYERS, 0, 1), ChainModels.slice(WIDTH, LAYERS, 2, 3)),
+        TensorCodec.parse("raw"));
+  }
+
+  private static void waitFor(BooleanSupplier condition, int seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(condition.getAsBoolean()).as("condition within %d s", seconds).isTrue();
+  }
+}
