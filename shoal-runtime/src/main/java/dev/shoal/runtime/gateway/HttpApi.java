@@ -111,11 +111,6 @@ final class HttpApi {
     return RestResponse.error(e.kind().httpStatus, e.getMessage());
   }
 
-  /** A failure that escaped the API's own handling: a 500 that names it, logged. */
-  static RestResponse unexpected(RestRequest request, Throwable t) {
-    return failure(request, t);
-  }
-
   private Route route(RestRequest request) {
     String path = request.path();
     switch (path) {
