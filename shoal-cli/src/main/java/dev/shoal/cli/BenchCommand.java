@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
     description = "Run a benchmark; each prints a table and writes machine-readable results.",
     subcommands = {BenchSplitCommand.class, PipelineBenchCommand.class, BenchVariantsCommand.class,
         BenchPlannerCommand.class, BenchAvailabilityCommand.class, BenchResponseTimeCommand.class, BenchPolicyCommand.class,
-        BenchFluidCommand.class, BenchCodecsCommand.class, BenchTlsCommand.class})
+        BenchFluidCommand.class, BenchCodecsCommand.class, BenchTlsCommand.class,
+        BenchHardeningCommand.class})
 public final class BenchCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

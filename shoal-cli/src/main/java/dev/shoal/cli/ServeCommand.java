@@ -10,11 +10,11 @@ import dev.shoal.runtime.gateway.GatewayOptions;
 import dev.shoal.runtime.gateway.GatewaySecurity;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.coordinator.PlanBackend;
+import dev.shoal.runtime.serving.LocalBackend;
 import dev.shoal.runtime.coordinator.WorkerLeases;
 import dev.shoal.runtime.security.NodeCredentials;
 import dev.shoal.runtime.security.NodeRole;
 import dev.shoal.runtime.security.PeerSecurity;
-import dev.shoal.runtime.serving.LocalBackend;
 import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -105,8 +106,8 @@ public final class ServeCommand implements Callable<Integer> {
       description = "KServe v2 gRPC (default: ${DEFAULT-VALUE})")
   String grpc;
 
-  @Option(names = "--credentials", paramLabel = "DIR", required = true,
-      description = "the coordinator's directory from `shoal certs` (ca.pem, node.pem, node.key)")
+  @Option(names = "--credentials", paramLabel = "DIR",
+      description = "the coordinator's directory from `shoal certs` (ca.pem, node.pem, node.key); all but --local")
   Path credentials;
 
   @Option(names = "--take-over",
@@ -146,7 +147,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (deadlineMs < 1 || timeoutMs < 1) {
       throw new IllegalArgumentException("--deadline-ms and --timeout-ms must be >= 1");
     }
-    GatewaySecurity gatewaySecurity = new GatewaySecurity(apiKeys == null ? ApiKeys.none() : ApiKeys.load(apiKeys),
+    GatewaySecurity api = new GatewaySecurity(apiKeys == null ? ApiKeys.none() : ApiKeys.load(apiKeys),
         keyedHealth, tlsCert, tlsKey);
     GatewayOptions limits = GatewayOptions.defaults().withMaxRequestBytes((long) maxRequestMib << 20)
         .withRequestTimeout(Duration.ofMillis(timeoutMs)).withMaxBatch(maxBatch);
@@ -154,10 +155,11 @@ public final class ServeCommand implements Callable<Integer> {
       String name = ClusterServing.modelName(what.local);
       LocalBackend local = LocalBackend.open(name, what.local, LocalBackend.Options.DEFAULT);
       return serve(new ClusterServing.Served(local, "one local ONNX Runtime session of " + what.local + "\n"),
-          httpAt, grpcAt, limits, gatewaySecurity, () -> {});
+          httpAt, grpcAt, limits, api, () -> "");
     }
-    if (cluster == null) {
-      throw new IllegalArgumentException("--cluster C.yaml is needed to serve on workers (or use --local M.onnx)");
+    if (cluster == null || credentials == null) {
+      throw new IllegalArgumentException("--cluster C.yaml and --credentials DIR are needed to serve on workers "
+          + "(or use --local M.onnx)");
     }
     Cluster spec = ClusterYaml.read(cluster);
     NodeCredentials node = NodeCredentials.load(credentials);
@@ -179,15 +181,17 @@ public final class ServeCommand implements Callable<Integer> {
       what.plans.forEach(p -> plans.add(ClusterServing.written(p)));
     }
     ClusterServing.Served served = ClusterServing.serve(plans, spec, security, PlanBackend.Options.DEFAULT);
-    return serve(served, httpAt, grpcAt, limits, gatewaySecurity, () -> {
-      int released = WorkerLeases.release(ClusterServing.workers(spec), security);
-      System.err.println("serve: released " + released + " worker leases");
-    });
+    return serve(served, httpAt, grpcAt, limits, api,
+        () -> " (released " + WorkerLeases.release(ClusterServing.workers(spec), security) + " worker leases)");
   }
 
-  /** Serves until Ctrl-C or SIGTERM; {@code afterClose} runs once the backend is closed. */
+  /**
+   * Serves {@code served} through the gateway until the process is stopped.
+   *
+   * @param release runs at shutdown after the backend closed, and says what it released
+   */
   private static int serve(ClusterServing.Served served, HostPort httpAt, HostPort grpcAt, GatewayOptions limits,
-      GatewaySecurity security, Runnable afterClose) throws InterruptedException {
+      GatewaySecurity security, Supplier<String> release) throws InterruptedException {
     Gateway gateway;
     try {
       gateway = Gateway.start(served.backend(), new InetSocketAddress(httpAt.host(), httpAt.port()),
@@ -201,8 +205,7 @@ public final class ServeCommand implements Callable<Integer> {
       System.err.println("serve: stopping ...");
       gateway.close();
       served.backend().close();
-      afterClose.run();
-      System.err.println("serve: stopped");
+      System.err.println("serve: stopped" + release.get());
       stopped.countDown();
     }, "shoal-serve-shutdown"));
     System.out.print(served.plan());
@@ -215,6 +218,8 @@ public final class ServeCommand implements Callable<Integer> {
     System.out.println("  status page     " + base + "/");
     System.out.println("  API keys        " + (security.keys().isEmpty() ? "none (open, loopback only)"
         : security.keys().size() + " (Authorization: Bearer <key>)") + (security.tls() ? "; TLS on" : ""));
+    System.out.println("serve: listening on " + httpAt.host() + ":" + gateway.httpPort() + " (REST), "
+        + grpcAt.host() + ":" + gateway.grpcPort() + " (gRPC)");
     System.out.println("Ctrl-C or SIGTERM stops it.");
     System.out.flush();
     stopped.await();

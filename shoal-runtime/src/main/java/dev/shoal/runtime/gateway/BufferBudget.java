@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Bytes of request bodies and decoded tensors the REST API may hold at once. A request that does
  * not fit waits in arrival order (its connection is not read meanwhile), so a burst of large bodies
- * queues instead of exhausting the heap.
+ * queues instead of exhausting the heap. A small request (at most 1/64 of the budget) that fits
+ * goes ahead of waiting large ones, so probes and ordinary requests are not stuck behind a burst.
  */
 final class BufferBudget {
 
@@ -31,7 +32,7 @@ final class BufferBudget {
     if (bytes > capacity) {
       throw new IllegalArgumentException(bytes + " bytes can never fit in a budget of " + capacity);
     }
-    if (waiters.isEmpty() && used + bytes <= capacity) {
+    if (used + bytes <= capacity && (waiters.isEmpty() || bytes <= capacity / 64)) {
       used += bytes;
       return true;
     }

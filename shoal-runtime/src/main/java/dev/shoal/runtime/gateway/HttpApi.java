@@ -111,11 +111,6 @@ final class HttpApi {
     return RestResponse.error(e.kind().httpStatus, e.getMessage());
   }
 
-  /** A failure that escaped the API's own handling: a 500 that names it, logged. */
-  static RestResponse unexpected(RestRequest request, Throwable t) {
-    return failure(request, t);
-  }
-
   private Route route(RestRequest request) {
     String path = request.path();
     switch (path) {
@@ -219,7 +214,9 @@ final class HttpApi {
     String label = dispatcher.serves(name) ? name : RequestRecorder.UNKNOWN_MODEL;
     long start = recorder.started();
     CompletableFuture<RestResponse> response = new CompletableFuture<>();
-    workers.execute(() -> {
+    // a small body is decoded at once on the caller's thread: it must not queue behind large ones
+    Executor decoder = request.body().readableBytes() <= INLINE_BYTES ? Runnable::run : workers;
+    decoder.execute(() -> {
       if (response.isDone()) {
         recorder.finished(label, "http", start, new InferenceException(Kind.UNAVAILABLE, "client went away"));
         return;
@@ -241,7 +238,8 @@ final class HttpApi {
           finish(response, request, label, start, failure);
           return;
         }
-        workers.execute(() -> {
+        long outputBytes = outcome.outputs().stream().mapToLong(t -> t.data().length).sum();
+        (outputBytes <= INLINE_BYTES / 8 ? (Executor) Runnable::run : workers).execute(() -> {
           try {
             JsonInferenceCodec.EncodedResponse encoded = JsonInferenceCodec.encodeResponse(outcome,
                 decoded.binaryOutputs());
@@ -289,6 +287,9 @@ final class HttpApi {
     recorder.finished(label, "http", start, InferenceDispatcher.asInferenceException(failure));
     response.complete(failure(request, failure));
   }
+
+  /** Bodies up to this size are decoded without a hand-off to the worker pool. */
+  private static final int INLINE_BYTES = 64 * 1024;
 
   /** The KServe v2 protocol extensions this server implements. */
   static final List<String> EXTENSIONS = List.of("binary_tensor_data");

@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -116,18 +115,6 @@ final class InferenceDispatcher {
       }
     });
     return outcome;
-  }
-
-  /** Waits for a running inference, for callers that answer on their own thread. */
-  static InferOutcome await(CompletableFuture<InferOutcome> running) {
-    try {
-      return running.get();
-    } catch (ExecutionException e) {
-      throw asInferenceException(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InferenceException(Kind.UNAVAILABLE, "interrupted while waiting for the model");
-    }
   }
 
   static InferenceException asInferenceException(Throwable t) {

@@ -78,7 +78,9 @@ final class JsonInferenceCodec {
     } catch (JsonProcessingException e) {
       throw malformed(e);
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      // the body is in memory: any other read failure is the bytes' fault (found by fuzzing: a body
+      // starting with zero bytes is taken for UTF-32 and fails to decode as such)
+      throw bad("the request body is not UTF-8 JSON: " + e.getMessage());
     }
     List<TensorData> inputs = reader.binaryPart(headerLength >= 0);
     return new InferRequest(model, version, reader.id, inputs, reader.requested,

@@ -258,11 +258,11 @@ final class RestConnection extends ChannelInboundHandlerAdapter {
     try {
       future = server.api().handle(request);
     } catch (RuntimeException e) {
-      future = CompletableFuture.completedFuture(HttpApi.unexpected(request, e));
+      future = CompletableFuture.completedFuture(HttpApi.failure(request, e));
     }
     answering = future;
     future.whenComplete((response, failure) -> {
-      RestResponse r = failure == null ? response : HttpApi.unexpected(request, failure);
+      RestResponse r = failure == null ? response : HttpApi.failure(request, failure);
       if (ctx.executor().inEventLoop()) {
         write(r);
       } else {

@@ -251,7 +251,7 @@ class ServeProcessTest {
       assertGrpc(() -> stub.modelInfer(request.toBuilder().setModelName("nosuch").build()), Status.Code.NOT_FOUND,
           "unknown model");
       assertGrpc(() -> stub.modelInfer(request.toBuilder().setInputs(0, request.getInputs(0).toBuilder()
-          .setShape(1, WIDTH / 2)).build()), Status.Code.INVALID_ARGUMENT, "must have shape");
+          .setShape(1, WIDTH / 2)).build()), Status.Code.INVALID_ARGUMENT, "must have shape [-1, 64]");
       InferTensorContents.Builder ints = InferTensorContents.newBuilder();
       for (int i = 0; i < WIDTH; i++) {
         ints.addIntContents(i);
