@@ -2,16 +2,12 @@ package dev.shoal.runtime.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
-import dev.shoal.model.TensorSpec;
-import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.pipeline.ChainModels;
-import dev.shoal.runtime.pipeline.PipelineBackend;
+import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.runtime.security.NodeCredentials;
 import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.security.certs.CertificateAuthority;
-import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,10 +31,6 @@ import org.junit.jupiter.api.Test;
 class HeartbeatUnderLoadTest {
   private static final int WIDTH = 512;
   private static final int BATCH = 256; // 512 KiB frames
-  private static final ServedModel MODEL = new ServedModel("chain", "1", "onnxruntime_onnx",
-      List.of(new TensorSpec("x", DType.FLOAT, new long[] {-1, WIDTH})),
-      List.of(new TensorSpec("y", DType.FLOAT, new long[] {-1, WIDTH})));
-
   @Test
   void aWorkerFloodedWithFramesIsNotDeclaredDead() throws Exception {
     Path dir = Files.createTempDirectory("shoal-heartbeat-test");
@@ -48,10 +40,10 @@ class HeartbeatUnderLoadTest {
     List<Thread> burners = new ArrayList<>();
     try (WorkerProcess w = WorkerProcess.start(List.of(), "w0", "127.0.0.1:0", 1.0, dir.resolve("w0"),
         logs.resolve("w0.log"))) {
-      PipelineBackend.Options options = new PipelineBackend.Options(4096, Duration.ofSeconds(120),
-          TensorCodec.parse("raw"), PipelineBackend.Options.DEFAULT.maxFrameBytes());
-      try (PipelineBackend b = PipelineBackend.start(MODEL, List.of(new WorkerEndpoint(w.name(), w.address())),
-          new FixedStagePlanner(List.of(ChainModels.slice(WIDTH, 2, 0, 1)), TensorCodec.parse("raw")),
+      PlanBackend.Options options = new PlanBackend.Options(4096, PlanBackend.Options.DEFAULT.maxFrameBytes());
+      FixedPlacement plan = FixedPlacement.chain("chain", List.of(ChainModels.slice(WIDTH, 2, 0, 1)),
+          List.of(w.name()), "raw", new double[1]);
+      try (PlanBackend b = PlanBackend.start(List.of(new WorkerEndpoint(w.name(), w.address())), List.of(plan),
           PeerSecurity.mutualTls(NodeCredentials.load(dir.resolve("coordinator"))), options)) {
         for (int i = 0; i < Runtime.getRuntime().availableProcessors(); i++) {
           Thread t = new Thread(() -> {

@@ -191,10 +191,9 @@ class PipelineProcessTest {
     for (int[] s : stageLayers) {
       offline.add(OnnxSession.open(ChainModels.slice(WIDTH, LAYERS, s[0], s[1]), OnnxSession.Options.DEFAULT));
     }
-    try (PipelineBackend b = PipelineBackend.start(MODEL, endpoints, split(codec, 1, 3), security,
-        PipelineBackend.Options.DEFAULT)) {
+    try (PlanBackend b = start(split("int8c+lz4", 1, 3))) {
       long epoch = b.epoch();
-      List<Long> before = b.linkStats().stream().map(PipelineBackend.LinkStats::bytes).toList();
+      List<Long> before = b.linkStats().stream().map(PlanBackend.LinkStats::bytes).toList();
       long rawBytes = 0;
       for (int i = 0; i < 30; i++) {
         TensorData t = input(i);
@@ -210,7 +209,7 @@ class PipelineProcessTest {
         assertThat(got).isNotEqualTo(expected(i)); // the codec is lossy: the check above is not trivial
       }
       if (b.epoch() == epoch) { // byte counters compare the links of one plan
-        List<PipelineBackend.LinkStats> links = b.linkStats();
+        List<PlanBackend.LinkStats> links = b.linkStats();
         long sent = 0;
         for (int l = 1; l < links.size(); l++) {
           sent += links.get(l).bytes() - before.get(l);
