@@ -197,8 +197,13 @@ class PipelineProcessTest {
       long rawBytes = 0;
       for (int i = 0; i < 30; i++) {
         TensorData t = input(i);
-        for (OnnxSession stage : offline) {
+        for (int k = 0; k < offline.size(); k++) {
+          OnnxSession stage = offline.get(k);
           TensorData out = stage.run(Map.of(stage.inputs().get(0).name(), t)).values().iterator().next();
+          if (k == offline.size() - 1) { // the plan's response edge is raw: only links between stages are coded
+            t = out;
+            break;
+          }
           TensorCodec.Encoded e = codec.encode(out);
           assertThat(e.codec().name() + "+" + e.entropy().name()).isEqualTo("CODEC_INT8_CHANNEL+ENTROPY_LZ4");
           t = TensorCodec.of(e.codec(), e.entropy()).decode(out.name(), out.dtype(), out.shape(), e.payload());
@@ -211,7 +216,7 @@ class PipelineProcessTest {
       if (b.epoch() == epoch) { // byte counters compare the links of one plan
         List<PlanBackend.LinkStats> links = b.linkStats();
         long sent = 0;
-        for (int l = 1; l < links.size(); l++) {
+        for (int l = 1; l < links.size() - 1; l++) { // the links between stages, not the raw request and response
           sent += links.get(l).bytes() - before.get(l);
         }
         assertThat(sent).isLessThan(rawBytes / 2);
