@@ -245,6 +245,11 @@ class EnsembleProcessTest {
     for (int c = 0; c < CLASSES; c++) {
       assertThat(twoDown.get("probabilities").get(c).floatValue()).isCloseTo(onlyV0[c], within(1e-5f));
     }
+    // detection is asynchronous (heartbeats): the answers above came from the merge's deadline
+    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!String.join("\n", vp.status()).contains("DOWN") && System.nanoTime() < until) {
+      Thread.sleep(50);
+    }
     assertThat(String.join("\n", vp.status())).contains("DOWN");
   }
 }
