@@ -13,6 +13,22 @@ final class Affine {
   private Affine() {}
 
   /** The step for {@code [lo, hi]}, or NaN when the range is too wide for float32. */
+  /** The lowest value and the step of {@code in}'s floats [start, end); null if any is not finite or the step is. */
+  static float[] range(java.nio.ByteBuffer in, int start, int end, int levels) {
+    float lo = Float.POSITIVE_INFINITY;
+    float hi = Float.NEGATIVE_INFINITY;
+    for (int i = start; i < end; i++) {
+      float v = in.getFloat(i * 4);
+      if (!Float.isFinite(v)) {
+        return null;
+      }
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    float step = step(lo, hi, levels);
+    return Float.isNaN(step) ? null : new float[] {lo, step};
+  }
+
   static float step(float lo, float hi, int levels) {
     float step = (hi - lo) / levels;
     return Float.isFinite(step) && Float.isFinite(lo + levels * step) ? step : Float.NaN;

@@ -65,20 +65,12 @@ public final class Int4BlockCodec implements TensorCodec {
       int sliceEnd = (s + 1) * slices.length();
       for (int start = s * slices.length(); start < sliceEnd; start += BLOCK, block++) {
         int end = Math.min(sliceEnd, start + BLOCK);
-        float lo = Float.POSITIVE_INFINITY;
-        float hi = Float.NEGATIVE_INFINITY;
-        for (int i = start; i < end; i++) {
-          float v = in.getFloat(i * 4);
-          if (!Float.isFinite(v)) {
-            return RawCodec.INSTANCE.encode(tensor);
-          }
-          lo = Math.min(lo, v);
-          hi = Math.max(hi, v);
-        }
-        float step = Affine.step(lo, hi, LEVELS);
-        if (Float.isNaN(step)) {
+        float[] range = Affine.range(in, start, end, LEVELS);
+        if (range == null) {
           return RawCodec.INSTANCE.encode(tensor);
         }
+        float lo = range[0];
+        float step = range[1];
         out.putFloat(block * Affine.BYTES, lo).putFloat(block * Affine.BYTES + 4, step);
         float inverse = Affine.inverse(step);
         for (int i = start; i < end; i++) {

@@ -56,20 +56,12 @@ public final class Int8ChannelCodec implements TensorCodec {
     for (int s = 0; s < slices.count(); s++) {
       int start = s * slices.length();
       int end = start + slices.length();
-      float lo = Float.POSITIVE_INFINITY;
-      float hi = Float.NEGATIVE_INFINITY;
-      for (int i = start; i < end; i++) {
-        float v = in.getFloat(i * 4);
-        if (!Float.isFinite(v)) {
-          return RawCodec.INSTANCE.encode(tensor);
-        }
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
-      }
-      float step = Affine.step(lo, hi, LEVELS);
-      if (Float.isNaN(step)) {
+      float[] range = Affine.range(in, start, end, LEVELS);
+      if (range == null) {
         return RawCodec.INSTANCE.encode(tensor);
       }
+      float lo = range[0];
+      float step = range[1];
       out.putFloat(s * Affine.BYTES, lo).putFloat(s * Affine.BYTES + 4, step);
       float inverse = Affine.inverse(step);
       for (int i = start; i < end; i++) {
