@@ -28,7 +28,7 @@ public final class BenchDataplaneCommand implements Callable<Integer> {
       description = "directory with base/base.onnx and variants/family.json (default: ${DEFAULT-VALUE})")
   Path models;
 
-  @Option(names = "--resolution", defaultValue = "112", description = "input resolution of the ResNet-style model (default: ${DEFAULT-VALUE})")
+  @Option(names = "--resolution", defaultValue = "96", description = "input resolution of the ResNet-style model (default: ${DEFAULT-VALUE})")
   int resolution;
 
   @Option(names = "--width", defaultValue = "0.5", description = "channel width of the ResNet-style model (default: ${DEFAULT-VALUE})")
