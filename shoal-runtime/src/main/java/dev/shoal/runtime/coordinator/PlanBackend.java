@@ -425,9 +425,46 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     if (batcher != null && rows <= batcher.batching().maxBatchSize()) {
       batcher.offer(p, rows, BatchTensors.shapeKey(inputs));
     } else {
-      sendQueue.add(p); // no batching, or a request larger than the max batch: it runs alone
+      dispatch(p); // no batching, or a request larger than the max batch: it runs alone
     }
     return p.future;
+  }
+
+  /**
+   * Sends a request on the calling thread when its plan has one entry stage whose link can take
+   * the frame now (no hand-off to the sender thread), else queues it for the sender.
+   */
+  private void dispatch(Pending p) {
+    Deployment d = deployments.get(p.planName);
+    if (d == null || d.fromRequest.size() != 1) {
+      sendQueue.add(p);
+      return;
+    }
+    Map.Entry<String, List<Edge>> target = d.fromRequest.entrySet().iterator().next();
+    String stageId = target.getKey();
+    if (d.lost.contains(stageId)) {
+      sendQueue.add(p);
+      return;
+    }
+    List<WorkerEndpoint> replicas = d.placement.get(stageId);
+    WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
+    Frame frame = requestFrame(p, d, stageId, target.getValue());
+    p.bound = d; // before the frame leaves: its results may come back before trySend returns
+    if (stream(w).trySend(frame)) {
+      bytesToStages.addAndGet(Frames.wireBytes(frame));
+      framesToStages.incrementAndGet();
+    } else {
+      p.bound = null;
+      sendQueue.add(p);
+    }
+  }
+
+  private static Frame requestFrame(Pending p, Deployment d, String stageId, List<Edge> edges) {
+    Frame.Builder f = Frames.header(p.id, d.epoch, stageId, "", p.deadlineMicros);
+    for (Edge e : edges) {
+      f.addTensors(Frames.tensor(p.inputs.get(e.from().tensor()), e.to().tensor(), TensorCodec.parse(e.codec())));
+    }
+    return f.build();
   }
 
   /**
@@ -467,7 +504,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   /** Sends a batch that {@link EntryBatcher} formed: one request alone as it is, several joined along dimension 0. */
   private void sendBatch(List<Pending> members) {
     if (members.size() == 1) {
-      sendQueue.add(members.get(0));
+      dispatch(members.get(0));
       return;
     }
     Map<String, TensorData> joined = BatchTensors.concat(members.stream().map(m -> m.inputs).toList());
@@ -478,7 +515,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         java.time.Instant.now()));
     batch.timers.add(timer.schedule(() -> atDeadline(batch), untilDeadline, TimeUnit.MICROSECONDS));
     batch.future.whenComplete((result, failure) -> answerMembers(batch, result, failure));
-    sendQueue.add(batch);
+    dispatch(batch);
   }
 
   /** Each request of a batch gets its rows of the batch's answer, or the batch's error. */
@@ -996,11 +1033,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       }
       List<WorkerEndpoint> replicas = d.placement.get(stageId);
       WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
-      Frame.Builder f = Frames.header(p.id, d.epoch, stageId, "", p.deadlineMicros);
-      for (Edge e : target.getValue()) {
-        f.addTensors(Frames.tensor(p.inputs.get(e.from().tensor()), e.to().tensor(), TensorCodec.parse(e.codec())));
-      }
-      Frame frame = f.build();
+      Frame frame = requestFrame(p, d, stageId, target.getValue());
       try {
         stream(w).send(frame, SEND_TIMEOUT_MILLIS);
         bytesToStages.addAndGet(Frames.wireBytes(frame));
