@@ -247,7 +247,7 @@ public final class DataplaneBench {
             Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), 1.0); // warm-up
             double cpu0 = ProcessCpu.seconds(pids);
             Load.Result r = Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), config.seconds());
-            double cpu = ProcessCpu.seconds(pids) - cpu0;
+            double cpu = ProcessCpu.seconds(pids) - cpu0 - r.clientCpuSeconds(); // the load clients are not the server
             served.get(mode).add(new double[] {r.perSecond(), cpu * 1e3 / Math.max(1, r.answered()), r.failed(),
                 r.wrong(), r.latencyMs().p50()});
             log.printf(Locale.ROOT, "  round %d: served%s %.1f/s, p50 %.1f ms, CPU %.2f ms/request, %d failed, %d wrong"
@@ -268,7 +268,8 @@ public final class DataplaneBench {
       double p50 = runs.stream().mapToDouble(x -> x[4]).average().orElseThrow();
       String label = mode.enabled() ? ", batching " + describe(mode) : "";
       row("b concurrency", "CPU ms/request" + label, cpuMs, computeCpuMs, mode.enabled() ? "report" : "<= 1.3", "ms",
-          "all processes (coordinator+gateway+load clients, " + config.stages() + " workers) vs in-process chain CPU");
+          "all processes (gateway+coordinator, " + config.stages() + " workers; the load clients' threads subtracted)"
+              + " vs in-process chain CPU");
       row("b concurrency", "throughput/s" + label, perSecond, twoSessions, mode.enabled() ? "report" : ">= 0.75",
           "req/s", String.format(Locale.ROOT, "p50 %.1f ms; %d failed, %d wrong; baseline: 2 sessions of the whole"
               + " model, 1 thread each", p50, failed, wrong));

@@ -3,12 +3,15 @@ package dev.shoal.bench.dataplane;
 import dev.shoal.bench.pipeline.Percentiles;
 import dev.shoal.model.TensorData;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -20,10 +23,11 @@ final class Load {
 
   /**
    * What a run did: answers, failures (with the first few errors), wrong answers, answers per
-   * plan (the {@code shoal.plan} response parameter), latency, and throughput.
+   * plan (the {@code shoal.plan} response parameter), latency, throughput, and the CPU time the
+   * clients themselves used (their threads, so it can be told apart from the server's).
    */
   record Result(int answered, int failed, int wrong, double seconds, Percentiles latencyMs,
-      Map<String, Integer> byPlan, List<String> errors) {
+      Map<String, Integer> byPlan, List<String> errors, double clientCpuSeconds) {
     double perSecond() {
       return answered / seconds;
     }
@@ -31,6 +35,8 @@ final class Load {
 
   /** An input and the output the whole model gives for it (in process). */
   record Sample(TensorData input, TensorData expected) {}
+
+  private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
   private Load() {}
 
@@ -48,6 +54,7 @@ final class Load {
     Map<String, Integer> byPlan = new ConcurrentHashMap<>();
     List<String> errors = new CopyOnWriteArrayList<>();
     List<List<Double>> latencies = new ArrayList<>();
+    AtomicLong clientCpuNanos = new AtomicLong();
     List<Thread> threads = new ArrayList<>();
     long start = System.nanoTime();
     for (int c = 0; c < connections; c++) {
@@ -84,6 +91,7 @@ final class Load {
           }
         } finally {
           closeQuietly(client);
+          clientCpuNanos.addAndGet(CPU.getCurrentThreadCpuTime());
         }
       }, "load-" + c);
       t.start();
@@ -102,7 +110,8 @@ final class Load {
     latencies.forEach(all::addAll);
     Percentiles p = all.isEmpty() ? new Percentiles(Double.NaN, Double.NaN, 0)
         : Percentiles.of(all.stream().mapToDouble(Double::doubleValue).toArray());
-    return new Result(answered.get(), failed.get(), wrong.get(), seconds, p, Map.copyOf(byPlan), List.copyOf(errors));
+    return new Result(answered.get(), failed.get(), wrong.get(), seconds, p, Map.copyOf(byPlan), List.copyOf(errors),
+        clientCpuNanos.get() / 1e9);
   }
 
   /**
