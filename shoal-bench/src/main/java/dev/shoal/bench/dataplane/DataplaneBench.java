@@ -419,14 +419,17 @@ public final class DataplaneBench {
   }
 
   /**
-   * (e) A 2-stage cut whose first stage holds about 2/3 of the compute, on workers emulating devices
+   * (e) A 2-stage cut after 2/3 of the MACs (the first stage the bottleneck), on workers emulating devices
    * {@code slowdown} times slower than this host: the first stage on one worker, then replicated on
    * two; throughput with {@code connections} requests in flight.
    */
   private void replicated(ModelProfile profile, Path certs, List<String> slow, PeerSecurity security)
       throws IOException {
-    int[] thirds = ModelSplitter.balancedCuts(profile, 3);
-    Split cut = ModelSplitter.split(profile, thirds[1]);
+    int twoThirds = 0;
+    while (profile.macs(0, twoThirds) < profile.totalMacs() * 2 / 3) {
+      twoThirds++;
+    }
+    Split cut = ModelSplitter.split(profile, twoThirds);
     List<byte[]> stages = cut.stages().stream().map(s -> s.model().toByteArray()).toList();
     double[] reference = new double[stages.size()];
     for (int i = 0; i < stages.size(); i++) {

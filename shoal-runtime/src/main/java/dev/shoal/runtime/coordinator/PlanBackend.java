@@ -261,6 +261,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     this.monitor = new HeartbeatMonitor(byWorker, heartbeatTimer, new HeartbeatMonitor.Listener() {
       @Override
       public void down(WorkerEndpoint w, long lastSeenNanos, String why) {
+        if (closed) {
+          return; // a heartbeat call failing as the backend shuts its channels
+        }
         long detected = System.nanoTime();
         CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(0);
         LOG.warning(() -> "worker " + w.name() + " is down: " + why);
@@ -269,6 +272,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
 
       @Override
       public void up(WorkerEndpoint w) {
+        if (closed) {
+          return;
+        }
         CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(1);
         LOG.info(() -> "worker " + w.name() + " is up again");
         planThread.execute(() -> workerUp(w.name()));
