@@ -29,7 +29,8 @@ import java.util.logging.Logger;
  * come from several producers, on several workers), a bounded queue of requests whose inputs are
  * all there, one compute thread running the ONNX Runtime session, and the routes of its outputs:
  * straight to every consumer stage's worker (replicas round robin by request id) and to the
- * coordinator. Work whose deadline has passed is dropped, waiting or queued.
+ * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
+ * a request the coordinator cancelled ({@link #cancel}).
  */
 final class StageRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StageRunner.class.getName());
@@ -38,6 +39,11 @@ final class StageRunner implements AutoCloseable {
   static final long BLOCK_MILLIS = 30_000;
   /** Inputs of a request without a deadline are kept this long for their missing siblings. */
   private static final long JOIN_WITHOUT_DEADLINE_MICROS = 120_000_000L;
+  /**
+   * A cancelled request is remembered this long past its deadline (or past the cancel, if that is
+   * later): frames of it still on their way from other workers are dropped when they arrive.
+   */
+  private static final long CANCEL_MEMORY_MICROS = 10_000_000L;
 
   /** Hosted stages are keyed by plan epoch and stage id. */
   record Key(long epoch, String stage) {
@@ -76,11 +82,15 @@ final class StageRunner implements AutoCloseable {
   private final PeerLinks links;
   private final DeviceClock device;
   private final Map<Long, Partial> joins = new ConcurrentHashMap<>();
+  /** Cancelled requests, with when to forget them (microseconds since 1970). */
+  private final Map<Long, Long> cancelled = new ConcurrentHashMap<>();
   private final BlockingQueue<Work> queue;
   private final Thread computeThread;
   private volatile boolean accepting = true;
   private volatile boolean running = true;
   private volatile boolean busy;
+  /** The work the compute thread runs now, or null: a cancel of its request wakes the thread. */
+  private volatile Work current;
 
   StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
       ResultSubscribers results, PeerLinks links, DeviceClock device) {
@@ -132,6 +142,10 @@ final class StageRunner implements AutoCloseable {
     if (!accepting) {
       return "stage " + key + " is draining (request " + requestId + ")";
     }
+    if (cancelled.containsKey(requestId)) {
+      stats.framesCancelled.incrementAndGet(); // on its way when the cancel came: dropped, not refused
+      return null;
+    }
     for (String name : tensors.keySet()) {
       if (!inputNames.contains(name)) {
         return "stage " + key + " has no input '" + name + "' (it has " + inputNames + ", request " + requestId + ")";
@@ -162,10 +176,36 @@ final class StageRunner implements AutoCloseable {
     return null;
   }
 
-  /** Forgets partial inputs whose request's deadline has passed (or that waited too long without one). */
+  /**
+   * The request no longer needs this stage: its partial inputs and queued work are dropped, work of
+   * it running now is not sent on, and frames of it that arrive later are dropped.
+   */
+  void cancel(long requestId, long deadlineMicros) {
+    cancelled.put(requestId, Math.max(deadlineMicros, nowMicros()) + CANCEL_MEMORY_MICROS);
+    if (joins.remove(requestId) != null) {
+      stats.framesCancelled.incrementAndGet();
+    }
+    if (queue.removeIf(w -> w.requestId() == requestId)) {
+      stats.framesCancelled.incrementAndGet();
+    }
+    Work running = current;
+    if (running != null && running.requestId() == requestId) {
+      LockSupport.unpark(computeThread); // stop holding it on the emulated device
+    }
+  }
+
+  /**
+   * Forgets partial inputs whose request's deadline has passed (or that waited too long without
+   * one) or that was cancelled meanwhile, and cancelled requests that can no longer send frames.
+   */
   void expireJoins() {
     long now = nowMicros();
+    cancelled.values().removeIf(forgetAt -> forgetAt < now);
     joins.entrySet().removeIf(e -> {
+      if (cancelled.containsKey(e.getKey())) {
+        stats.framesCancelled.incrementAndGet();
+        return true;
+      }
       Partial p = e.getValue();
       boolean expired = p.deadlineMicros > 0 ? p.deadlineMicros < now : now - p.arrivedMicros > JOIN_WITHOUT_DEADLINE_MICROS;
       if (expired) {
@@ -211,7 +251,12 @@ final class StageRunner implements AutoCloseable {
       stats.framesExpired.incrementAndGet(); // the coordinator has answered it already
       return;
     }
+    if (cancelled.containsKey(w.requestId())) {
+      stats.framesCancelled.incrementAndGet();
+      return;
+    }
     Map<String, TensorData> out;
+    current = w;
     try {
       long t0 = System.nanoTime();
       long cpu0 = CPU.getCurrentThreadCpuTime();
@@ -226,6 +271,16 @@ final class StageRunner implements AutoCloseable {
       return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return;
+    } finally {
+      current = null;
+    }
+    if (cancelled.containsKey(w.requestId())) {
+      stats.framesCancelled.incrementAndGet(); // computed, but no one wants it any more
+      return;
+    }
+    if (w.deadlineMicros() > 0 && w.deadlineMicros() < nowMicros()) {
+      stats.framesExpired.incrementAndGet(); // held past its deadline on the emulated device
       return;
     }
     route(w, out);
@@ -290,6 +345,10 @@ final class StageRunner implements AutoCloseable {
       LockSupport.parkNanos(left);
       if (Thread.interrupted()) {
         throw new InterruptedException();
+      }
+      if (cancelled.containsKey(w.requestId())) {
+        device.release(until); // a real device would stop working on it now
+        return;
       }
     }
   }

@@ -329,6 +329,7 @@ public final class Worker implements AutoCloseable {
           .setFramesOut(stats.framesOut.get())
           .setFramesRejected(stats.framesRejected.get())
           .setFramesExpired(stats.framesExpired.get())
+          .setFramesCancelled(stats.framesCancelled.get())
           .setBytesIn(stats.bytesIn.get())
           .setBytesOut(stats.bytesOut.get())
           .setComputeSeconds(stats.computeNanos.get() / 1e9)
@@ -387,6 +388,10 @@ public final class Worker implements AutoCloseable {
 
     /** Hands a frame to its stage; returns why it was refused, or null. */
     private String accept(Frame frame) {
+      if (frame.hasCancel()) {
+        cancel(frame);
+        return null;
+      }
       StageRunner.Key key = new StageRunner.Key(frame.getPlanEpoch(), frame.getStage());
       StageRunner s = stages.get(key);
       if (s == null) {
@@ -414,6 +419,21 @@ public final class Worker implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return "worker " + config.name() + " interrupted";
+      }
+    }
+
+    /**
+     * Cancels a request on the stages the frame names (all of its epoch when it names none); a
+     * stage this worker no longer hosts has nothing left to drop.
+     */
+    private void cancel(Frame frame) {
+      LOG.fine(() -> "worker " + config.name() + ": request " + frame.getRequestId() + " of epoch "
+          + frame.getPlanEpoch() + " cancelled (" + frame.getCancel().getReason() + ")");
+      for (StageRunner s : stages.values()) {
+        if (s.key().epoch() == frame.getPlanEpoch()
+            && (frame.getStage().isEmpty() || s.key().stage().equals(frame.getStage()))) {
+          s.cancel(frame.getRequestId(), frame.getDeadlineUnixMicros());
+        }
       }
     }
 
