@@ -390,7 +390,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     long deadlineMicros = call.deadline().getEpochSecond() * 1_000_000L + call.deadline().getNano() / 1_000;
     Pending p = new Pending(ids.incrementAndGet(), inputs, deadlineMicros, planName);
     pending.put(p.id, p);
-    CoordinatorMetrics.IN_FLIGHT.set(pending.size());
+    CoordinatorMetrics.IN_FLIGHT.labelValues(model.name()).set(pending.size());
     long untilDeadline = Math.max(0, Duration.between(java.time.Instant.now(), call.deadline()).toNanos());
     p.timers.add(timer.schedule(() -> atDeadline(p), untilDeadline, TimeUnit.NANOSECONDS));
     Deployment d = deployments.get(planName);
@@ -618,8 +618,8 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     if (replanned && now != null) {
       double detection = (detectedNanos - lastSeenNanos) / 1e9;
       double recovery = (System.nanoTime() - detectedNanos) / 1e9;
-      CoordinatorMetrics.DETECTION_SECONDS.set(detection);
-      CoordinatorMetrics.RECOVERY_SECONDS.set(recovery);
+      CoordinatorMetrics.DETECTION_SECONDS.labelValues(now.plan.model()).set(detection);
+      CoordinatorMetrics.RECOVERY_SECONDS.labelValues(now.plan.model()).set(recovery);
       recoveries.add(new Recovery(failed, "worker " + failed + " down", detectedNanos, detection, recovery, replayed,
           now.epoch, now.plan.describe()));
     }
@@ -687,7 +687,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         continue;
       }
       subscribe(d);
-      CoordinatorMetrics.REPLANS.inc();
+      CoordinatorMetrics.REPLANS.labelValues(bundle.plan().model(), planName).inc();
       LOG.info(() -> "plan '" + planName + "', epoch " + epoch + " (" + reason + "):\n" + bundle.plan().describe());
       setDeployment(planName, d);
       if (old != null && broken == null) {
@@ -712,7 +712,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     }
     retiring.remove(old);
     drain(old);
-    CoordinatorMetrics.REPLAYED.inc(replayed);
+    CoordinatorMetrics.REPLAYED.labelValues(old.plan.model(), old.plan.name()).inc(replayed);
     return replayed;
   }
 
@@ -1173,7 +1173,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
 
   private void finish(Pending p, String outcome) {
     p.timers.forEach(t -> t.cancel(false));
-    CoordinatorMetrics.IN_FLIGHT.set(pending.size());
+    CoordinatorMetrics.IN_FLIGHT.labelValues(model.name()).set(pending.size());
     CoordinatorMetrics.REQUESTS.labelValues(model.name(), p.planName, outcome).inc();
     CoordinatorMetrics.LATENCY.labelValues(model.name(), p.planName).observe((System.nanoTime() - p.startNanos) / 1e9);
   }
@@ -1192,13 +1192,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     }
     try {
       for (LinkStats l : linkStats()) {
-        CoordinatorMetrics.LINK_BYTES.labelValues(l.from() + "->" + l.to()).set(l.bytes());
+        CoordinatorMetrics.LINK_BYTES.labelValues(model.name(), active, l.from() + "->" + l.to()).set(l.bytes());
       }
       for (String name : d.workers()) {
         StatusReply r = status(worker(name));
         if (r != null) {
-          CoordinatorMetrics.STAGE_COMPUTE_SECONDS.labelValues(name).set(r.getComputeSeconds());
-          CoordinatorMetrics.STAGE_QUEUE_SECONDS.labelValues(name).set(r.getQueueSeconds());
+          CoordinatorMetrics.STAGE_COMPUTE_SECONDS.labelValues(model.name(), name).set(r.getComputeSeconds());
+          CoordinatorMetrics.STAGE_QUEUE_SECONDS.labelValues(model.name(), name).set(r.getQueueSeconds());
         }
       }
     } catch (RuntimeException e) {
