@@ -3,7 +3,7 @@ package dev.shoal.bench.dataplane;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.shoal.bench.BenchCerts;
 import dev.shoal.bench.ResultTable;
-import dev.shoal.bench.pipeline.Percentiles;
+import dev.shoal.bench.Percentiles;
 import dev.shoal.bench.pipeline.TransportOverhead;
 import dev.shoal.bench.variants.Latencies;
 import dev.shoal.model.TensorData;

@@ -1,6 +1,6 @@
 package dev.shoal.bench.dataplane;
 
-import dev.shoal.bench.pipeline.Percentiles;
+import dev.shoal.bench.Percentiles;
 import dev.shoal.model.TensorData;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;

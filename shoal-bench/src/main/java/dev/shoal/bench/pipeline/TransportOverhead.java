@@ -1,5 +1,6 @@
 package dev.shoal.bench.pipeline;
 
+import dev.shoal.bench.Percentiles;
 import java.time.Duration;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;

@@ -82,7 +82,10 @@ import java.util.logging.Logger;
  *
  * <p>Each accepted request completes exactly once, with its answer or an explicit {@link
  * InferenceException}: at its one deadline (carried in every frame; workers drop work past it) it
- * fails, or, if its merges have answers, is answered from them, marked degraded.
+ * fails, or, if its merges have answers, is answered from them, marked degraded. Work a request no
+ * longer needs (the caller cancelled, it failed or was answered without some members, it was
+ * replayed on a new epoch) is cancelled on every worker of its deployment: a Cancel frame on a
+ * stream of its own, so that it is not stuck behind data frames held back by flow control.
  */
 public final class PlanBackend implements ServingBackend, PlanAdmin {
   private static final Logger LOG = Logger.getLogger(PlanBackend.class.getName());
@@ -207,6 +210,10 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private final List<WorkerEndpoint> workers;
   private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
   private final Map<String, FrameStream> streams = new ConcurrentHashMap<>();
+  /** One stream per worker for Cancel frames only (data frames may be held back by flow control). */
+  private final Map<String, FrameStream> cancelStreams = new ConcurrentHashMap<>();
+  private final ExecutorService cancels = Executors.newSingleThreadExecutor(daemon("plan-cancels"));
+  private final AtomicLong cancelFrames = new AtomicLong();
   private final Map<String, PlanProducer> producers = new LinkedHashMap<>();
   private final Map<String, Deployment> deployments = new ConcurrentHashMap<>();
   /** Deployments replaced while requests still ran on them; drained once those are answered. */
@@ -409,7 +416,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     long deadlineMicros = call.deadline().getEpochSecond() * 1_000_000L + call.deadline().getNano() / 1_000;
     Pending p = new Pending(ids.incrementAndGet(), inputs, deadlineMicros, planName, null);
     pending.put(p.id, p);
-    CoordinatorMetrics.IN_FLIGHT.set(pending.size());
+    CoordinatorMetrics.IN_FLIGHT.labelValues(model.name()).set(pending.size());
     long untilDeadline = Math.max(0, Duration.between(java.time.Instant.now(), call.deadline()).toNanos());
     p.timers.add(timer.schedule(() -> atDeadline(p), untilDeadline, TimeUnit.NANOSECONDS));
     Deployment d = deployments.get(planName);
@@ -420,10 +427,11 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         check(p);
       }, wait, TimeUnit.MILLISECONDS));
     }
-    // a caller that gives up cancels the future: forget the request (workers drop it at its deadline)
+    // a caller that gives up cancels the future: forget the request, and its workers drop its work
     p.future.whenComplete((r, t) -> {
       if (p.future.isCancelled() && pending.remove(p.id, p)) {
         finish(p, "cancelled");
+        cancelWork(p, p.bound, "cancelled by the caller");
       }
     });
     EntryBatcher<Pending> batcher = batchers.get(planName);
@@ -657,6 +665,11 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     return List.copyOf(recoveries);
   }
 
+  /** Cancel frames sent to workers (one per worker of the request's deployment). */
+  public long cancelFrames() {
+    return cancelFrames.get();
+  }
+
   /** Results that arrived for an already answered request (replays overtaken by the original). */
   public long duplicateResults() {
     return duplicateResults.get();
@@ -751,8 +764,8 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     if (replanned && now != null) {
       double detection = (detectedNanos - lastSeenNanos) / 1e9;
       double recovery = (System.nanoTime() - detectedNanos) / 1e9;
-      CoordinatorMetrics.DETECTION_SECONDS.set(detection);
-      CoordinatorMetrics.RECOVERY_SECONDS.set(recovery);
+      CoordinatorMetrics.DETECTION_SECONDS.labelValues(now.plan.model()).set(detection);
+      CoordinatorMetrics.RECOVERY_SECONDS.labelValues(now.plan.model()).set(recovery);
       recoveries.add(new Recovery(failed, "worker " + failed + " down", detectedNanos, detection, recovery, replayed,
           now.epoch, now.plan.describe()));
     }
@@ -820,7 +833,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         continue;
       }
       subscribe(d);
-      CoordinatorMetrics.REPLANS.inc();
+      CoordinatorMetrics.REPLANS.labelValues(bundle.plan().model(), planName).inc();
       LOG.info(() -> "plan '" + planName + "', epoch " + epoch + " (" + reason + "):\n" + bundle.plan().describe());
       setDeployment(planName, d);
       if (old != null && broken == null) {
@@ -839,12 +852,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       if (p.bound == old) {
         p.bound = null;
         replayed++;
+        cancelWork(p, old, "replayed on a new plan");
         sendQueue.add(p);
       }
     }
     retiring.remove(old);
     drain(old);
-    CoordinatorMetrics.REPLAYED.inc(replayed);
+    CoordinatorMetrics.REPLAYED.labelValues(old.plan.model(), old.plan.name()).inc(replayed);
     return replayed;
   }
 
@@ -1056,6 +1070,46 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         }
       }
     }
+    if (pending.get(p.id) != p) {
+      cancelWork(p, d, "ended while it was being sent"); // cancelled before it was bound: nothing else cancels it
+    }
+  }
+
+  /**
+   * Tells every live worker of {@code d} to drop the request's work there (queued, waiting for
+   * inputs, running) and never send it on. Off the caller's thread: a cancel never blocks an
+   * answer, a failure or the caller that gave up.
+   */
+  private void cancelWork(Pending p, Deployment d, String reason) {
+    if (d == null || closed) {
+      return;
+    }
+    Frame cancel = Frames.cancel(p.id, d.epoch, p.deadlineMicros, reason);
+    List<String> live = d.workers().stream().filter(monitor::isUp).toList();
+    cancels.execute(() -> {
+      for (String name : live) {
+        try {
+          cancelStream(name).send(cancel, SEND_TIMEOUT_MILLIS);
+          cancelFrames.incrementAndGet();
+        } catch (IOException e) {
+          LOG.fine(() -> "cancel of request " + p.id + " not sent to " + name + ": " + e.getMessage());
+        }
+      }
+    });
+  }
+
+  private FrameStream cancelStream(String worker) {
+    return cancelStreams.computeIfAbsent(worker, n -> new FrameStream(channels.get(n), new FrameStream.Listener() {
+      @Override
+      public void rejected(long requestId, String error) {
+        LOG.fine(() -> "worker " + n + " refused the cancel of request " + requestId + ": " + error);
+      }
+
+      @Override
+      public void broken(Throwable cause) {
+        LOG.fine(() -> "cancel link to " + n + " broke: " + cause);
+      }
+    }));
   }
 
   private FrameStream stream(WorkerEndpoint w) {
@@ -1160,6 +1214,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   }
 
   private void answer(Pending p, Deployment d) {
+    boolean membersLeftOut = false;
     Map<String, TensorData> made = new LinkedHashMap<>();
     Map<String, String> params = new LinkedHashMap<>();
     params.put(PARAM_PLAN, d.plan.name());
@@ -1215,6 +1270,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         params.put(PARAM_DEGRADED, Boolean.toString(!missing.isEmpty()));
         params.put(PARAM_ANSWERED, String.join(",", answered));
         if (!missing.isEmpty()) {
+          membersLeftOut = true;
           params.put(PARAM_MISSING, String.join("; ", missing));
           MergeMetrics.DEGRADED.labelValues(model.name()).inc();
         }
@@ -1229,6 +1285,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     }
     if (pending.remove(p.id, p)) {
       finish(p, "ok");
+      if (membersLeftOut) {
+        cancelWork(p, d, "answered without the members still running");
+      }
       p.future.complete(new InferenceResult(ordered, params));
     } else {
       duplicateResults.incrementAndGet();
@@ -1249,6 +1308,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private void fail(Pending p, InferenceException e) {
     if (pending.remove(p.id, p)) {
       finish(p, e.kind().name().toLowerCase(Locale.ROOT));
+      cancelWork(p, p.bound, e.kind() == Kind.DEADLINE ? "deadline" : "failed: " + e.getMessage());
       p.future.completeExceptionally(e);
     }
   }
@@ -1258,7 +1318,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     if (p.members != null) {
       return; // a batch: its requests are counted one by one
     }
-    CoordinatorMetrics.IN_FLIGHT.set(pending.size());
+    CoordinatorMetrics.IN_FLIGHT.labelValues(model.name()).set(pending.size());
     CoordinatorMetrics.REQUESTS.labelValues(model.name(), p.planName, outcome).inc();
     CoordinatorMetrics.LATENCY.labelValues(model.name(), p.planName).observe((System.nanoTime() - p.startNanos) / 1e9);
   }
@@ -1277,13 +1337,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     }
     try {
       for (LinkStats l : linkStats()) {
-        CoordinatorMetrics.LINK_BYTES.labelValues(l.from() + "->" + l.to()).set(l.bytes());
+        CoordinatorMetrics.LINK_BYTES.labelValues(model.name(), active, l.from() + "->" + l.to()).set(l.bytes());
       }
       for (String name : d.workers()) {
         StatusReply r = status(worker(name));
         if (r != null) {
-          CoordinatorMetrics.STAGE_COMPUTE_SECONDS.labelValues(name).set(r.getComputeSeconds());
-          CoordinatorMetrics.STAGE_QUEUE_SECONDS.labelValues(name).set(r.getQueueSeconds());
+          CoordinatorMetrics.STAGE_COMPUTE_SECONDS.labelValues(model.name(), name).set(r.getComputeSeconds());
+          CoordinatorMetrics.STAGE_QUEUE_SECONDS.labelValues(model.name(), name).set(r.getQueueSeconds());
         }
       }
     } catch (RuntimeException e) {
@@ -1309,6 +1369,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       drain(d);
     }
     sender.interrupt();
+    cancels.shutdownNow();
     planThread.shutdownNow();
     deployCalls.shutdownNow();
     timer.shutdownNow();
@@ -1316,6 +1377,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     housekeeper.shutdownNow();
     heartbeatChannels.forEach(ManagedChannel::shutdownNow);
     streams.values().forEach(FrameStream::close);
+    cancelStreams.values().forEach(FrameStream::close);
     channels.values().forEach(ManagedChannel::shutdown);
     for (ManagedChannel ch : channels.values()) {
       try {

@@ -31,7 +31,8 @@ import java.util.logging.Logger;
  * come from several producers, on several workers), a bounded queue of requests whose inputs are
  * all there, one compute thread running the ONNX Runtime session, and the routes of its outputs:
  * straight to every consumer stage's worker (replicas round robin by request id) and to the
- * coordinator. Work whose deadline has passed is dropped, waiting or queued.
+ * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
+ * a request the coordinator cancelled ({@link #cancel}).
  *
  * <p>Frames are taken on the gRPC transport thread that read them and never block it: when the
  * queue is full the request is parked and its stream reads nothing more until the compute thread
@@ -45,6 +46,11 @@ final class StageRunner implements AutoCloseable {
   static final long BLOCK_MILLIS = 30_000;
   /** Inputs of a request without a deadline are kept this long for their missing siblings. */
   private static final long JOIN_WITHOUT_DEADLINE_MICROS = 120_000_000L;
+  /**
+   * A cancelled request is remembered this long past its deadline (or past the cancel, if that is
+   * later): frames of it still on their way from other workers are dropped when they arrive.
+   */
+  private static final long CANCEL_MEMORY_MICROS = 10_000_000L;
 
   /** Hosted stages are keyed by plan epoch and stage id. */
   record Key(long epoch, String stage) {
@@ -86,6 +92,8 @@ final class StageRunner implements AutoCloseable {
   private final PeerLinks links;
   private final DeviceClock device;
   private final Map<Long, Partial> joins = new ConcurrentHashMap<>();
+  /** Cancelled requests, with when to forget them (microseconds since 1970). */
+  private final Map<Long, Long> cancelled = new ConcurrentHashMap<>();
   private final BlockingQueue<Work> queue;
   /** Requests that found the queue full, and how to resume their streams; guarded by itself. */
   private final ArrayDeque<Parked> parked = new ArrayDeque<>();
@@ -93,6 +101,8 @@ final class StageRunner implements AutoCloseable {
   private volatile boolean accepting = true;
   private volatile boolean running = true;
   private volatile boolean busy;
+  /** The work the compute thread runs now, or null: a cancel of its request wakes the thread. */
+  private volatile Work current;
 
   StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
       ResultSubscribers results, PeerLinks links, DeviceClock device) {
@@ -154,6 +164,10 @@ final class StageRunner implements AutoCloseable {
     if (!accepting) {
       return "stage " + key + " is draining (request " + requestId + ")";
     }
+    if (cancelled.containsKey(requestId)) {
+      stats.framesCancelled.incrementAndGet(); // on its way when the cancel came: dropped, not refused
+      return null;
+    }
     for (String name : tensors.keySet()) {
       if (!inputNames.contains(name)) {
         return "stage " + key + " has no input '" + name + "' (it has " + inputNames + ", request " + requestId + ")";
@@ -203,10 +217,44 @@ final class StageRunner implements AutoCloseable {
     resumed.forEach(Runnable::run);
   }
 
-  /** Forgets partial inputs whose request's deadline has passed (or that waited too long without one). */
+  /**
+   * The request no longer needs this stage: its partial inputs and queued work are dropped, work of
+   * it running now is not sent on, and frames of it that arrive later are dropped.
+   */
+  void cancel(long requestId, long deadlineMicros) {
+    cancelled.put(requestId, Math.max(deadlineMicros, nowMicros()) + CANCEL_MEMORY_MICROS);
+    if (joins.remove(requestId) != null) {
+      stats.framesCancelled.incrementAndGet();
+    }
+    if (queue.removeIf(w -> w.requestId() == requestId)) {
+      stats.framesCancelled.incrementAndGet();
+    }
+    List<Runnable> resumed = new ArrayList<>();
+    synchronized (parked) {
+      parked.removeIf(p -> p.work().requestId() == requestId && resumed.add(p.onRoom()));
+    }
+    if (!resumed.isEmpty()) {
+      stats.framesCancelled.incrementAndGet();
+      resumed.forEach(Runnable::run); // their streams read on
+    }
+    Work running = current;
+    if (running != null && running.requestId() == requestId) {
+      LockSupport.unpark(computeThread); // stop holding it on the emulated device
+    }
+  }
+
+  /**
+   * Forgets partial inputs whose request's deadline has passed (or that waited too long without
+   * one) or that was cancelled meanwhile, and cancelled requests that can no longer send frames.
+   */
   void expireJoins() {
     long now = nowMicros();
+    cancelled.values().removeIf(forgetAt -> forgetAt < now);
     joins.entrySet().removeIf(e -> {
+      if (cancelled.containsKey(e.getKey())) {
+        stats.framesCancelled.incrementAndGet();
+        return true;
+      }
       Partial p = e.getValue();
       boolean expired = p.deadlineMicros > 0 ? p.deadlineMicros < now : now - p.arrivedMicros > JOIN_WITHOUT_DEADLINE_MICROS;
       if (expired) {
@@ -259,7 +307,12 @@ final class StageRunner implements AutoCloseable {
       stats.framesExpired.incrementAndGet(); // the coordinator has answered it already
       return;
     }
+    if (cancelled.containsKey(w.requestId())) {
+      stats.framesCancelled.incrementAndGet();
+      return;
+    }
     Map<String, TensorData> out;
+    current = w;
     try {
       long t0 = System.nanoTime();
       long cpu0 = CPU.getCurrentThreadCpuTime();
@@ -274,6 +327,16 @@ final class StageRunner implements AutoCloseable {
       return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return;
+    } finally {
+      current = null;
+    }
+    if (cancelled.containsKey(w.requestId())) {
+      stats.framesCancelled.incrementAndGet(); // computed, but no one wants it any more
+      return;
+    }
+    if (w.deadlineMicros() > 0 && w.deadlineMicros() < nowMicros()) {
+      stats.framesExpired.incrementAndGet(); // held past its deadline on the emulated device
       return;
     }
     route(w, out);
@@ -338,6 +401,10 @@ final class StageRunner implements AutoCloseable {
       LockSupport.parkNanos(left);
       if (Thread.interrupted()) {
         throw new InterruptedException();
+      }
+      if (cancelled.containsKey(w.requestId())) {
+        device.release(until); // a real device would stop working on it now
+        return;
       }
     }
   }

@@ -337,6 +337,7 @@ public final class Worker implements AutoCloseable {
           .setFramesOut(stats.framesOut.get())
           .setFramesRejected(stats.framesRejected.get())
           .setFramesExpired(stats.framesExpired.get())
+          .setFramesCancelled(stats.framesCancelled.get())
           .setBytesIn(stats.bytesIn.get())
           .setBytesOut(stats.bytesOut.get())
           .setComputeSeconds(stats.computeNanos.get() / 1e9)
@@ -403,6 +404,11 @@ public final class Worker implements AutoCloseable {
      * stream may read its next frame.
      */
     private String accept(Frame frame, Runnable next) {
+      if (frame.hasCancel()) {
+        cancel(frame);
+        next.run();
+        return null;
+      }
       StageRunner.Key key = new StageRunner.Key(frame.getPlanEpoch(), frame.getStage());
       StageRunner s = stages.get(key);
       if (s == null) {
@@ -431,6 +437,21 @@ public final class Worker implements AutoCloseable {
         return why;
       }
       return s.accept(frame.getRequestId(), frame.getDeadlineUnixMicros(), inputs, next);
+    }
+
+    /**
+     * Cancels a request on the stages the frame names (all of its epoch when it names none); a
+     * stage this worker no longer hosts has nothing left to drop.
+     */
+    private void cancel(Frame frame) {
+      LOG.fine(() -> "worker " + config.name() + ": request " + frame.getRequestId() + " of epoch "
+          + frame.getPlanEpoch() + " cancelled (" + frame.getCancel().getReason() + ")");
+      for (StageRunner s : stages.values()) {
+        if (s.key().epoch() == frame.getPlanEpoch()
+            && (frame.getStage().isEmpty() || s.key().stage().equals(frame.getStage()))) {
+          s.cancel(frame.getRequestId(), frame.getDeadlineUnixMicros());
+        }
+      }
     }
 
     @Override
