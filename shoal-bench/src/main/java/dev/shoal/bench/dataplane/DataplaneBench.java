@@ -246,8 +246,12 @@ public final class DataplaneBench {
               Gateway gateway = Gateway.start(backend, 0, 0)) {
             Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), 1.0); // warm-up
             double cpu0 = ProcessCpu.seconds(pids);
+            Map<String, Long> threads0 = ProcessCpu.ticksByThreadKind(pids);
             Load.Result r = Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), config.seconds());
             double cpu = ProcessCpu.seconds(pids) - cpu0 - r.clientCpuSeconds(); // the load clients are not the server
+            if (round == 1) {
+              logWhereCpuGoes(ProcessCpu.millisBetween(threads0, ProcessCpu.ticksByThreadKind(pids)), r.answered());
+            }
             served.get(mode).add(new double[] {r.perSecond(), cpu * 1e3 / Math.max(1, r.answered()), r.failed(),
                 r.wrong(), r.latencyMs().p50()});
             log.printf(Locale.ROOT, "  round %d: served%s %.1f/s, p50 %.1f ms, CPU %.2f ms/request, %d failed, %d wrong"
@@ -274,6 +278,14 @@ public final class DataplaneBench {
           "req/s", String.format(Locale.ROOT, "p50 %.1f ms; %d failed, %d wrong; baseline: 2 sessions of the whole"
               + " model, 1 thread each", p50, failed, wrong));
     }
+  }
+
+  /** The thread kinds that used the most CPU per answered request (all processes; the load clients are "load-#"). */
+  private void logWhereCpuGoes(List<Map.Entry<String, Double>> byKind, int answered) {
+    StringBuilder line = new StringBuilder("    CPU ms/request by thread kind:");
+    byKind.stream().limit(10).forEach(e -> line.append(String.format(Locale.ROOT, " %s %.2f;", e.getKey(),
+        e.getValue() / Math.max(1, answered))));
+    log.println(line);
   }
 
   private static String describe(Batching b) {
