@@ -13,11 +13,16 @@ import picocli.CommandLine.Option;
     name = "dataplane",
     mixinStandardHelpOptions = true,
     description = {
-      "The data path against its floors, in one run on loopback worker processes, requests over the KServe v2",
-      "REST API with binary tensors: (a) pipeline p50 vs the stages chained in process; (b) CPU per request",
-      "and throughput with requests in flight vs two in-process sessions, then with dynamic batching;",
-      "(c) one more hop vs gRPC and TCP ping-pongs; (d) variant ensemble speed-up vs its compute ceiling;",
-      "(e) a replicated bottleneck stage; (f) plan switching under load. Writes CSV and JSON to --out."
+      "The data path against its floors, in one run on loopback worker processes,",
+      "requests over the KServe v2 REST API with binary tensors:",
+      "(a) pipeline p50 vs the same stages chained in process;",
+      "(b) CPU per request and throughput with requests in flight vs two in-process",
+      "    sessions, then with dynamic batching;",
+      "(c) one more hop vs gRPC and raw TCP ping-pongs (4 KB, 100 KB, 1 MB);",
+      "(d) the variant ensemble's speed-up over the base vs its compute ceiling;",
+      "(e) a replicated bottleneck stage vs the unreplicated plan;",
+      "(f) plan switching under load: lost and duplicated answers.",
+      "Prints each section and a table; writes CSV and JSON to --out."
     })
 public final class BenchDataplaneCommand implements Callable<Integer> {
 
