@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.TensorSpec;
 import dev.shoal.plan.InfeasibleInstanceException;
+import dev.shoal.plan.graph.Batching;
 import dev.shoal.plan.graph.Edge;
 import dev.shoal.plan.graph.Merge;
 import dev.shoal.plan.graph.Plan;
@@ -98,6 +99,8 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   public static final String PARAM_DEGRADED = "shoal.degraded";
   public static final String PARAM_ANSWERED = "shoal.answered";
   public static final String PARAM_MISSING = "shoal.missing";
+  /** Rows of the dynamic batch the request ran in, when it shared one with others. */
+  public static final String PARAM_BATCH = "shoal.batch";
 
   /**
    * Plan epochs grow across coordinator restarts and are unique in this process (several
@@ -190,12 +193,15 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     /** The merges' own wait ran out: they answer from what arrived. */
     volatile boolean mergeNow;
     final List<ScheduledFuture<?>> timers = new CopyOnWriteArrayList<>();
+    /** For a dynamic batch: the requests it joins, in row order; null for a request. */
+    final List<Pending> members;
 
-    Pending(long id, Map<String, TensorData> inputs, long deadlineMicros, String planName) {
+    Pending(long id, Map<String, TensorData> inputs, long deadlineMicros, String planName, List<Pending> members) {
       this.id = id;
       this.inputs = inputs;
       this.deadlineMicros = deadlineMicros;
       this.planName = planName;
+      this.members = members;
     }
   }
 
@@ -232,6 +238,8 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private final HeartbeatMonitor monitor;
   private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
   private final LinkedBlockingQueue<Pending> sendQueue = new LinkedBlockingQueue<>();
+  /** Dynamic batching at the entry of the plans that ask for it, by plan name. */
+  private final Map<String, EntryBatcher<Pending>> batchers = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicLong bytesToStages = new AtomicLong();
   private final AtomicLong framesToStages = new AtomicLong();
@@ -330,6 +338,18 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       }
     }
     b.model = served;
+    for (PlanProducer p : plans) {
+      Batching batching;
+      try {
+        batching = entryBatching(b.deployments.get(p.name()).plan);
+      } catch (IllegalArgumentException e) {
+        b.close();
+        throw e;
+      }
+      if (batching.enabled()) {
+        b.batchers.put(p.name(), new EntryBatcher<>(batching, b.timer, x -> b.pending.get(x.id) == x, b::sendBatch));
+      }
+    }
     b.monitor.start();
     b.housekeeper.scheduleWithFixedDelay(b::housekeeping, 1, 1, TimeUnit.SECONDS);
     return b;
@@ -388,7 +408,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
           "too many requests in flight (" + options.maxInFlight() + "); retry later"));
     }
     long deadlineMicros = call.deadline().getEpochSecond() * 1_000_000L + call.deadline().getNano() / 1_000;
-    Pending p = new Pending(ids.incrementAndGet(), inputs, deadlineMicros, planName);
+    Pending p = new Pending(ids.incrementAndGet(), inputs, deadlineMicros, planName, null);
     pending.put(p.id, p);
     CoordinatorMetrics.IN_FLIGHT.labelValues(model.name()).set(pending.size());
     long untilDeadline = Math.max(0, Duration.between(java.time.Instant.now(), call.deadline()).toNanos());
@@ -408,8 +428,128 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         cancelWork(p, p.bound, "cancelled by the caller");
       }
     });
-    sendQueue.add(p);
+    EntryBatcher<Pending> batcher = batchers.get(planName);
+    int rows = BatchTensors.rows(inputs);
+    if (batcher != null && rows <= batcher.batching().maxBatchSize()) {
+      batcher.offer(p, rows, BatchTensors.shapeKey(inputs));
+    } else {
+      dispatch(p); // no batching, or a request larger than the max batch: it runs alone
+    }
     return p.future;
+  }
+
+  /**
+   * Sends a request on the calling thread when its plan has one entry stage whose link can take
+   * the frame now (no hand-off to the sender thread), else queues it for the sender.
+   */
+  private void dispatch(Pending p) {
+    Deployment d = deployments.get(p.planName);
+    if (d == null || d.fromRequest.size() != 1) {
+      sendQueue.add(p);
+      return;
+    }
+    Map.Entry<String, List<Edge>> target = d.fromRequest.entrySet().iterator().next();
+    String stageId = target.getKey();
+    if (d.lost.contains(stageId)) {
+      sendQueue.add(p);
+      return;
+    }
+    List<WorkerEndpoint> replicas = d.placement.get(stageId);
+    WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
+    Frame frame = requestFrame(p, d, stageId, target.getValue());
+    p.bound = d; // before the frame leaves: its results may come back before trySend returns
+    if (stream(w).trySend(frame)) {
+      bytesToStages.addAndGet(Frames.wireBytes(frame));
+      framesToStages.incrementAndGet();
+    } else {
+      p.bound = null;
+      sendQueue.add(p);
+    }
+  }
+
+  private static Frame requestFrame(Pending p, Deployment d, String stageId, List<Edge> edges) {
+    Frame.Builder f = Frames.header(p.id, d.epoch, stageId, "", p.deadlineMicros);
+    for (Edge e : edges) {
+      f.addTensors(Frames.tensor(p.inputs.get(e.from().tensor()), e.to().tensor(), TensorCodec.parse(e.codec())));
+    }
+    return f.build();
+  }
+
+  /**
+   * The dynamic batching of a plan's entry: that of the stages that read the request, which must
+   * agree; only for plans without merges, whose inputs and outputs all have a dynamic dimension 0.
+   *
+   * @throws IllegalArgumentException naming the plan and what prevents batching
+   */
+  static Batching entryBatching(Plan plan) {
+    List<Stage> entry = plan.stages().stream().filter(s -> plan.links().stream().anyMatch(e ->
+        e.from().node().equals(Plan.REQUEST) && e.to().node().equals(s.id()))).toList();
+    Batching b = entry.isEmpty() ? Batching.NONE : entry.get(0).batching();
+    for (Stage s : entry) {
+      if (!s.batching().equals(b)) {
+        throw new IllegalArgumentException("plan '" + plan.name() + "': stages " + entry.get(0).id() + " and " + s.id()
+            + " read the request with different batching (" + b + " vs " + s.batching() + ")");
+      }
+    }
+    if (!b.enabled()) {
+      return b;
+    }
+    if (!plan.merges().isEmpty()) {
+      throw new IllegalArgumentException("plan '" + plan.name() + "': dynamic batching is for plans without merges");
+    }
+    List<TensorSpec> io = new ArrayList<>(plan.inputs());
+    io.addAll(plan.outputs());
+    for (TensorSpec t : io) {
+      if (t.shape().length == 0 || t.shape()[0] >= 0) {
+        throw new IllegalArgumentException("plan '" + plan.name() + "' asks for dynamic batching but '" + t.name()
+            + "' has shape " + Arrays.toString(t.shape()) + ": every model input and output needs a dynamic"
+            + " dimension 0");
+      }
+    }
+    return b;
+  }
+
+  /** Sends a batch that {@link EntryBatcher} formed: one request alone as it is, several joined along dimension 0. */
+  private void sendBatch(List<Pending> members) {
+    if (members.size() == 1) {
+      dispatch(members.get(0));
+      return;
+    }
+    Map<String, TensorData> joined = BatchTensors.concat(members.stream().map(m -> m.inputs).toList());
+    long deadline = members.stream().mapToLong(m -> m.deadlineMicros).max().orElseThrow();
+    Pending batch = new Pending(ids.incrementAndGet(), joined, deadline, members.get(0).planName, List.copyOf(members));
+    pending.put(batch.id, batch);
+    long untilDeadline = Math.max(0, deadline - java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH,
+        java.time.Instant.now()));
+    batch.timers.add(timer.schedule(() -> atDeadline(batch), untilDeadline, TimeUnit.MICROSECONDS));
+    batch.future.whenComplete((result, failure) -> answerMembers(batch, result, failure));
+    dispatch(batch);
+  }
+
+  /** Each request of a batch gets its rows of the batch's answer, or the batch's error. */
+  private void answerMembers(Pending batch, InferenceResult result, Throwable failure) {
+    int[] rows = batch.members.stream().mapToInt(m -> BatchTensors.rows(m.inputs)).toArray();
+    List<Map<String, TensorData>> parts = null;
+    if (failure == null) {
+      try {
+        parts = BatchTensors.split(result.outputs(), rows);
+      } catch (IllegalStateException e) {
+        failure = new InferenceException(Kind.INTERNAL, e.getMessage());
+      }
+    }
+    for (int i = 0; i < rows.length; i++) {
+      Pending m = batch.members.get(i);
+      if (parts == null) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException c ? c.getCause() : failure;
+        fail(m, cause instanceof InferenceException e ? e
+            : new InferenceException(Kind.INTERNAL, "batch failed: " + cause));
+      } else if (pending.remove(m.id, m)) {
+        Map<String, String> params = new LinkedHashMap<>(result.parameters());
+        params.put(PARAM_BATCH, Integer.toString(Arrays.stream(rows).sum()));
+        finish(m, "ok");
+        m.future.complete(new InferenceResult(parts.get(i), params));
+      }
+    }
   }
 
   private Map<String, TensorData> checkInputs(Map<String, TensorData> inputs) {
@@ -907,11 +1047,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       }
       List<WorkerEndpoint> replicas = d.placement.get(stageId);
       WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
-      Frame.Builder f = Frames.header(p.id, d.epoch, stageId, "", p.deadlineMicros);
-      for (Edge e : target.getValue()) {
-        f.addTensors(Frames.tensor(p.inputs.get(e.from().tensor()), e.to().tensor(), TensorCodec.parse(e.codec())));
-      }
-      Frame frame = f.build();
+      Frame frame = requestFrame(p, d, stageId, target.getValue());
       try {
         stream(w).send(frame, SEND_TIMEOUT_MILLIS);
         bytesToStages.addAndGet(Frames.wireBytes(frame));
@@ -1173,6 +1309,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
 
   private void finish(Pending p, String outcome) {
     p.timers.forEach(t -> t.cancel(false));
+    if (p.members != null) {
+      return; // a batch: its requests are counted one by one
+    }
     CoordinatorMetrics.IN_FLIGHT.labelValues(model.name()).set(pending.size());
     CoordinatorMetrics.REQUESTS.labelValues(model.name(), p.planName, outcome).inc();
     CoordinatorMetrics.LATENCY.labelValues(model.name(), p.planName).observe((System.nanoTime() - p.startNanos) / 1e9);

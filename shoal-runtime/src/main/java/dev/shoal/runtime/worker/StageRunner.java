@@ -13,6 +13,8 @@ import dev.shoal.runtime.wire.proto.TensorFrame;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,11 +33,16 @@ import java.util.logging.Logger;
  * straight to every consumer stage's worker (replicas round robin by request id) and to the
  * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
  * a request the coordinator cancelled ({@link #cancel}).
+ *
+ * <p>Frames are taken on the gRPC transport thread that read them and never block it: when the
+ * queue is full the request is parked and its stream reads nothing more until the compute thread
+ * makes room (gRPC flow control then holds the sender back), so the only hand-off between the
+ * wire and ONNX Runtime is the queue.
  */
 final class StageRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StageRunner.class.getName());
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
-  /** How long a full queue or an unready link may block before the frame is refused / dropped. */
+  /** How long an unready link may block before the frame is dropped. */
   static final long BLOCK_MILLIS = 30_000;
   /** Inputs of a request without a deadline are kept this long for their missing siblings. */
   private static final long JOIN_WITHOUT_DEADLINE_MICROS = 120_000_000L;
@@ -55,6 +62,9 @@ final class StageRunner implements AutoCloseable {
 
   /** A request whose inputs are all here. */
   record Work(long requestId, long deadlineMicros, Map<String, TensorData> inputs, long enqueuedNanos) {}
+
+  /** A request waiting for room in the queue, and the stream to resume once it has some. */
+  private record Parked(Work work, Runnable onRoom) {}
 
   /** Inputs of a request that arrived so far. */
   private static final class Partial {
@@ -85,6 +95,8 @@ final class StageRunner implements AutoCloseable {
   /** Cancelled requests, with when to forget them (microseconds since 1970). */
   private final Map<Long, Long> cancelled = new ConcurrentHashMap<>();
   private final BlockingQueue<Work> queue;
+  /** Requests that found the queue full, and how to resume their streams; guarded by itself. */
+  private final ArrayDeque<Parked> parked = new ArrayDeque<>();
   private final Thread computeThread;
   private volatile boolean accepting = true;
   private volatile boolean running = true;
@@ -134,11 +146,21 @@ final class StageRunner implements AutoCloseable {
 
   /**
    * Adds a frame's tensors to its request's inputs, and queues the request once every input is
-   * there (waiting for room: back-pressure).
+   * there. Never blocks: {@code onRoom} (which lets the frame's stream read its next frame) runs
+   * once, at once unless the request had to wait for room in a full queue (back-pressure), then
+   * as soon as it is queued, or when the stage closes.
    *
    * @return why the frame is refused, or null
    */
-  String accept(long requestId, long deadlineMicros, Map<String, TensorData> tensors) throws InterruptedException {
+  String accept(long requestId, long deadlineMicros, Map<String, TensorData> tensors, Runnable onRoom) {
+    String refusal = take(requestId, deadlineMicros, tensors, onRoom);
+    if (refusal != null) {
+      onRoom.run();
+    }
+    return refusal;
+  }
+
+  private String take(long requestId, long deadlineMicros, Map<String, TensorData> tensors, Runnable onRoom) {
     if (!accepting) {
       return "stage " + key + " is draining (request " + requestId + ")";
     }
@@ -163,17 +185,36 @@ final class StageRunner implements AutoCloseable {
           }
         }
         if (p.inputs.size() < inputNames.size()) {
+          onRoom.run();
           return null;
         }
         joins.remove(requestId, p);
         complete = p.inputs;
       }
     }
-    if (!queue.offer(new Work(requestId, deadlineMicros, complete, System.nanoTime()), BLOCK_MILLIS,
-        TimeUnit.MILLISECONDS)) {
-      return "stage " + key + ": queue full (request " + requestId + ")";
+    Work work = new Work(requestId, deadlineMicros, complete, System.nanoTime());
+    boolean queued;
+    synchronized (parked) {
+      queued = parked.isEmpty() && queue.offer(work);
+      if (!queued) {
+        parked.add(new Parked(work, onRoom));
+      }
+    }
+    if (queued) {
+      onRoom.run();
     }
     return null;
+  }
+
+  /** Moves parked requests into the room the compute thread made, and resumes their streams. */
+  private void unpark() {
+    List<Runnable> resumed = new ArrayList<>();
+    synchronized (parked) {
+      while (!parked.isEmpty() && queue.offer(parked.peek().work())) {
+        resumed.add(parked.poll().onRoom());
+      }
+    }
+    resumed.forEach(Runnable::run);
   }
 
   /**
@@ -187,6 +228,14 @@ final class StageRunner implements AutoCloseable {
     }
     if (queue.removeIf(w -> w.requestId() == requestId)) {
       stats.framesCancelled.incrementAndGet();
+    }
+    List<Runnable> resumed = new ArrayList<>();
+    synchronized (parked) {
+      parked.removeIf(p -> p.work().requestId() == requestId && resumed.add(p.onRoom()));
+    }
+    if (!resumed.isEmpty()) {
+      stats.framesCancelled.incrementAndGet();
+      resumed.forEach(Runnable::run); // their streams read on
     }
     Work running = current;
     if (running != null && running.requestId() == requestId) {
@@ -219,10 +268,16 @@ final class StageRunner implements AutoCloseable {
   boolean drain(long timeoutMillis) throws InterruptedException {
     accepting = false;
     long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-    while ((!queue.isEmpty() || busy) && System.nanoTime() < deadline) {
+    while ((!queue.isEmpty() || parkedCount() > 0 || busy) && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
-    return queue.isEmpty() && !busy;
+    return queue.isEmpty() && parkedCount() == 0 && !busy;
+  }
+
+  private int parkedCount() {
+    synchronized (parked) {
+      return parked.size();
+    }
   }
 
   private void computeLoop() {
@@ -233,6 +288,7 @@ final class StageRunner implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
+      unpark();
       if (w == null) {
         continue;
       }
@@ -362,6 +418,12 @@ final class StageRunner implements AutoCloseable {
   public void close() {
     accepting = false;
     running = false;
+    List<Parked> dropped;
+    synchronized (parked) {
+      dropped = List.copyOf(parked);
+      parked.clear();
+    }
+    dropped.forEach(p -> p.onRoom().run()); // their streams go on for the other stages they carry
     computeThread.interrupt();
     try {
       computeThread.join(10_000);
