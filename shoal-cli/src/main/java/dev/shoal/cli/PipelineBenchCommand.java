@@ -23,7 +23,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
   @Option(names = "--out", defaultValue = "bench-results/pipeline", description = "output directory (default ${DEFAULT-VALUE})")
   Path out;
 
-  @Option(names = "--device-ms", split = ",", defaultValue = "80,100,120,160",
+  @Option(names = "--device-ms", split = ",", defaultValue = "320,400,480,640",
       description = {"ms per inference of the whole model on each worker's emulated device; their count is the",
           "largest pipeline (default ${DEFAULT-VALUE})"})
   double[] deviceMs;

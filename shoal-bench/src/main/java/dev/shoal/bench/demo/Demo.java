@@ -160,7 +160,7 @@ public final class Demo {
       log.println("serving: KServe v2 HTTP on port " + gateway.httpPort() + ", gRPC on port "
           + gateway.grpcPort() + ", metrics at http://127.0.0.1:" + gateway.httpPort() + "/metrics");
       Plan plan = backend.plan();
-      log.println("\nplan (" + options.solver() + " options.solver(); cost model on the profiled layer times x each device's slowdown,"
+      log.println("\nplan (" + options.solver() + " solver; cost model on the profiled layer times x each device's slowdown,"
           + " loopback links at " + LOOPBACK_BYTES_PER_SECOND / 1e6 + " MB/s):");
       log.print(plan.describe());
       double bestSingle = 1e3 / (hostMs * Arrays.stream(slowdowns).min().orElseThrow());

@@ -171,15 +171,18 @@ final class PipelineThroughput {
         }
         ortMs += st.get("computeMs").asDouble();
         measuredStages.append(measuredStages.length() == 0 ? "" : "; ").append(st.get("worker").asText())
-            .append(String.format(" warm %.2f ms, per frame %.2f ms, queue %.1f ms", st.get("warmMs").asDouble(),
-                st.get("computeMs").asDouble(), st.get("queueMs").asDouble()));
+            .append(String.format(" warm %.2f ms, per frame %.2f ms, queue %.1f ms, device idle %.1f ms, overrun %.1f ms",
+                st.get("warmMs").asDouble(), st.get("computeMs").asDouble(), st.get("queueMs").asDouble(),
+                st.get("deviceIdleMs").asDouble(), st.get("deviceOverrunMs").asDouble()));
       }
       StringBuilder predictedStages = new StringBuilder();
       for (PipelineCost.Term t : eval.terms()) {
         predictedStages.append(predictedStages.length() == 0 ? "" : "; ")
             .append(String.format("%s %d %.2f ms", t.kind(), t.stage(), t.seconds() * 1e3));
       }
-      log.printf("    cost model: %s%n    measured on this host, before the slowdown: %s%n", predictedStages, measuredStages);
+      log.printf("    cost model: %s%n    measured on this host, before the slowdown (idle: the device waited for a frame;"
+          + " overrun: this host finished a frame's work after its emulated end), per frame: %s%n", predictedStages,
+          measuredStages);
       Row row = new Row(net.name(), k, plan.stages().size(), desc.toString(), plan.predicted().throughput(),
           ortMs, r.get("throughput").asDouble(), r.get("p50Ms").asDouble(), r.get("p99Ms").asDouble(),
           r.get("errors").asInt(), eval.bottleneckTerm().kind() + " of stage " + eval.bottleneckTerm().stage(),

@@ -164,7 +164,10 @@ public final class ThroughputProbe {
         long frames = a.getFramesIn() - z.getFramesIn();
         perStage.addObject().put("worker", workers.get(i).name()).put("warmMs", a.getStageSeconds() * 1e3)
             .put("computeMs", frames == 0 ? 0 : (a.getComputeSeconds() - z.getComputeSeconds()) * 1e3 / frames)
-            .put("queueMs", frames == 0 ? 0 : (a.getQueueSeconds() - z.getQueueSeconds()) * 1e3 / frames);
+            .put("queueMs", frames == 0 ? 0 : (a.getQueueSeconds() - z.getQueueSeconds()) * 1e3 / frames)
+            .put("deviceIdleMs", frames == 0 ? 0 : (a.getDeviceIdleSeconds() - z.getDeviceIdleSeconds()) * 1e3 / frames)
+            .put("deviceOverrunMs",
+                frames == 0 ? 0 : (a.getDeviceOverrunSeconds() - z.getDeviceOverrunSeconds()) * 1e3 / frames);
       }
       r.put("mismatches", mismatches.get());
       r.put("lateDuplicates", b.duplicateResults());

@@ -338,6 +338,8 @@ public final class Worker implements AutoCloseable {
           .setFramesRejected(stats.framesRejected.get())
           .setFramesExpired(stats.framesExpired.get())
           .setFramesCancelled(stats.framesCancelled.get())
+          .setDeviceIdleSeconds(device.idleSeconds())
+          .setDeviceOverrunSeconds(device.overrunSeconds())
           .setBytesIn(stats.bytesIn.get())
           .setBytesOut(stats.bytesOut.get())
           .setComputeSeconds(stats.computeNanos.get() / 1e9)
