@@ -13,6 +13,7 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -51,9 +52,12 @@ class GrpcBodyBudgetTest {
         assertThat(GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(request).getOutputsCount()).isEqualTo(2);
         waitForBuffered(gateway, 0);
 
-        // a call that never sends its message holds the worst case: the whole budget
+        // a call that never sends its message holds the worst case: the whole budget. (gRPC-Java
+        // holds a unary call's headers back until its message; declared as streaming, the call's
+        // headers leave at once, as any HTTP/2 client may send them.)
         ClientCall<ModelInferRequest, ModelInferResponse> silent = channel.newCall(
-            GRPCInferenceServiceGrpc.getModelInferMethod(), CallOptions.DEFAULT);
+            GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder().setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                .build(), CallOptions.DEFAULT);
         CompletableFuture<Status> silentEnd = new CompletableFuture<>();
         silent.start(new ClientCall.Listener<>() {
           @Override
