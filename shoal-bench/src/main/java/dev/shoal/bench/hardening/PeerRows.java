@@ -160,13 +160,14 @@ final class PeerRows {
               w.start();
               List<String> before = stages(backend, endpoints);
               PeerProbes.Replay r = PeerProbes.replay(captured, target.address());
-              boolean unchanged = stages(backend, endpoints).equals(before);
+              List<String> after = stages(backend, endpoints);
+              String stagesNow = after.equals(before) ? "unchanged" : "CHANGED from " + before + " to " + after;
               rows.add(w.end(String.format(Locale.ROOT, "replay of a captured coordinator connection (TLS"
                       + " handshake and Deploy, first %,d bytes) to %s", captured.length, target == w1
                       ? "the same worker (w1)" : "another worker (w2)"),
                   String.format(Locale.ROOT, "%s after %,d bytes back in %.0f ms; stages on the workers %s",
                       r.closedByWorker() ? "connection closed by the worker" : "connection LEFT OPEN", r.bytesBack(),
-                      r.millis(), unchanged ? "unchanged" : "CHANGED"), null));
+                      r.millis(), stagesNow), null));
             }
 
             log.println("hardening: forged deploys ...");
@@ -241,7 +242,11 @@ final class PeerRows {
     List<String> all = new ArrayList<>();
     for (WorkerEndpoint e : endpoints) {
       StatusReply s = backend.status(e);
-      all.add(e.name() + "=" + (s == null ? "?" : s.getStagesList() + "@" + s.getPlanEpoch()));
+      for (int retry = 0; s == null && retry < 5; retry++) {
+        sleep(200); // a status poll has a 1 s deadline: a busy worker may miss one
+        s = backend.status(e);
+      }
+      all.add(e.name() + "=" + (s == null ? "no status" : s.getStagesList() + "@" + s.getPlanEpoch()));
     }
     return all;
   }
