@@ -24,7 +24,7 @@ public final class BenchTlsCommand implements Callable<Integer> {
   @Option(names = "--workers", defaultValue = "3", description = "largest pipeline (default ${DEFAULT-VALUE})")
   int workers;
 
-  @Option(names = "--rounds", defaultValue = "2", description = "rounds of each mode (default ${DEFAULT-VALUE})")
+  @Option(names = "--rounds", defaultValue = "3", description = "rounds of each mode (default ${DEFAULT-VALUE})")
   int rounds;
 
   @Option(names = "--requests", defaultValue = "300", description = "requests per throughput measurement (default ${DEFAULT-VALUE})")

@@ -11,8 +11,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.Socket;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.util.Set;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code shoal bench hardening}, the API rows: attacks on a gateway running as its own process
+ * {@code shoal bench hardening}. The API rows: attacks on a gateway running as its own process
  * ({@code shoal serve --local} of a small MLP under {@code -Xmx512m}), each with probe requests that
  * must still be answered, counted as answered / lost / wrong:
  *
@@ -41,6 +40,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       (answered); the process's resident memory
  *   <li>a batch over the limit: a 413 and how long it took
  * </ul>
+ *
+ * <p>and then the peer rows ({@link PeerRows}), on a coordinator and three worker processes.
  */
 public final class HardeningBench {
 
@@ -54,7 +55,15 @@ public final class HardeningBench {
    * @param bigBatch rows of the over-limit batch
    */
   public record Config(List<String> serveCommand, int slowConnections, Duration slowFor, int aborted,
-      int bigBodies, long maxBatch, int bigBatch) {}
+      int bigBodies, long maxBatch, int bigBatch, Set<Section> sections, int clients, Duration freeze) {}
+
+  /** The two halves of the table. */
+  public enum Section {
+    /** attacks on the inference API of a gateway in its own process */
+    API,
+    /** attacks on the links between the coordinator and the workers, under load */
+    PEERS
+  }
 
   static final int FEATURES = 784;
   static final int CLASSES = 10;
@@ -63,11 +72,43 @@ public final class HardeningBench {
 
   private HardeningBench() {}
 
-  /** One attack's outcome. */
-  record Outcome(String attack, long requests, long answered, long lost, long wrong, double worstMs, String detail) {}
+  /**
+   * One attack's outcome: the requests that had to be answered meanwhile, and the re-plans that
+   * blamed a healthy worker ("-" where no cluster runs).
+   */
+  record Outcome(String attack, long requests, long answered, long lost, long wrong, double worstMs, String detail,
+      String falseReplans) {
+
+    Outcome(String attack, long requests, long answered, long lost, long wrong, double worstMs, String detail) {
+      this(attack, requests, answered, lost, wrong, worstMs, detail, "-");
+    }
+  }
 
   public static ResultTable run(Config config, Path out, PrintStream log) throws Exception {
     Files.createDirectories(out);
+    List<Outcome> outcomes = new ArrayList<>();
+    if (config.sections().contains(Section.API)) {
+      outcomes.addAll(apiRows(config, out, log));
+    }
+    if (config.sections().contains(Section.PEERS)) {
+      outcomes.addAll(PeerRows.run(out.resolve("peers"), log, config.clients(), config.freeze(), config.bigBatch()));
+    }
+    ResultTable table = new ResultTable("attack", "requests", "answered", "lost", "wrong", "false_replans", "worst_ms",
+        "detail");
+    for (Outcome o : outcomes) {
+      table.row(o.attack(), o.requests(), o.answered(), o.lost(), o.wrong(), o.falseReplans(), o.worstMs(), o.detail());
+    }
+    table.meta("api_gateway", "shoal serve --local (MLP 784-64-10), -Xmx512m, own process, loopback")
+        .meta("peers", "PlanBackend in this process, 3 worker processes (mutual TLS), plan 784->4096 | 4096->10")
+        .meta("max_request_bytes", MAX_BODY).meta("max_batch", config.maxBatch())
+        .meta("load_average_at_end", loadAverage());
+    table.print(log);
+    table.writeJson(out.resolve("hardening.json"));
+    table.writeCsv(out.resolve("hardening.csv"));
+    return table;
+  }
+
+  private static List<Outcome> apiRows(Config config, Path out, PrintStream log) throws Exception {
     Path model = out.resolve("mlp784.onnx");
     OnnxModelIO.write(mlp(), model);
     List<String> args = new ArrayList<>(config.serveCommand().subList(1, config.serveCommand().size()));
@@ -77,7 +118,8 @@ public final class HardeningBench {
     List<Outcome> outcomes = new ArrayList<>();
     try (WorkerProcess gateway = WorkerProcess.startMain(List.of(), "gateway", config.serveCommand().get(0), args,
         out.resolve("gateway.log"))) {
-      Target target = new Target(Integer.parseInt(gateway.address().replaceAll(".*:", "")), gateway.pid());
+      Target target = new Target(Integer.parseInt(gateway.address().replaceAll(".*:", "")), gateway.pid(),
+          "/v2/models/mlp784/infer");
       for (int i = 0; i < 20; i++) {
         target.probe(); // warm the request path before anything is timed
       }
@@ -89,22 +131,13 @@ public final class HardeningBench {
       outcomes.add(bigBodies(target, config, true));
       outcomes.add(bigBodies(target, config, false));
       log.println("hardening: batch over the limit ...");
-      outcomes.add(overLimitBatch(target, config));
+      outcomes.add(overLimitBatch(target, config.bigBatch(), String.format(Locale.ROOT,
+          "batch of %,d images over --max-batch %d", config.bigBatch(), config.maxBatch()), "over the gateway's limit"));
       if (!gateway.isAlive()) {
         throw new IllegalStateException("the gateway process died (see " + out.resolve("gateway.log") + ")");
       }
     }
-    ResultTable table = new ResultTable("attack", "requests", "answered", "lost", "wrong", "worst_ms", "detail");
-    for (Outcome o : outcomes) {
-      table.row(o.attack(), o.requests(), o.answered(), o.lost(), o.wrong(), o.worstMs(), o.detail());
-    }
-    table.meta("gateway", "shoal serve --local (MLP 784-64-10), -Xmx512m, own process, loopback")
-        .meta("max_request_bytes", MAX_BODY).meta("max_batch", config.maxBatch())
-        .meta("load_average_at_end", loadAverage());
-    table.print(log);
-    table.writeJson(out.resolve("hardening-api.json"));
-    table.writeCsv(out.resolve("hardening-api.csv"));
-    return table;
+    return outcomes;
   }
 
   /** A small classifier of 28x28 images, flattened: 784 -> 64 -> ReLU -> 10. */
@@ -121,8 +154,8 @@ public final class HardeningBench {
     return g.build();
   }
 
-  /** The gateway under attack: its REST port and process. */
-  record Target(int port, long pid) {
+  /** The gateway under attack: its REST port, process and the inference path of its model. */
+  record Target(int port, long pid, String inferPath) {
 
     static final byte[] PROBE = ("{\"inputs\":[{\"name\":\"x\",\"shape\":[1," + FEATURES + "],\"datatype\":\"FP32\","
         + "\"data\":[" + "0.5,".repeat(FEATURES - 1) + "0.5]}]}").getBytes(StandardCharsets.UTF_8);
@@ -130,7 +163,7 @@ public final class HardeningBench {
     /** One inference on a fresh connection: its latency, or -1 lost, or -2 wrong. */
     double probe() {
       long t0 = System.nanoTime();
-      Reply r = exchange("POST", "/v2/models/mlp784/infer", PROBE, null);
+      Reply r = exchange("POST", inferPath, PROBE, null);
       double ms = (System.nanoTime() - t0) / 1e6;
       if (r == null) {
         return -1;
@@ -342,7 +375,7 @@ public final class HardeningBench {
       for (int i = 0; i < config.bigBodies(); i++) {
         sends.add(pool.submit(() -> {
           long t0 = System.nanoTime();
-          Reply r = target.exchange("POST", "/v2/models/mlp784/infer", body, "Content-Type: application/json\r\n");
+          Reply r = target.exchange("POST", target.inferPath(), body, "Content-Type: application/json\r\n");
           double ms = (System.nanoTime() - t0) / 1e6;
           if (r == null) {
             return new double[] {-1, ms};
@@ -406,37 +439,41 @@ public final class HardeningBench {
     return b.append("]}]}").toString().getBytes(StandardCharsets.US_ASCII);
   }
 
-  /** A binary-extension request of {@code bigBatch} images: over --max-batch, it must get a 413, fast. */
-  private static Outcome overLimitBatch(Target target, Config config) {
-    byte[] json = ("{\"inputs\":[{\"name\":\"x\",\"shape\":[" + config.bigBatch() + "," + FEATURES
-        + "],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":" + (long) config.bigBatch() * FEATURES * 4
+  /**
+   * A binary-extension request of {@code batch} images, five times: each must get a 413 whose
+   * message contains {@code why}, within a second, the whole body sent.
+   */
+  static Outcome overLimitBatch(Target target, int batch, String what, String why) {
+    byte[] json = ("{\"inputs\":[{\"name\":\"x\",\"shape\":[" + batch + "," + FEATURES
+        + "],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":" + (long) batch * FEATURES * 4
         + "}}]}").getBytes(StandardCharsets.US_ASCII);
-    ByteBuffer data = ByteBuffer.allocate(config.bigBatch() * FEATURES * 4).order(ByteOrder.LITTLE_ENDIAN);
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     body.writeBytes(json);
-    body.writeBytes(data.array());
+    body.writeBytes(new byte[batch * FEATURES * 4]);
     byte[] bytes = body.toByteArray();
     long answered = 0;
     long lost = 0;
     long wrong = 0;
+    String message = "";
     double[] ms = new double[5];
     for (int i = 0; i < ms.length; i++) {
       long t0 = System.nanoTime();
-      Reply r = target.exchange("POST", "/v2/models/mlp784/infer", bytes,
+      Reply r = target.exchange("POST", target.inferPath(), bytes,
           "Inference-Header-Content-Length: " + json.length + "\r\nContent-Type: application/octet-stream\r\n");
       ms[i] = (System.nanoTime() - t0) / 1e6;
       if (r == null) {
         lost++;
-      } else if (r.status() == 413 && ms[i] < 1000) {
+      } else if (r.status() == 413 && r.text().contains(why) && ms[i] < 1000) {
         answered++;
+        message = r.text().substring(r.text().indexOf("\r\n\r\n") + 4).strip();
       } else {
         wrong++;
+        message = r.status() + " " + r.text().substring(r.text().indexOf("\r\n\r\n") + 4).strip();
       }
     }
     double worst = java.util.Arrays.stream(ms).max().orElse(Double.NaN);
-    return new Outcome(String.format(Locale.ROOT, "batch of %,d images (%.1f MB binary), --max-batch %d",
-        config.bigBatch(), bytes.length / 1e6, config.maxBatch()), ms.length, answered, lost, wrong, worst,
-        "413 expected within 1 s, body sent whole; " + ms.length + " tries");
+    return new Outcome(String.format(Locale.ROOT, "%s (%.1f MB binary)", what, bytes.length / 1e6), ms.length,
+        answered, lost, wrong, worst, "413 expected within 1 s, whole body sent, " + ms.length + " tries; " + message);
   }
 
   private static String loadAverage() {

@@ -25,7 +25,10 @@ import java.util.Locale;
  * only place plaintext is allowed): the per-hop round trip of one tensor (4 KB, 100 KB, 1 MB)
  * and the throughput of MobileNetV2 pipelines over 1..n workers without emulated slowdown (so
  * transport and encryption show rather than hide behind compute). The two modes alternate, round
- * after round, so load from other processes falls on both alike.
+ * after round (which goes first alternates too), so load from other processes falls on both alike;
+ * each round pairs a TLS figure with the plaintext one next to it, and the table gives the median
+ * of those paired ratios with their spread (lowest and highest round), so one noisy round shows as
+ * spread instead of moving the figure.
  */
 public final class TlsOverheadBench {
   private static final int[] SIZES = {4 * 1024, 100 * 1024, 1024 * 1024};
@@ -57,6 +60,7 @@ public final class TlsOverheadBench {
     Arrays.fill(slowdowns, 1.0);
     List<Transport> transport = new ArrayList<>();
     List<Throughput> throughput = new ArrayList<>();
+    String loadAtStart = loadAverage();
     for (int round = 0; round < o.rounds(); round++) {
       List<String> order = round % 2 == 0 ? List.of("plaintext", "tls") : List.of("tls", "plaintext");
       for (String links : order) {
@@ -72,7 +76,7 @@ public final class TlsOverheadBench {
         }
       }
     }
-    String table = table(transport, throughput, o);
+    String table = table(transport, throughput, o, loadAtStart);
     log.print(table);
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode root = json.createObjectNode();
@@ -82,6 +86,7 @@ public final class TlsOverheadBench {
     root.put("window", o.window());
     root.put("transportSamples", o.transportSamples());
     root.put("model", "MobileNetV2 " + o.modelResolution() + "x" + o.modelResolution() + " width 0.5, no emulated slowdown");
+    root.put("loadAverageAtStart", loadAtStart);
     root.put("loadAverageAtEnd", loadAverage());
     root.set("transport", json.valueToTree(transport));
     root.set("throughput", json.valueToTree(throughput));
@@ -90,41 +95,69 @@ public final class TlsOverheadBench {
     log.println("wrote " + out.resolve("results.json") + " and " + out.resolve("table.txt"));
   }
 
-  private static String table(List<Transport> transport, List<Throughput> throughput, Options o) {
+  private static String table(List<Transport> transport, List<Throughput> throughput, Options o, String loadAtStart) {
     StringBuilder t = new StringBuilder(String.format(Locale.ROOT,
-        "%nround trip of one tensor, one request at a time (median over %d rounds of each round's p50)%n", o.rounds()));
-    t.append(String.format(Locale.ROOT, "%-14s %9s %13s %13s %11s%n", "path", "bytes", "plain p50 ms", "TLS p50 ms",
-        "TLS adds"));
+        "%nround trip of one tensor, one request at a time (medians over %d rounds of each round's p50; TLS adds:"
+            + " median of the rounds' paired ratios, spread lowest..highest round)%n", o.rounds()));
+    t.append(String.format(Locale.ROOT, "%-14s %9s %13s %13s %11s %19s%n", "path", "bytes", "plain p50 ms",
+        "TLS p50 ms", "TLS adds", "spread"));
     for (String path : List.of("shoal-1-stage", "shoal-2-stage")) {
       for (int size : SIZES) {
-        double plain = median(transport.stream().filter(r -> r.links().equals("plaintext") && r.path().equals(path)
-            && r.bytes() == size).mapToDouble(Transport::p50Ms).toArray());
-        double tls = median(transport.stream().filter(r -> r.links().equals("tls") && r.path().equals(path)
-            && r.bytes() == size).mapToDouble(Transport::p50Ms).toArray());
-        t.append(String.format(Locale.ROOT, "%-14s %9d %13.3f %13.3f %+10.1f%%%n", path, size, plain, tls,
-            100 * (tls / plain - 1)));
+        double[] plain = new double[o.rounds()];
+        double[] tls = new double[o.rounds()];
+        for (Transport r : transport) {
+          if (r.path().equals(path) && r.bytes() == size) {
+            (r.links().equals("tls") ? tls : plain)[r.round()] = r.p50Ms();
+          }
+        }
+        double[] ratio = ratios(tls, plain);
+        t.append(String.format(Locale.ROOT, "%-14s %9d %13.3f %13.3f %+10.1f%% %+8.1f..%+7.1f%%%n", path, size,
+            median(plain), median(tls), 100 * (median(ratio) - 1), 100 * (min(ratio) - 1), 100 * (max(ratio) - 1)));
       }
     }
     t.append(String.format(Locale.ROOT, "%npipeline throughput, MobileNetV2 %dx%d, no emulated slowdown, window %d "
-        + "(median over rounds)%n", o.modelResolution(), o.modelResolution(), o.window()));
-    t.append(String.format(Locale.ROOT, "%7s %14s %12s %10s %16s %14s%n", "workers", "plain inf/s", "TLS inf/s",
-        "TLS/plain", "plain p50 ms", "TLS p50 ms"));
+        + "(medians over rounds; TLS/plain: median of the rounds' paired ratios, spread lowest..highest)%n",
+        o.modelResolution(), o.modelResolution(), o.window()));
+    t.append(String.format(Locale.ROOT, "%7s %14s %12s %10s %15s %16s %14s%n", "workers", "plain inf/s", "TLS inf/s",
+        "TLS/plain", "spread", "plain p50 ms", "TLS p50 ms"));
     for (int k = 1; k <= o.workers(); k++) {
-      int workers = k;
-      double plain = median(throughput.stream().filter(r -> r.links().equals("plaintext") && r.workers() == workers)
-          .mapToDouble(Throughput::perSecond).toArray());
-      double tls = median(throughput.stream().filter(r -> r.links().equals("tls") && r.workers() == workers)
-          .mapToDouble(Throughput::perSecond).toArray());
-      double plainP50 = median(throughput.stream().filter(r -> r.links().equals("plaintext") && r.workers() == workers)
-          .mapToDouble(Throughput::p50Ms).toArray());
-      double tlsP50 = median(throughput.stream().filter(r -> r.links().equals("tls") && r.workers() == workers)
-          .mapToDouble(Throughput::p50Ms).toArray());
-      t.append(String.format(Locale.ROOT, "%7d %14.1f %12.1f %9.1f%% %16.1f %14.1f%n", k, plain, tls,
-          100 * tls / plain, plainP50, tlsP50));
+      double[] plain = new double[o.rounds()];
+      double[] tls = new double[o.rounds()];
+      double[] plainP50 = new double[o.rounds()];
+      double[] tlsP50 = new double[o.rounds()];
+      for (Throughput r : throughput) {
+        if (r.workers() == k) {
+          boolean isTls = r.links().equals("tls");
+          (isTls ? tls : plain)[r.round()] = r.perSecond();
+          (isTls ? tlsP50 : plainP50)[r.round()] = r.p50Ms();
+        }
+      }
+      double[] ratio = ratios(tls, plain);
+      t.append(String.format(Locale.ROOT, "%7d %14.1f %12.1f %9.1f%% %6.1f..%5.1f%% %16.1f %14.1f%n", k,
+          median(plain), median(tls), 100 * median(ratio), 100 * min(ratio), 100 * max(ratio), median(plainP50),
+          median(tlsP50)));
     }
     long errors = throughput.stream().mapToLong(Throughput::errors).sum();
-    t.append(String.format(Locale.ROOT, "errors: %d; load average at the end: %s%n", errors, loadAverage()));
+    t.append(String.format(Locale.ROOT, "errors: %d; load average at the start: %s; at the end: %s%n", errors,
+        loadAtStart, loadAverage()));
     return t.toString();
+  }
+
+  /** Round by round, {@code a / b}. */
+  private static double[] ratios(double[] a, double[] b) {
+    double[] r = new double[a.length];
+    for (int i = 0; i < r.length; i++) {
+      r[i] = a[i] / b[i];
+    }
+    return r;
+  }
+
+  private static double min(double[] v) {
+    return Arrays.stream(v).min().orElse(Double.NaN);
+  }
+
+  private static double max(double[] v) {
+    return Arrays.stream(v).max().orElse(Double.NaN);
   }
 
   private static double median(double[] v) {

@@ -8,8 +8,10 @@ import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.shoal.model.DType;
 import dev.shoal.model.ModelFormatException;
 import dev.shoal.model.TensorData;
+import dev.shoal.model.TensorSpec;
 import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -40,6 +42,16 @@ final class ShapeInference {
   /** Largest input the zero-filled probe allocates (found by ModelFuzzTest: huge declared dims). */
   static final long MAX_PROBE_INPUT_BYTES = 1L << 30;
 
+  /**
+   * Most bytes all the model's tensors may take together in the batch-2 probe, which keeps every
+   * one of them: 2 GiB, or half the heap when that is smaller. ModelFuzzTest found a Conv whose
+   * edited padding made ONNX Runtime compute a [2, 16, 4003, 4003] activation: minutes of CPU,
+   * gigabytes of native memory, then OutOfMemoryError copying it into the heap.
+   */
+  static long maxProbeBytes() {
+    return Math.min(2L << 30, Runtime.getRuntime().maxMemory() / 2);
+  }
+
   static Map<String, Inferred> infer(ModelProto model, Set<String> realInputs, String where) {
     GraphProto graph = model.getGraph();
     Set<String> exposed = new HashSet<>();
@@ -66,6 +78,7 @@ final class ShapeInference {
           + firstLine(e.getMessage()), e);
     }
     try (session) {
+      checkProbeSize(session, where);
       one.putAll(session.run(one));
       two.putAll(session.run(two));
     } catch (OnnxRuntimeError e) {
@@ -90,6 +103,44 @@ final class ShapeInference {
       result.put(e.getKey(), new Inferred(a.dtype(), shape, a.shape().clone()));
     }
     return result;
+  }
+
+  /**
+   * Refuses, before anything runs, a model whose tensors ONNX Runtime's own static shape
+   * inference (done when the session loads) says are too large for the probe: sizes of the batch-2
+   * run, every dimension it leaves symbolic counted as the batch (2).
+   */
+  private static void checkProbeSize(OnnxSession session, String where) {
+    long limit = maxProbeBytes();
+    long total = 0;
+    TensorSpec largest = null;
+    long largestBytes = 0;
+    for (TensorSpec t : session.outputs()) {
+      long bytes = t.dtype().byteSize();
+      for (long d : t.shape()) {
+        bytes = saturatedMultiply(bytes, d < 0 ? 2 : d);
+      }
+      total = total > Long.MAX_VALUE - bytes ? Long.MAX_VALUE : total + bytes;
+      if (bytes > largestBytes) {
+        largest = t;
+        largestBytes = bytes;
+      }
+    }
+    if (total > limit) {
+      throw new ModelFormatException(where + ": its tensors would take " + mib(total) + " MiB at batch 2 (largest: '"
+          + largest.name() + "' " + largest.dtype() + Arrays.toString(largest.shape()) + ", " + mib(largestBytes)
+          + " MiB per 2 samples), over the " + mib(limit) + " MiB Shoal allows while inferring shapes;"
+          + " an edited or corrupt model? (sizes from ONNX Runtime's shape inference, before running it)");
+    }
+  }
+
+  private static long saturatedMultiply(long a, long b) {
+    long r = a * b;
+    return b != 0 && (r / b != a || r < 0) ? Long.MAX_VALUE : r;
+  }
+
+  private static long mib(long bytes) {
+    return (bytes + (1 << 20) - 1) >> 20;
   }
 
   private static Map<String, TensorData> zeroFeeds(

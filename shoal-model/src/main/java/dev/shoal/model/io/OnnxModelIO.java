@@ -6,6 +6,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.shoal.model.DType;
 import dev.shoal.model.ModelFormatException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -69,6 +70,7 @@ public final class OnnxModelIO {
     }
     Set<String> defined = new HashSet<>();
     for (TensorProto t : g.getInitializerList()) {
+      checkInitializer(t, where);
       defined.add(t.getName());
     }
     for (ValueInfoProto in : g.getInputList()) {
@@ -94,6 +96,40 @@ public final class OnnxModelIO {
         throw new ModelFormatException(where + ": graph output '" + out.getName()
             + "' is produced by no node (truncated?)");
       }
+    }
+  }
+
+  /**
+   * An initializer must carry its data in the file, as many bytes as its dimensions say: data in
+   * an external file would make ONNX Runtime read (and allocate) whatever the path names, and a
+   * size that disagrees with the bytes is a corrupt or edited model.
+   */
+  private static void checkInitializer(TensorProto t, String where) {
+    String at = where + ": initializer '" + t.getName() + "'";
+    if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL || t.getExternalDataCount() > 0) {
+      throw new ModelFormatException(at + " keeps its data in an external file; Shoal takes self-contained"
+          + " models (save the model with its weights inside the .onnx file)");
+    }
+    long elements = 1;
+    for (long d : t.getDimsList()) {
+      if (d < 0) {
+        throw new ModelFormatException(at + " has a negative dimension " + t.getDimsList());
+      }
+      elements = d != 0 && elements > Long.MAX_VALUE / d ? Long.MAX_VALUE : elements * d;
+    }
+    if (t.getRawData().isEmpty()) {
+      return; // typed fields (float_data, ...): protobuf parsing already bounded them by the file
+    }
+    DType dtype;
+    try {
+      dtype = DType.fromOnnx(t.getDataType());
+    } catch (IllegalArgumentException unsupported) {
+      return; // a type Shoal does not run; ONNX Runtime judges it
+    }
+    long want = elements > Long.MAX_VALUE / dtype.byteSize() ? Long.MAX_VALUE : elements * dtype.byteSize();
+    if (want != t.getRawData().size()) {
+      throw new ModelFormatException(at + " declares " + dtype + t.getDimsList() + " (" + want + " bytes) but holds "
+          + t.getRawData().size() + " bytes");
     }
   }
 

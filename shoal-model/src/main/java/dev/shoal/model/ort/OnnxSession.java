@@ -241,6 +241,11 @@ public final class OnnxSession implements AutoCloseable {
     }
     TensorInfo info = tensor.getInfo();
     DType dtype = dtype(info.type, name);
+    // a Java array holds at most 2^31 - 9 bytes: say so instead of failing inside ONNX Runtime's copy
+    if (info.getNumElements() > (Integer.MAX_VALUE - 8L) / dtype.byteSize()) {
+      throw new OnnxRuntimeError("output '" + name + "' has shape " + Arrays.toString(info.getShape()) + ": "
+          + info.getNumElements() + " elements of " + dtype + ", more than one Java array can hold");
+    }
     // getByteBuffer() already copies the native output into a fresh heap buffer: take its array
     // rather than copying a second time.
     ByteBuffer bytes = tensor.getByteBuffer();

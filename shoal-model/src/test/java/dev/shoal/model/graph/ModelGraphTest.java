@@ -123,4 +123,30 @@ class ModelGraphTest {
     long maxCut = ModelProfile.of(g).nodes().stream().mapToLong(NodeCost::cutBytes).max().orElseThrow();
     assertThat(maxCut).isEqualTo(4 * tensor);
   }
+
+  /**
+   * The model fuzzer's ONNX Runtime out-of-memory finding (ModelFuzzTest.editedModels): the first
+   * Conv's padding edited to 4000 makes [2, 16, 4003, 4003] activations, gigabytes each, which
+   * took minutes of CPU and then the heap. Now refused from ONNX Runtime's static shapes before
+   * anything runs, naming the file and the tensor.
+   */
+  @Test
+  void aModelWhoseTensorsExplodeIsRefusedBeforeItRuns() {
+    ai.onnx.proto.OnnxMl.ModelProto.Builder m = ModelZoo.multiInputOutput(8, 4, 3, 1).toBuilder();
+    ai.onnx.proto.OnnxMl.NodeProto.Builder conv = m.getGraphBuilder().getNodeBuilder(0);
+    assertThat(conv.getOpType()).isEqualTo("Conv");
+    ai.onnx.proto.OnnxMl.AttributeProto.Builder pads = conv.getAttributeBuilderList().stream()
+        .filter(a -> a.getName().equals("pads")).findFirst().orElseThrow();
+    for (int k = 0; k < pads.getIntsCount(); k++) {
+      pads.setInts(k, 4000);
+    }
+    long start = System.nanoTime();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelGraph.of(m.build(), "fuzzed.onnx"))
+        .isInstanceOf(dev.shoal.model.ModelFormatException.class)
+        .hasMessageStartingWith("fuzzed.onnx: its tensors would take")
+        .hasMessageContaining("'Conv_0_out0' FLOAT[-1, 16, 4003, 4003]")
+        .hasMessageNotContaining("\n");
+    // refused from the shapes, not after computing them (which took minutes here)
+    assertThat(System.nanoTime() - start).isLessThan(java.util.concurrent.TimeUnit.SECONDS.toNanos(60));
+  }
 }

@@ -59,4 +59,27 @@ class OnnxModelIOTest {
     assertThatThrownBy(() -> OnnxModelIO.parse(noOutputs.toByteArray(), "m.onnx"))
         .isInstanceOf(ModelFormatException.class).hasMessage("m.onnx: model has no outputs");
   }
+
+  @Test
+  void initializersMustHoldTheirOwnBytes() {
+    ModelProto.Builder external = model.toBuilder();
+    external.getGraphBuilder().getInitializerBuilder(0)
+        .setDataLocation(ai.onnx.proto.OnnxMl.TensorProto.DataLocation.EXTERNAL)
+        .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("location")
+            .setValue("/dev/zero"));
+    String name = model.getGraph().getInitializer(0).getName();
+    assertThatThrownBy(() -> OnnxModelIO.parse(external.build().toByteArray(), "m.onnx"))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessage("m.onnx: initializer '" + name + "' keeps its data in an external file; Shoal takes"
+            + " self-contained models (save the model with its weights inside the .onnx file)");
+
+    ModelProto.Builder resized = model.toBuilder();
+    var w = resized.getGraphBuilder().getInitializerBuilder(0);
+    assertThat(w.getRawData().size()).isPositive();
+    w.setDims(0, w.getDims(0) * 1000);
+    assertThatThrownBy(() -> OnnxModelIO.parse(resized.build().toByteArray(), "m.onnx"))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessageStartingWith("m.onnx: initializer '" + name + "' declares FLOAT[")
+        .hasMessageEndingWith("but holds " + w.getRawData().size() + " bytes");
+  }
 }

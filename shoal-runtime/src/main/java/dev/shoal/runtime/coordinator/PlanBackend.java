@@ -139,11 +139,14 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     /** Response edges by the stage that makes them. */
     final Map<String, List<Edge>> toResponse = new LinkedHashMap<>();
     final Map<String, Mergers.Merger> mergers = new LinkedHashMap<>();
+    /** The frames between its stages as the stage models declare them: an early 413 for a batch too large. */
+    final FrameSizes frameSizes;
 
     Deployment(long epoch, PlanBundle bundle, Set<String> aliveAtPlan) {
       this.epoch = epoch;
       this.bundle = bundle;
       this.plan = bundle.plan();
+      this.frameSizes = FrameSizes.of(bundle);
       this.aliveAtPlan = aliveAtPlan;
       for (Stage s : plan.stages()) {
         placement.put(s.id(), s.devices().stream().map(PlanBackend.this::worker).toList());
@@ -445,6 +448,18 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   }
 
   /**
+   * Refuses a batch that would make one of the active plan's frames larger than the frame limit,
+   * from the per-sample sizes its stage models declare (see {@link FrameSizes}).
+   */
+  @Override
+  public void checkBatch(String modelName, long batch) {
+    Deployment d = deployments.get(active);
+    if (d != null) {
+      d.frameSizes.checkBatch(batch, options.maxFrameBytes());
+    }
+  }
+
+  /**
    * Sends a request on the calling thread when its plan has one entry stage whose link can take
    * the frame now (no hand-off to the sender thread), else queues it for the sender.
    */
@@ -570,6 +585,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       if (!spec.accepts(t)) {
         throw new InferenceException(Kind.BAD_INPUT, "input '" + spec.name() + "' is " + t.dtype()
             + Arrays.toString(t.shape()) + ", model expects " + spec);
+      }
+      if (spec.shape().length > 0 && spec.shape()[0] < 0) {
+        checkBatch(model.name(), t.shape()[0]);
       }
       bytes += t.data().length;
       ordered.put(spec.name(), t.name().equals(spec.name()) ? t : t.withName(spec.name()));

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>HTTP runs on Netty ({@link RestServer}): no thread waits on a model, every connection has read
  * and idle deadlines, bodies are capped one by one and together. gRPC runs on grpc-netty-shaded,
- * whose message-size limit enforces the same request limit. Closing the gateway does not close the
+ * whose message-size limit enforces the same request limit; its messages count against the same
+ * budget as REST's bodies ({@link GrpcBodyBudget}). Closing the gateway does not close the
  * backend: whoever made the backend owns it.
  */
 public final class Gateway implements AutoCloseable {
@@ -39,9 +40,11 @@ public final class Gateway implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final Server grpc;
   private final ExecutorService grpcExecutor;
+  private final BufferBudget budget;
 
   private Gateway(RestServer http, ExecutorService workers, ScheduledExecutorService timer, Server grpc,
-      ExecutorService grpcExecutor) {
+      ExecutorService grpcExecutor, BufferBudget budget) {
+    this.budget = budget;
     this.http = http;
     this.workers = workers;
     this.timer = timer;
@@ -77,23 +80,26 @@ public final class Gateway implements AutoCloseable {
     RequestRecorder recorder = new RequestRecorder();
     ExecutorService workers = Executors.newFixedThreadPool(options.workerThreads(), daemonThreads("shoal-api-"));
     ExecutorService grpcExecutor = Executors.newFixedThreadPool(options.workerThreads(), daemonThreads("shoal-grpc-"));
+    BufferBudget budget = new BufferBudget(options.maxBufferedBytes());
     RestServer http = null;
     try {
       SslContext restTls = security.tls()
           ? SslContextBuilder.forServer(security.tlsCert().toFile(), security.tlsKey().toFile()).build()
           : null;
-      http = new RestServer(httpAddress, new HttpApi(dispatcher, recorder, workers, security), options, restTls);
+      http = new RestServer(httpAddress, new HttpApi(dispatcher, recorder, workers, security), options, budget,
+          restTls);
       ServerCredentials grpcCredentials = security.tls()
           ? TlsServerCredentials.create(security.tlsCert().toFile(), security.tlsKey().toFile())
           : InsecureServerCredentials.create();
       Server grpc = NettyServerBuilder.forAddress(grpcAddress, grpcCredentials)
+          // the key check runs first: an unauthenticated call reserves nothing
           .addService(ServerInterceptors.intercept(new GrpcInferenceApi(dispatcher, recorder),
-              new GrpcKeyCheck(security)))
+              new GrpcBodyBudget(budget, options, timer), new GrpcKeyCheck(security)))
           .maxInboundMessageSize((int) options.maxRequestBytes())
           .executor(grpcExecutor)
           .build()
           .start();
-      return new Gateway(http, workers, timer, grpc, grpcExecutor);
+      return new Gateway(http, workers, timer, grpc, grpcExecutor, budget);
     } catch (IOException | RuntimeException e) {
       if (http != null) {
         http.close();
@@ -112,6 +118,11 @@ public final class Gateway implements AutoCloseable {
 
   public int grpcPort() {
     return grpc.getPort();
+  }
+
+  /** Bytes of request bodies, gRPC messages and decoded tensors held now (see {@link BufferBudget}). */
+  long bufferedBytes() {
+    return budget.used();
   }
 
   @Override

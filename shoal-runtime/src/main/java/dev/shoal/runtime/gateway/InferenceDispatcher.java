@@ -149,8 +149,9 @@ final class InferenceDispatcher {
   }
 
   /**
-   * The check of one input against the model's declaration (name, type, shape) and the gateway's
-   * batch limit, made as soon as a decoder knows them, before the data is read.
+   * The check of one input against the model's declaration (name, type, shape), the gateway's
+   * batch limit and the backend's ({@link ServingBackend#checkBatch}), made as soon as a decoder
+   * knows them, before the data is read.
    */
   TensorCheck declaredInputCheck(ServedModel model) {
     return (name, dtype, shape) -> {
@@ -168,9 +169,12 @@ final class InferenceDispatcher {
         throw bad("input '" + name + "' must have shape " + Arrays.toString(spec.shape()) + " (-1 = any), got "
             + Arrays.toString(shape));
       }
-      if (options.maxBatch() > 0 && spec.shape().length > 0 && spec.shape()[0] < 0 && shape[0] > options.maxBatch()) {
-        throw new InferenceException(Kind.TOO_LARGE, "input '" + name + "' has a batch of " + shape[0]
-            + ", over the gateway's limit of " + options.maxBatch() + " per request; split it");
+      if (spec.shape().length > 0 && spec.shape()[0] < 0) {
+        if (options.maxBatch() > 0 && shape[0] > options.maxBatch()) {
+          throw new InferenceException(Kind.TOO_LARGE, "input '" + name + "' has a batch of " + shape[0]
+              + ", over the gateway's limit of " + options.maxBatch() + " per request; split it");
+        }
+        backend.checkBatch(model.name(), shape[0]); // e.g. the plan's frames at this batch
       }
     };
   }

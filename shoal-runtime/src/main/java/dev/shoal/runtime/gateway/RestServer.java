@@ -41,12 +41,13 @@ final class RestServer implements AutoCloseable {
   /**
    * Binds and starts serving.
    *
+   * @param budget the bytes of bodies and decoded tensors held at once, shared with gRPC
    * @param tls null for plain HTTP
    */
-  RestServer(InetSocketAddress address, HttpApi api, GatewayOptions options, SslContext tls) {
+  RestServer(InetSocketAddress address, HttpApi api, GatewayOptions options, BufferBudget budget, SslContext tls) {
     this.api = api;
     this.options = options;
-    this.budget = new BufferBudget(options.maxBufferedBytes());
+    this.budget = budget;
     this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("shoal-http-accept", true));
     this.loops = new NioEventLoopGroup(Math.min(2, options.workerThreads()),
         new DefaultThreadFactory("shoal-http", true));

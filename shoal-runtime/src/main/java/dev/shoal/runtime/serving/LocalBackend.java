@@ -2,6 +2,8 @@ package dev.shoal.runtime.serving;
 
 import dev.shoal.model.TensorData;
 import dev.shoal.model.ort.OnnxRuntimeError;
+import dev.shoal.model.graph.ModelGraph;
+import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.runtime.serving.InferenceException.Kind;
 import java.nio.file.Path;
@@ -52,8 +54,15 @@ public final class LocalBackend implements ServingBackend {
         });
   }
 
-  /** Opens the model file; an unreadable or invalid model fails here, not on the first request. */
+  /**
+   * Opens the model file; an unreadable or invalid model fails here, not on the first request. The
+   * file is checked as {@code shoal split} checks it ({@link ModelGraph#of}: structure, weights in
+   * the file, tensor sizes bounded) before a session serves it.
+   *
+   * @throws dev.shoal.model.ModelFormatException naming the file and what is wrong
+   */
   public static LocalBackend open(String name, Path onnx, Options options) {
+    ModelGraph.of(OnnxModelIO.read(onnx), onnx.toString());
     return new LocalBackend(name, OnnxSession.open(onnx, new OnnxSession.Options(options.intraOpThreads(), false)),
         options);
   }

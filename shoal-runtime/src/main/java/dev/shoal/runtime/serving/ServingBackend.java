@@ -38,6 +38,14 @@ public interface ServingBackend extends AutoCloseable {
     return infer(InferenceCall.within(model, inputs, timeout)).thenApply(InferenceResult::outputs);
   }
 
+  /**
+   * Refuses, with an {@link InferenceException} of kind TOO_LARGE saying why, a batch of
+   * {@code batch} samples (the leading dimension of a dynamic-batch input) that this backend knows
+   * it cannot carry, so the gateway can answer 413 before reading the request's data. The default
+   * knows no limit.
+   */
+  default void checkBatch(String model, long batch) {}
+
   /** Run-time plan control, for backends that hold switchable plans. */
   default Optional<PlanAdmin> planAdmin() {
     return Optional.empty();

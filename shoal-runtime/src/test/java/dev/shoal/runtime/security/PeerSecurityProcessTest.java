@@ -16,13 +16,11 @@ import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.wire.Checksums;
 import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.DeployRequest;
-import dev.shoal.runtime.wire.proto.HeartbeatRequest;
 import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
 import dev.shoal.runtime.worker.WorkerProcess;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,15 +75,7 @@ class PeerSecurityProcessTest {
   }
 
   private static Status.Code heartbeatOutcome(ManagedChannel ch) {
-    try {
-      WorkerControlGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
-          .heartbeat(HeartbeatRequest.getDefaultInstance());
-      return Status.Code.OK;
-    } catch (StatusRuntimeException e) {
-      return e.getStatus().getCode();
-    } finally {
-      ch.shutdownNow();
-    }
+    return PeerProbes.heartbeat(ch).code();
   }
 
   private static NodeCredentials credentials(String set, String node) {
@@ -94,21 +84,36 @@ class PeerSecurityProcessTest {
 
   @Test
   void aCallerWithoutAClusterCertificateIsRefused() {
-    GrpcChannels.HostPort hp = GrpcChannels.HostPort.parse(endpoints.get(0).address());
-    ManagedChannel plaintext = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build();
-    assertThat(heartbeatOutcome(plaintext)).isEqualTo(Status.Code.UNAVAILABLE);
+    String w0 = endpoints.get(0).address();
+    assertThat(heartbeatOutcome(PeerProbes.plaintext(w0))).isEqualTo(Status.Code.UNAVAILABLE);
     // TLS that trusts the cluster CA but presents no certificate: the handshake fails
-    ManagedChannel anonymous = NettyChannelBuilder.forAddress(hp.host(), hp.port())
-        .sslContext(buildAnonymousClient(coordinator)).overrideAuthority("w0").build();
-    assertThat(heartbeatOutcome(anonymous)).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(heartbeatOutcome(PeerProbes.withoutCertificate(coordinator, "w0", w0))).isEqualTo(Status.Code.UNAVAILABLE);
   }
 
-  private static io.grpc.netty.shaded.io.netty.handler.ssl.SslContext buildAnonymousClient(NodeCredentials c) {
-    try {
-      return io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
-          .trustManager(new PeerTrustManager(c.ca(), "w0", NodeRole.WORKER)).protocols(PeerSecurity.TLS_PROTOCOL).build();
-    } catch (javax.net.ssl.SSLException e) {
-      throw new IllegalStateException(e);
+  @Test
+  void aCapturedCallReplayedToTheSameOrAnotherWorkerIsRefused() throws Exception {
+    PeerSecurity first = PeerSecurity.mutualTls(coordinator);
+    try (RecordingProxy tap = new RecordingProxy(endpoints.get(0).address())) {
+      // the coordinator reaches w0 through a wiretap that keeps what it sends (handshake, Deploy, frames)
+      List<WorkerEndpoint> tapped = List.of(new WorkerEndpoint("w0", tap.address()), endpoints.get(1));
+      try (PlanBackend a = PlanBackend.start(tapped, List.of(planner()), first, PlanBackend.Options.DEFAULT)) {
+        TensorData x = TensorData.ofFloats("x", new long[] {1, WIDTH}, new float[WIDTH]);
+        Map<String, TensorData> want = a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS);
+        byte[] captured = tap.largestCapture();
+        assertThat(captured.length).as("the capture holds the deployed stage").isGreaterThan(
+            ChainModels.slice(WIDTH, LAYERS, 0, 1).length);
+        List<String> before0 = a.status(tapped.get(0)).getStagesList();
+        List<String> before1 = a.status(tapped.get(1)).getStagesList();
+        for (WorkerEndpoint target : endpoints) {
+          PeerProbes.Replay r = PeerProbes.replay(captured, target.address());
+          assertThat(r.closedByWorker()).as("replay to %s: %s", target.name(), r).isTrue();
+        }
+        assertThat(a.status(tapped.get(0)).getStagesList()).isEqualTo(before0);
+        assertThat(a.status(tapped.get(1)).getStagesList()).isEqualTo(before1);
+        assertThat(a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS)).isEqualTo(want);
+        assertThat(a.recoveries()).isEmpty();
+      }
+      WorkerLeases.release(tapped, first);
     }
   }
 
@@ -116,8 +121,7 @@ class PeerSecurityProcessTest {
   void aCertificateFromAnotherCaIsRefused() {
     NodeCredentials foreign = credentials("other", "coordinator");
     // it trusts our CA (so the refusal is the worker's), but its certificate is signed by another
-    NodeCredentials impostor = new NodeCredentials(foreign.identity(), coordinator.ca(), foreign.certificate(),
-        foreign.key());
+    NodeCredentials impostor = PeerProbes.impostor(foreign, coordinator);
     WorkerEndpoint w0 = endpoints.get(0);
     assertThat(heartbeatOutcome(GrpcChannels.client(w0.name(), w0.address(), PeerSecurity.mutualTls(impostor), 1 << 20)))
         .isEqualTo(Status.Code.UNAVAILABLE);
@@ -133,20 +137,10 @@ class PeerSecurityProcessTest {
   @Test
   void aWorkerCertificateCannotDeployToAnotherWorker() {
     WorkerEndpoint w0 = endpoints.get(0);
-    PeerSecurity asW1 = PeerSecurity.mutualTls(credentials("cluster", "w1"));
-    ManagedChannel ch = GrpcChannels.client(w0.name(), w0.address(), asW1, 1 << 20);
-    byte[] model = ChainModels.slice(WIDTH, LAYERS, 0, LAYERS - 1);
-    try {
-      assertThatThrownBy(() -> WorkerControlGrpc.newBlockingStub(ch).deploy(DeployRequest.newBuilder()
-          .setPlanEpoch(Long.MAX_VALUE).setStageId("s0").setOnnxModel(ByteString.copyFrom(model))
-          .setSha256Hex(Checksums.sha256Hex(model)).build()))
-          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-            assertThat(e.getStatus().getDescription()).contains("worker 'w1' may only push frames");
-          });
-    } finally {
-      ch.shutdownNow();
-    }
+    PeerProbes.Outcome forged = PeerProbes.deploy(PeerProbes.as(credentials("cluster", "w1"), w0.name(), w0.address()),
+        ChainModels.slice(WIDTH, LAYERS, 0, LAYERS - 1), Long.MAX_VALUE);
+    assertThat(forged.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(forged.detail()).contains("worker 'w1' may only push frames");
   }
 
   @Test
