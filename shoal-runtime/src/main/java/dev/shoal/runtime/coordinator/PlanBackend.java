@@ -6,6 +6,7 @@ import dev.shoal.model.TensorSpec;
 import dev.shoal.plan.InfeasibleInstanceException;
 import dev.shoal.plan.graph.Edge;
 import dev.shoal.plan.graph.Merge;
+import dev.shoal.plan.graph.MergeRule;
 import dev.shoal.plan.graph.Plan;
 import dev.shoal.plan.graph.PlanBundle;
 import dev.shoal.plan.graph.PlanProducer;
@@ -44,6 +45,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -187,6 +189,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     /** The merges' own wait ran out: they answer from what arrived. */
     volatile boolean mergeNow;
     final List<ScheduledFuture<?>> timers = new CopyOnWriteArrayList<>();
+    /** Routed merges: the member each sent this request to, by merge id, and the devices counted for it. */
+    final Map<String, String> routed = new ConcurrentHashMap<>();
+    final List<String> routedDevices = new CopyOnWriteArrayList<>();
+    /** Stages this request is not sent to: the other members of its routed merges. */
+    final Set<String> notSent = ConcurrentHashMap.newKeySet();
+    /** Routed members that failed this request or were lost: not chosen again for it. */
+    final Set<String> tried = ConcurrentHashMap.newKeySet();
 
     Pending(long id, Map<String, TensorData> inputs, long deadlineMicros, String planName) {
       this.id = id;
@@ -232,6 +241,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private final AtomicLong framesFromStages = new AtomicLong();
   private final AtomicLong duplicateResults = new AtomicLong();
   private final List<Recovery> recoveries = new CopyOnWriteArrayList<>();
+  private final RequestRouter router = new RequestRouter();
   private final Object deploymentLock = new Object();
   private final Thread sender;
   private volatile String active;
@@ -886,13 +896,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     p.outputs.clear();
     p.failures.clear();
     p.bound = d;
+    route(p, d);
     for (Map.Entry<String, List<Edge>> target : d.fromRequest.entrySet()) {
       String stageId = target.getKey();
-      if (d.lost.contains(stageId)) {
+      if (d.lost.contains(stageId) || p.notSent.contains(stageId)) {
         continue;
       }
-      List<WorkerEndpoint> replicas = d.placement.get(stageId);
-      WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
+      WorkerEndpoint w = replicaFor(p, d, stageId);
       Frame.Builder f = Frames.header(p.id, d.epoch, stageId, "", p.deadlineMicros);
       for (Edge e : target.getValue()) {
         f.addTensors(Frames.tensor(p.inputs.get(e.from().tensor()), e.to().tensor(), TensorCodec.parse(e.codec())));
@@ -914,6 +924,67 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         }
       }
     }
+  }
+
+  private static WorkerEndpoint replicaFor(Pending p, Deployment d, String stageId) {
+    List<WorkerEndpoint> replicas = d.placement.get(stageId);
+    return replicas.get(Math.floorMod(p.id, replicas.size()));
+  }
+
+  /** Routed merges: each chooses the member this request goes to (see RequestRouter); the others are not sent it. */
+  private void route(Pending p, Deployment d) {
+    releaseRoutes(p);
+    p.notSent.clear();
+    for (Merge m : d.plan.merges()) {
+      if (!(m.rule() instanceof MergeRule.Routed)) {
+        continue;
+      }
+      Set<String> excluded = new HashSet<>(p.tried);
+      excluded.addAll(d.lost);
+      String chosen = router.choose(m, excluded, stage -> replicaFor(p, d, stage).name());
+      for (Merge.Member member : m.members()) {
+        if (!member.stage().equals(chosen)) {
+          p.notSent.add(member.stage());
+        }
+      }
+      if (chosen != null) {
+        p.routed.put(m.id(), chosen);
+        p.routedDevices.add(replicaFor(p, d, chosen).name());
+      }
+    }
+  }
+
+  private void releaseRoutes(Pending p) {
+    router.release(p.routedDevices);
+    p.routedDevices.clear();
+    p.routed.clear();
+  }
+
+  /**
+   * A routed member that failed this request or whose worker was lost hands it to another member,
+   * if one is left: the request is sent again, on the same deployment.
+   */
+  private boolean rerouted(Pending p, Deployment d) {
+    for (Map.Entry<String, String> r : p.routed.entrySet()) {
+      String stage = r.getValue();
+      if (p.outputs.containsKey(stage) || !(p.failures.containsKey(stage) || d.lost.contains(stage))) {
+        continue;
+      }
+      p.tried.add(stage);
+      Merge m = d.plan.merges().stream().filter(x -> x.id().equals(r.getKey())).findFirst().orElseThrow();
+      if (m.members().stream().allMatch(x -> p.tried.contains(x.stage()) || d.lost.contains(x.stage()))) {
+        continue; // nobody left: the merge answers from what it has, or the request fails
+      }
+      synchronized (p) {
+        if (p.bound != d) {
+          return true;
+        }
+        p.bound = null;
+      }
+      sendQueue.add(p);
+      return true;
+    }
+    return false;
   }
 
   private FrameStream stream(WorkerEndpoint w) {
@@ -991,7 +1062,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   /** Answers the request if everything its response needs is here. */
   private void check(Pending p) {
     Deployment d = p.bound;
-    if (d == null || pending.get(p.id) != p) {
+    if (d == null || pending.get(p.id) != p || rerouted(p, d)) {
       return;
     }
     for (Map.Entry<String, List<Edge>> e : d.toResponse.entrySet()) {
@@ -1004,6 +1075,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       boolean answeredAny = false;
       boolean waiting = false;
       for (Merge.Member member : m.members()) {
+        if (p.notSent.contains(member.stage())) {
+          continue;
+        }
         if (p.outputs.containsKey(member.stage())) {
           answeredAny = true;
         } else if (!p.failures.containsKey(member.stage()) && !d.lost.contains(member.stage())) {
@@ -1036,9 +1110,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       }
       List<String> answered = new ArrayList<>();
       List<String> missing = new ArrayList<>();
+      Set<String> answering = new LinkedHashSet<>(d.toResponse.keySet());
       for (Merge m : d.plan.merges()) {
         List<Mergers.Answer> answers = new ArrayList<>();
         for (Merge.Member member : m.members()) {
+          if (p.notSent.contains(member.stage())) {
+            continue;
+          }
           Map<String, TensorData> out = p.outputs.get(member.stage());
           if (out == null) {
             String why = p.failures.getOrDefault(member.stage(), d.lost.contains(member.stage())
@@ -1068,6 +1146,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
               + String.join("; ", missing) + ")");
         }
         made.putAll(merged.outputs());
+        m.members().stream().filter(x -> merged.answered().contains(x.name())).forEach(x -> answering.add(x.stage()));
       }
       if (!d.plan.merges().isEmpty()) {
         params.put(PARAM_DEGRADED, Boolean.toString(!missing.isEmpty()));
@@ -1077,6 +1156,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
           MergeMetrics.DEGRADED.labelValues(model.name()).inc();
         }
       }
+      params.putAll(producers.get(d.plan.name()).answerParameters(d.plan, answering));
     } catch (InferenceException e) {
       fail(p, e);
       return;
@@ -1113,6 +1193,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
 
   private void finish(Pending p, String outcome) {
     p.timers.forEach(t -> t.cancel(false));
+    releaseRoutes(p);
     CoordinatorMetrics.IN_FLIGHT.set(pending.size());
     CoordinatorMetrics.REQUESTS.labelValues(model.name(), p.planName, outcome).inc();
     CoordinatorMetrics.LATENCY.labelValues(model.name(), p.planName).observe((System.nanoTime() - p.startNanos) / 1e9);
