@@ -32,9 +32,9 @@ class FluidCommandsTest {
 
   @Test
   void benchFluidRefusesAnUnknownSectionAndMissingModels() {
-    Result bad = ModelCommandsTest.shoal("bench", "fluid", "--section", "throughput", "--out", dir.toString());
+    Result bad = ModelCommandsTest.shoal("bench", "fluid", "--section", "speed", "--out", dir.toString());
     assertThat(bad.status()).isEqualTo(1);
-    assertThat(bad.err()).contains("shoal bench fluid: unknown section 'throughput', expected one of [accuracy]");
+    assertThat(bad.err()).contains("shoal bench fluid: unknown section 'speed', expected one of [accuracy, throughput, failure, auto]");
 
     Result missing = ModelCommandsTest.shoal("bench", "fluid", "--models", dir.resolve("none").toString(), "--data", SAMPLE,
         "--out", dir.toString());
