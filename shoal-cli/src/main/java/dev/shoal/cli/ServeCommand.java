@@ -161,6 +161,11 @@ public final class ServeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     HostPort httpAt = HostPort.parse(http);
     HostPort grpcAt = HostPort.parse(grpc);
+    if (what.fluid != null && !List.of(FluidProducer.HIGH_ACCURACY, FluidProducer.HIGH_THROUGHPUT, FluidBackend.AUTO)
+        .contains(mode)) {
+      throw new IllegalArgumentException("--mode must be " + FluidProducer.HIGH_ACCURACY + ", "
+          + FluidProducer.HIGH_THROUGHPUT + " or " + FluidBackend.AUTO + ", got '" + mode + "'");
+    }
     if (deadlineMs < 1 || timeoutMs < 1) {
       throw new IllegalArgumentException("--deadline-ms and --timeout-ms must be >= 1");
     }

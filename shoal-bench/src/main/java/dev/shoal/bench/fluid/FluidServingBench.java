@@ -7,17 +7,24 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /** What the serving sections share: the emulated cluster of one G, the load driver, the host's load. */
 final class FluidServingBench {
 
   private FluidServingBench() {}
 
-  /** A started cluster for G groups and a driver for its network's input. */
-  record Setup(FluidCluster cluster, LoadDriver driver) implements AutoCloseable {
+  /** A started cluster for G groups, a driver for its network's input, and its scratch directory (certificates, logs). */
+  record Setup(FluidCluster cluster, LoadDriver driver, Path work) implements AutoCloseable {
     @Override
-    public void close() {
+    public void close() throws IOException {
       cluster.close();
+      try (Stream<Path> files = Files.walk(work)) {
+        for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(f);
+        }
+      }
     }
   }
 
@@ -32,7 +39,7 @@ final class FluidServingBench {
         s.deviceMacsPerSecond() / 1e6);
     FluidCluster cluster = FluidCluster.start(dir, s.deviceMacsPerSecond(), AutoMode.Options.DEFAULT, work);
     try {
-      return new Setup(cluster, LoadDriver.load(config.data(), cluster.manifest()));
+      return new Setup(cluster, LoadDriver.load(config.data(), cluster.manifest()), work);
     } catch (IOException | RuntimeException e) {
       cluster.close();
       throw e;
