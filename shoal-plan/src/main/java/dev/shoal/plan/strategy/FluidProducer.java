@@ -91,7 +91,8 @@ public final class FluidProducer implements PlanProducer {
     this.mode = mode;
     this.devices = List.copyOf(devices.subList(0, manifest.groups()));
     this.referenceSeconds = Map.copyOf(referenceSeconds);
-    this.input = new TensorSpec(manifest.input().name(), DType.FLOAT, new long[] {-1, 1, 28, 28});
+    this.input = new TensorSpec(manifest.input().name(), DType.FLOAT,
+        manifest.input().shape().stream().mapToLong(Long::longValue).toArray());
     this.output = new TensorSpec(OUTPUT, DType.FLOAT, new long[] {-1, manifest.numClasses()});
     for (FluidManifest.SubNetwork sub : manifest.subNetworks()) {
       read(dir, file, sub.file(), List.of(input.name()), List.of(sub.output()));

@@ -896,7 +896,11 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     p.outputs.clear();
     p.failures.clear();
     p.bound = d;
-    route(p, d);
+    String unroutable = route(p, d);
+    if (unroutable != null) {
+      fail(p, new InferenceException(Kind.UNAVAILABLE, unroutable));
+      return;
+    }
     for (Map.Entry<String, List<Edge>> target : d.fromRequest.entrySet()) {
       String stageId = target.getKey();
       if (d.lost.contains(stageId) || p.notSent.contains(stageId)) {
@@ -931,8 +935,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     return replicas.get(Math.floorMod(p.id, replicas.size()));
   }
 
-  /** Routed merges: each chooses the member this request goes to (see RequestRouter); the others are not sent it. */
-  private void route(Pending p, Deployment d) {
+  /**
+   * Routed merges: each chooses the member this request goes to (see RequestRouter); the others are
+   * not sent it.
+   *
+   * @return why the request cannot be routed (every member tried or lost), or null
+   */
+  private String route(Pending p, Deployment d) {
     releaseRoutes(p);
     p.notSent.clear();
     for (Merge m : d.plan.merges()) {
@@ -947,11 +956,14 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
           p.notSent.add(member.stage());
         }
       }
-      if (chosen != null) {
-        p.routed.put(m.id(), chosen);
-        p.routedDevices.add(replicaFor(p, d, chosen).name());
+      if (chosen == null) {
+        return "no member of merge '" + m.id() + "' left for request " + p.id + " (failed: " + p.tried + ", lost: "
+            + d.lost + ")";
       }
+      p.routed.put(m.id(), chosen);
+      p.routedDevices.add(replicaFor(p, d, chosen).name());
     }
+    return null;
   }
 
   private void releaseRoutes(Pending p) {
