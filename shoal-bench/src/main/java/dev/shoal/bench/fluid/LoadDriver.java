@@ -1,5 +1,6 @@
 package dev.shoal.bench.fluid;
 
+import dev.shoal.bench.Percentiles;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.family.FluidManifest;
 import dev.shoal.model.family.ModelInput;
@@ -26,8 +27,9 @@ import java.util.function.Consumer;
 import java.util.function.DoubleUnaryOperator;
 
 /**
- * Sends Fashion-MNIST test images (normalised as the manifest says) to a backend, in process, and
- * records every request: when it was sent and finished, whether it was answered, whether the answer
+ * Sends Fashion-MNIST test images (normalised as the manifest says) to a backend, in process (not
+ * the demo's REST {@code LoadGenerator}: runs here are timed, with a kill mid-run or an open-loop
+ * arrival ramp), and records every request: when it was sent and finished, whether it was answered, whether the answer
  * was right, and which sub-networks made it.
  */
 final class LoadDriver {
@@ -183,11 +185,7 @@ final class LoadDriver {
       double[] lat = ok.stream().mapToDouble(o -> o.latency() * 1e3).sorted().toArray();
       return new Window(ok.size(), in.size() - ok.size(), ok.size() / Math.max(1e-9, to - from),
           ok.isEmpty() ? Double.NaN : ok.stream().filter(Outcome::correct).count() / (double) ok.size(),
-          percentile(lat, 0.5), percentile(lat, 0.99));
-    }
-
-    private static double percentile(double[] sorted, double q) {
-      return sorted.length == 0 ? Double.NaN : sorted[Math.min(sorted.length - 1, (int) Math.floor(q * sorted.length))];
+          Percentiles.nearestRank(lat, 0.5), Percentiles.nearestRank(lat, 0.99));
     }
   }
 
