@@ -1140,7 +1140,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       }
       Set<String> excluded = new HashSet<>(p.tried);
       excluded.addAll(d.lost);
-      String chosen = router.choose(m, excluded, stage -> replicaFor(p, d, stage).name());
+      String chosen = router.choose(m, p.id, excluded, stage -> replicaFor(p, d, stage).name());
       for (Merge.Member member : m.members()) {
         if (!member.stage().equals(chosen)) {
           p.notSent.add(member.stage());

@@ -11,8 +11,8 @@ import java.util.function.Function;
 
 /**
  * Where a request of a {@link MergeRule.Routed} merge goes: to the one member whose device has the
- * fewest of this coordinator's requests in flight (its queue), ties to the member first in the
- * merge. Counts live per device, across plans and epochs, from the moment a request is sent to a
+ * fewest of this coordinator's requests in flight (its queue), ties dealt round robin by request
+ * id (so that one request at a time still spreads over the devices). Counts live per device, across plans and epochs, from the moment a request is sent to a
  * member until it is answered, fails or is routed elsewhere.
  */
 final class RequestRouter {
@@ -22,14 +22,17 @@ final class RequestRouter {
   /**
    * The member of {@code merge} to send a request to, among those not in {@code excluded} (lost,
    * or already tried for this request); null when none is left. Counts the request against the
-   * chosen member's device.
+   * chosen member's device. Ties go to the first in the merge's order starting at {@code requestId}
+   * modulo the members.
    *
    * @param deviceOf the device (worker name) a member's stage runs on
    */
-  synchronized String choose(Merge merge, Set<String> excluded, Function<String, String> deviceOf) {
+  synchronized String choose(Merge merge, long requestId, Set<String> excluded, Function<String, String> deviceOf) {
     String best = null;
     int fewest = Integer.MAX_VALUE;
-    for (Merge.Member m : merge.members()) {
+    int members = merge.members().size();
+    for (int i = 0; i < members; i++) {
+      Merge.Member m = merge.members().get((int) Math.floorMod(requestId + i, (long) members));
       if (excluded.contains(m.stage())) {
         continue;
       }
