@@ -126,13 +126,23 @@ class FluidProcessTest {
     }
   }
 
+  /** A stream's answers, and the first image sent after the killed worker was gone (n if none was killed). */
+  private record Run(List<Answer> answers, int firstSentAfterKill) {
+    List<Answer> sentAfterKill() {
+      return answers.stream().filter(a -> a.image() >= firstSentAfterKill).toList();
+    }
+  }
+
   /**
    * Sends images 0..n-1 with {@code window} in flight; after {@code killAfter} answers, kills
    * worker {@code victim} (-1: none). Every request must be answered: a failure fails the test.
    */
-  private static List<Answer> stream(int n, int window, int killAfter, int victim) throws Exception {
+  private static Run stream(int n, int window, int killAfter, int victim) throws Exception {
     Semaphore slots = new Semaphore(window);
     AtomicInteger answered = new AtomicInteger();
+    AtomicInteger sent = new AtomicInteger();
+    AtomicInteger firstSentAfterKill = new AtomicInteger(n);
+    CompletableFuture<Void> killed = victim < 0 ? CompletableFuture.completedFuture(null) : new CompletableFuture<>();
     List<Answer> answers = Collections.synchronizedList(new ArrayList<>());
     List<CompletableFuture<InferenceResult>> all = new ArrayList<>();
     // each request's own callback has run once its entry here completes
@@ -141,19 +151,26 @@ class FluidProcessTest {
       int image = i;
       CompletableFuture<InferenceResult> f = fluid.infer(InferenceCall.within(fluid.models().get(0).name(),
           Map.of("input", image(i)), Duration.ofSeconds(60)));
+      sent.set(i + 1);
       all.add(f.whenComplete((r, t) -> {
         slots.release();
         if (r != null) {
           answers.add(new Answer(image, r));
           if (answered.incrementAndGet() == killAfter && victim >= 0) {
-            workers.get(victim).kill();
+            // not on this thread: it delivers results, and blocking it would hold back answers already made
+            new Thread(() -> {
+              workers.get(victim).kill();
+              firstSentAfterKill.set(sent.get());
+              killed.complete(null);
+            }).start();
           }
         }
       }));
     }
     CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join(); // throws if any request failed
+    killed.join();
     assertThat(answers).hasSize(n);
-    return answers;
+    return new Run(answers, firstSentAfterKill.get());
   }
 
   private static void assertAnswersEqualTheirNetworks(List<Answer> answers) {
@@ -182,7 +199,7 @@ class FluidProcessTest {
     String model = fluid.models().get(0).name();
 
     // high-accuracy, all up: the combined network
-    List<Answer> accurate = stream(12, 4, -1, -1);
+    List<Answer> accurate = stream(12, 4, -1, -1).answers();
     assertThat(accurate).allSatisfy(a -> {
       assertThat(a.mode()).isEqualTo(FluidProducer.HIGH_ACCURACY);
       assertThat(a.subnets()).isEqualTo("1,2");
@@ -191,17 +208,18 @@ class FluidProcessTest {
 
     // high-throughput, switched through the admin interface: one sub-network per request, both used
     fluid.activate(model, FluidProducer.HIGH_THROUGHPUT);
-    List<Answer> fast = stream(40, 8, -1, -1);
+    List<Answer> fast = stream(40, 8, -1, -1).answers();
     assertThat(fast).allSatisfy(a -> assertThat(a.mode()).isEqualTo(FluidProducer.HIGH_THROUGHPUT));
     assertThat(fast).extracting(Answer::subnets).containsOnly("1", "2").contains("1", "2");
     assertAnswersEqualTheirNetworks(fast);
 
     // high-accuracy, w2 killed mid-stream: nothing lost, then sub-network 1 alone
     fluid.activate(model, FluidProducer.HIGH_ACCURACY);
-    List<Answer> failover = stream(STREAM, 8, KILL_AFTER, 1);
-    assertAnswersEqualTheirNetworks(failover);
-    assertThat(failover).extracting(Answer::subnets).containsOnly("1,2", "1").contains("1");
-    System.out.println("high-accuracy, w2 killed: " + failover.stream().filter(a -> a.subnets().equals("1")).count()
+    Run failover = stream(STREAM, 8, KILL_AFTER, 1);
+    assertAnswersEqualTheirNetworks(failover.answers());
+    assertThat(failover.answers()).extracting(Answer::subnets).containsOnly("1,2", "1");
+    assertThat(failover.sentAfterKill()).isNotEmpty().extracting(Answer::subnets).containsOnly("1");
+    System.out.println("high-accuracy, w2 killed: " + failover.answers().stream().filter(a -> a.subnets().equals("1")).count()
         + " of " + STREAM + " answered by sub-network 1 alone; recoveries " + fluid.backend().recoveries());
 
     // w2 restarted on its address: it rejoins the combined network
@@ -211,18 +229,17 @@ class FluidProcessTest {
     long until = System.nanoTime() + Duration.ofSeconds(40).toNanos();
     String subnets = "";
     while (!subnets.equals("1,2") && System.nanoTime() < until) {
-      subnets = stream(1, 1, -1, -1).get(0).subnets();
+      subnets = stream(1, 1, -1, -1).answers().get(0).subnets();
       Thread.sleep(200);
     }
     assertThat(subnets).as("sub-networks after w2 restarted").isEqualTo("1,2");
 
     // high-throughput, w1 killed mid-stream: nothing lost, its requests go to sub-network 2
     fluid.activate(model, FluidProducer.HIGH_THROUGHPUT);
-    List<Answer> routedAround = stream(STREAM, 8, KILL_AFTER, 0);
-    assertAnswersEqualTheirNetworks(routedAround);
-    assertThat(routedAround).extracting(Answer::subnets).containsOnly("1", "2");
-    List<Answer> last = routedAround.subList(STREAM - 20, STREAM);
-    assertThat(last).extracting(Answer::subnets).containsOnly("2");
+    Run routedAround = stream(STREAM, 8, KILL_AFTER, 0);
+    assertAnswersEqualTheirNetworks(routedAround.answers());
+    assertThat(routedAround.answers()).extracting(Answer::subnets).containsOnly("1", "2");
+    assertThat(routedAround.sentAfterKill()).isNotEmpty().extracting(Answer::subnets).containsOnly("2");
 
     assertThat(answersCounted(FluidProducer.HIGH_ACCURACY, "1,2")).isGreaterThanOrEqualTo(12 + 1);
     assertThat(answersCounted(FluidProducer.HIGH_ACCURACY, "1")).isGreaterThanOrEqualTo(1);
