@@ -3,7 +3,9 @@
 # G = 2 and 3 (nested incremental training, phase by phase) and Dynamic on Fashion-MNIST, each unit
 # checkpointed under $RUN so that running this again resumes where it stopped; copies the exported
 # models (g2/, g3/: fluid.json and ONNX files) and the training record into $MODELS (default
-# models/fashion/fluid, the committed set); then runs `shoal bench fluid`.
+# models/fashion/fluid, the committed set); then runs `shoal bench fluid`: the accuracy table and
+# the serving sections (throughput, failure, auto: real worker processes on loopback), whose
+# results (CSV, JSON, auto.svg) go to $OUT. Prints the time of each part.
 #
 # The defaults are the settings of the committed models (docs/fluid.md): the first 10,000 training
 # images, 3 epochs, seed 42, one PyTorch thread. Environment: DATA, RUN, MODELS, EPOCHS,
@@ -46,4 +48,6 @@ for g in g2 g3; do
   cp -r "$RUN/$g" "$MODELS/$g"
 done
 cp "$RUN/checkpoints/progress.json" "$MODELS/training.json"
+bench=$(date +%s)
 ./shoal bench fluid --models "$MODELS" --data "$DATA" --out "$OUT"
+echo "reproduce-fluid: bench took $(( $(date +%s) - bench )) s; everything $(( $(date +%s) - start )) s"

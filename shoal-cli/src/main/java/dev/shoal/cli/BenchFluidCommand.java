@@ -16,8 +16,12 @@ import picocli.CommandLine.Option;
         "Fashion-MNIST test set with ONNX Runtime, each sub-network alone, every combined mode (its stages",
         "chained as the devices run them), Static and each Dynamic width k/G, with parameters, MACs, bytes",
         "crossing devices per image, the difference to Static paired image by image, and the paper's target",
-        "(combined within 0.5 points of Static). Reads --models/g<G>/fluid.json (shoal train fluid writes",
-        "them; committed under models/fashion/fluid). Writes <section>.csv and .json to --out."})
+        "(combined within 0.5 points of Static). Serving sections, with G real worker processes emulating",
+        "devices of --device-mmacs (every model's compute = its MACs at that speed): 'throughput' (all up:",
+        "Fluid high-throughput and high-accuracy, Static, Dynamic; paper: 2.5x Static, 2x Dynamic), 'failure'",
+        "(one worker SIGKILLed half way: lost, refused, throughput and accuracy after), 'auto' (auto mode",
+        "under a load ramp, first G only; plot auto.svg). Reads --models/g<G>/fluid.json (shoal train fluid",
+        "writes them; committed under models/fashion/fluid). Writes <section>.csv and .json to --out."})
 public final class BenchFluidCommand implements Callable<Integer> {
 
   @Option(names = "--models", defaultValue = "models/fashion/fluid",
@@ -28,9 +32,22 @@ public final class BenchFluidCommand implements Callable<Integer> {
       description = "group counts to bench (default: ${DEFAULT-VALUE})")
   List<Integer> groups;
 
-  @Option(names = "--section", split = ",", defaultValue = "accuracy",
-      description = "sections to run, in order (default and today's only section: ${DEFAULT-VALUE})")
+  @Option(names = "--section", split = ",", defaultValue = "accuracy,throughput,failure,auto",
+      description = "sections to run, in order (default: ${DEFAULT-VALUE})")
   List<String> sections;
+
+  @Option(names = "--device-mmacs", defaultValue = "10",
+      description = "serving sections: speed of each emulated device, million MACs per second (default: ${DEFAULT-VALUE})")
+  double deviceMmacs;
+
+  @Option(names = "--window", defaultValue = "8",
+      description = "serving sections: requests kept in flight (default: ${DEFAULT-VALUE})")
+  int window;
+
+  @Option(names = "--seconds", defaultValue = "10",
+      description = "serving sections: seconds per measured run; failure runs last twice that, the auto ramp 4.5x "
+          + "(default: ${DEFAULT-VALUE})")
+  double seconds;
 
   @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
       description = "MNIST-format IDX directory with the test set (default: ${DEFAULT-VALUE})")
@@ -41,7 +58,8 @@ public final class BenchFluidCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    FluidBench.run(new FluidBench.Config(models, groups, data), sections, out, System.out);
+    FluidBench.run(new FluidBench.Config(models, groups, data,
+        new FluidBench.Serving(deviceMmacs * 1e6, window, seconds)), sections, out, System.out);
     return 0;
   }
 }

@@ -10,6 +10,9 @@ import dev.shoal.runtime.gateway.GatewayOptions;
 import dev.shoal.runtime.gateway.GatewaySecurity;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.coordinator.PlanBackend;
+import dev.shoal.runtime.fluid.AutoMode;
+import dev.shoal.runtime.fluid.FluidBackend;
+import dev.shoal.plan.strategy.FluidProducer;
 import dev.shoal.runtime.serving.LocalBackend;
 import dev.shoal.runtime.coordinator.WorkerLeases;
 import dev.shoal.runtime.security.NodeCredentials;
@@ -21,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
@@ -41,6 +45,9 @@ import picocli.CommandLine.Option;
       "                        placed by the cost model, top-k answers fused by summed scores",
       "  --class-parallel DIR  class parallelism (DIR/class-parallel.json): the",
       "                        sub-models placed by the cost model, class scores concatenated",
+      "  --fluid DIR           a Fluid network (DIR/fluid.json, from `shoal train fluid`):",
+      "                        group k on the cluster's k-th device, served in --mode;",
+      "                        the admin API switches modes (high-accuracy, high-throughput, auto)",
       "  --plan P.json         plans written by `shoal plan --out` (repeat for several",
       "                        plans of one model; the first is active)",
       "  --local M.onnx        one ONNX Runtime session in this process (no cluster)",
@@ -63,6 +70,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--class-parallel", paramLabel = "DIR", required = true,
         description = "class-parallel sub-models (class-parallel.json, from `shoal train class`)")
     Path classParallel;
+
+    @Option(names = "--fluid", paramLabel = "DIR", required = true,
+        description = "a Fluid network (fluid.json, from `shoal train fluid`, e.g. models/fashion/fluid/g2)")
+    Path fluid;
 
     @Option(names = "--plan", paramLabel = "P.json", required = true,
         description = "a plan graph from `shoal plan --out`; repeat for several plans of one model")
@@ -97,6 +108,12 @@ public final class ServeCommand implements Callable<Integer> {
       description = "--variants/--class-parallel: wait this long for the members, then answer from those that "
           + "arrived, marked degraded (default: ${DEFAULT-VALUE})")
   long deadlineMs;
+
+  @Option(names = "--mode", defaultValue = FluidProducer.HIGH_ACCURACY,
+      description = "--fluid: high-accuracy (devices cooperate, combined network), high-throughput (each request to "
+          + "the least-loaded device's sub-network) or auto (high-accuracy until requests queue, then "
+          + "high-throughput, back when the load falls) (default: ${DEFAULT-VALUE})")
+  String mode;
 
   @Option(names = "--http", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:8000",
       description = "KServe v2 REST, /metrics and the status page (default: ${DEFAULT-VALUE})")
@@ -144,6 +161,11 @@ public final class ServeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     HostPort httpAt = HostPort.parse(http);
     HostPort grpcAt = HostPort.parse(grpc);
+    if (what.fluid != null && !List.of(FluidProducer.HIGH_ACCURACY, FluidProducer.HIGH_THROUGHPUT, FluidBackend.AUTO)
+        .contains(mode)) {
+      throw new IllegalArgumentException("--mode must be " + FluidProducer.HIGH_ACCURACY + ", "
+          + FluidProducer.HIGH_THROUGHPUT + " or " + FluidBackend.AUTO + ", got '" + mode + "'");
+    }
     if (deadlineMs < 1 || timeoutMs < 1) {
       throw new IllegalArgumentException("--deadline-ms and --timeout-ms must be >= 1");
     }
@@ -170,6 +192,12 @@ public final class ServeCommand implements Callable<Integer> {
     PeerSecurity security = PeerSecurity.mutualTls(node, takeOver);
     Duration deadline = Duration.ofMillis(deadlineMs);
     System.err.println("serve: " + spec.devices().size() + " devices in " + cluster + "; deploying ...");
+    if (what.fluid != null) {
+      FluidBackend fluid = FluidBackend.start(what.fluid, ClusterServing.workers(spec), security, mode, Map.of(),
+          AutoMode.Options.DEFAULT);
+      return serve(new ClusterServing.Served(fluid, String.join("\n", fluid.status()) + "\n"), httpAt, grpcAt, limits,
+          api, () -> " (released " + WorkerLeases.release(ClusterServing.workers(spec), security) + " worker leases)");
+    }
     List<PlanProducer> plans = new ArrayList<>();
     if (what.model != null) {
       plans.add(ClusterServing.pipeline(what.model, spec, Solvers.byName(solver, 1), codec, replicate));

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code shoal train fluid} refuses bad settings before reading data; {@code shoal bench fluid}
  * refuses an unknown section and says how to get missing models ({@code FluidBenchTest} runs the
- * bench end to end).
+ * bench end to end); {@code shoal serve --fluid} refuses an unknown mode before contacting anyone
+ * ({@code FluidProcessTest} serves on real workers).
  */
 class FluidCommandsTest {
 
@@ -32,13 +33,21 @@ class FluidCommandsTest {
 
   @Test
   void benchFluidRefusesAnUnknownSectionAndMissingModels() {
-    Result bad = ModelCommandsTest.shoal("bench", "fluid", "--section", "throughput", "--out", dir.toString());
+    Result bad = ModelCommandsTest.shoal("bench", "fluid", "--section", "speed", "--out", dir.toString());
     assertThat(bad.status()).isEqualTo(1);
-    assertThat(bad.err()).contains("shoal bench fluid: unknown section 'throughput', expected one of [accuracy]");
+    assertThat(bad.err()).contains("shoal bench fluid: unknown section 'speed', expected one of [accuracy, throughput, failure, auto]");
 
     Result missing = ModelCommandsTest.shoal("bench", "fluid", "--models", dir.resolve("none").toString(), "--data", SAMPLE,
         "--out", dir.toString());
     assertThat(missing.status()).isEqualTo(1);
     assertThat(missing.err()).contains("g2/fluid.json not found: train it with `shoal train fluid --groups 2 --out DIR`");
+  }
+
+  @Test
+  void serveFluidRefusesAnUnknownMode() {
+    Result r = ModelCommandsTest.shoal("serve", "--fluid", "../models/fashion/fluid/g2", "--mode", "fast",
+        "--cluster", "none.yaml", "--credentials", "none");
+    assertThat(r.status()).isEqualTo(1);
+    assertThat(r.err()).contains("--mode must be high-accuracy, high-throughput or auto, got 'fast'");
   }
 }

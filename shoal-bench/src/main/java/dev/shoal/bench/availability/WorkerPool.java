@@ -11,7 +11,7 @@ import java.util.List;
  * Worker processes on loopback that keep their addresses: a SIGKILLed worker is started again on
  * the same port, so the cluster (and the plans that name it) stays the same between experiments.
  */
-final class WorkerPool implements AutoCloseable {
+public final class WorkerPool implements AutoCloseable {
 
   private final Path certs;
   private final Path logs;
@@ -30,7 +30,7 @@ final class WorkerPool implements AutoCloseable {
    * {@code slowdown} times slower than this host (DESIGN.md), each with its node directory
    * {@code certs/wI} ({@link FashionServingSetup#writeCertificates}).
    */
-  static WorkerPool start(int count, Path certs, Path logs, double slowdown) throws IOException {
+  public static WorkerPool start(int count, Path certs, Path logs, double slowdown) throws IOException {
     WorkerPool pool = new WorkerPool(certs, logs, slowdown);
     try {
       for (int i = 1; i <= count; i++) {
@@ -46,17 +46,17 @@ final class WorkerPool implements AutoCloseable {
     }
   }
 
-  List<WorkerEndpoint> endpoints() {
+  public List<WorkerEndpoint> endpoints() {
     return List.copyOf(endpoints);
   }
 
   /** SIGKILL of worker {@code index} (0-based). */
-  void kill(int index) {
+  public void kill(int index) {
     workers.get(index).kill();
   }
 
   /** Starts every dead worker again on its old address. */
-  void restartDead() throws IOException {
+  public void restartDead() throws IOException {
     for (int i = 0; i < workers.size(); i++) {
       if (!workers.get(i).isAlive()) {
         WorkerEndpoint e = endpoints.get(i);

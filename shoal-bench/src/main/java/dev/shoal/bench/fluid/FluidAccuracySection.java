@@ -36,7 +36,7 @@ public final class FluidAccuracySection implements FluidBenchSection {
   }
 
   @Override
-  public ResultTable run(FluidBench.Config config, PrintStream progress) throws IOException {
+  public ResultTable run(FluidBench.Config config, Path outDir, PrintStream progress) throws IOException {
     FashionData data = FashionData.load(config.data(), 1, progress::println);
     var labels = data.test().data();
     ResultTable table = new ResultTable(

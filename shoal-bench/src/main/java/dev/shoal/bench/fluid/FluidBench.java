@@ -19,14 +19,35 @@ public final class FluidBench {
    * train fluid} writes, committed under models/fashion/fluid); {@code groups}: which of them;
    * {@code data}: the MNIST-format directory with the test set.
    */
-  public record Config(Path models, List<Integer> groups, Path data) {
+  public record Config(Path models, List<Integer> groups, Path data, Serving serving) {
     public Config {
       groups = List.copyOf(groups);
+    }
+
+    public Config(Path models, List<Integer> groups, Path data) {
+      this(models, groups, data, Serving.DEFAULT);
+    }
+  }
+
+  /**
+   * The serving sections' settings: the emulated devices' speed (MACs per second), how many
+   * requests each run keeps in flight, and how long each measured run lasts (the failure runs last
+   * twice that, the auto ramp 4.5 times).
+   */
+  public record Serving(double deviceMacsPerSecond, int window, double seconds) {
+    public static final Serving DEFAULT = new Serving(10e6, 8, 10);
+
+    public Serving {
+      if (!(deviceMacsPerSecond > 0) || window < 1 || !(seconds >= 2)) {
+        throw new IllegalArgumentException("device speed must be > 0, window >= 1 and seconds >= 2, got "
+            + deviceMacsPerSecond + ", " + window + ", " + seconds);
+      }
     }
   }
 
   /** Every section, by name, in the order they run. */
-  public static final Map<String, FluidBenchSection> SECTIONS = sections(new FluidAccuracySection());
+  public static final Map<String, FluidBenchSection> SECTIONS = sections(new FluidAccuracySection(),
+      new FluidThroughputSection(), new FluidFailureSection(), new FluidAutoSection());
 
   private FluidBench() {}
 
@@ -46,7 +67,7 @@ public final class FluidBench {
       }
     }
     for (String name : sections) {
-      ResultTable table = SECTIONS.get(name).run(config, progress);
+      ResultTable table = SECTIONS.get(name).run(config, out, progress);
       table.writeCsv(out.resolve(name + ".csv"));
       table.writeJson(out.resolve(name + ".json"));
       progress.println("bench fluid: " + name + " results in " + out.resolve(name + ".csv") + " and .json");

@@ -15,7 +15,8 @@ import java.util.List;
 @JsonSubTypes({
   @JsonSubTypes.Type(value = MergeRule.TopKFusion.class, name = "topk-fusion"),
   @JsonSubTypes.Type(value = MergeRule.ClassConcat.class, name = "class-concat"),
-  @JsonSubTypes.Type(value = MergeRule.WeightedAverage.class, name = "weighted-average")
+  @JsonSubTypes.Type(value = MergeRule.WeightedAverage.class, name = "weighted-average"),
+  @JsonSubTypes.Type(value = MergeRule.Routed.class, name = "routed")
 })
 public sealed interface MergeRule {
 
@@ -71,6 +72,22 @@ public sealed interface MergeRule {
 
     public List<TensorSpec> outputs() {
       return List.of(new TensorSpec(output, DType.FLOAT, shape), new TensorSpec(ANSWERED, DType.INT32, new long[] {1}));
+    }
+  }
+
+  /**
+   * One member per request: the coordinator sends each request to one member only, the one whose
+   * device has the fewest requests in flight (a member that fails or is lost hands the request to
+   * another), and that member's {@code values} (FP32, {@code shape}) are the answer, as {@code
+   * output}. Fluid high-throughput mode: each sub-network answers alone on its own device.
+   */
+  record Routed(String output, long[] shape) implements MergeRule {
+    public List<String> roles() {
+      return List.of("values");
+    }
+
+    public List<TensorSpec> outputs() {
+      return List.of(new TensorSpec(output, DType.FLOAT, shape));
     }
   }
 

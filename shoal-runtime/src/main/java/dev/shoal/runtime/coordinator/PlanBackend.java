@@ -7,6 +7,7 @@ import dev.shoal.plan.InfeasibleInstanceException;
 import dev.shoal.plan.graph.Batching;
 import dev.shoal.plan.graph.Edge;
 import dev.shoal.plan.graph.Merge;
+import dev.shoal.plan.graph.MergeRule;
 import dev.shoal.plan.graph.Plan;
 import dev.shoal.plan.graph.PlanBundle;
 import dev.shoal.plan.graph.PlanProducer;
@@ -45,6 +46,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -196,6 +198,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     /** The merges' own wait ran out: they answer from what arrived. */
     volatile boolean mergeNow;
     final List<ScheduledFuture<?>> timers = new CopyOnWriteArrayList<>();
+    /** Routed merges: the member each sent this request to, by merge id, and the devices counted for it. */
+    final Map<String, String> routed = new ConcurrentHashMap<>();
+    final List<String> routedDevices = new CopyOnWriteArrayList<>();
+    /** Stages this request is not sent to: the other members of its routed merges. */
+    final Set<String> notSent = ConcurrentHashMap.newKeySet();
+    /** Routed members that failed this request or were lost: not chosen again for it. */
+    final Set<String> tried = ConcurrentHashMap.newKeySet();
     /** For a dynamic batch: the requests it joins, in row order; null for a request. */
     final List<Pending> members;
 
@@ -250,6 +259,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private final AtomicLong framesFromStages = new AtomicLong();
   private final AtomicLong duplicateResults = new AtomicLong();
   private final List<Recovery> recoveries = new CopyOnWriteArrayList<>();
+  private final RequestRouter router = new RequestRouter();
   private final Object deploymentLock = new Object();
   private final Thread sender;
   private volatile String active;
@@ -1064,13 +1074,17 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     p.outputs.clear();
     p.failures.clear();
     p.bound = d;
+    String unroutable = route(p, d);
+    if (unroutable != null) {
+      fail(p, new InferenceException(Kind.UNAVAILABLE, unroutable));
+      return;
+    }
     for (Map.Entry<String, List<Edge>> target : d.fromRequest.entrySet()) {
       String stageId = target.getKey();
-      if (d.lost.contains(stageId)) {
+      if (d.lost.contains(stageId) || p.notSent.contains(stageId)) {
         continue;
       }
-      List<WorkerEndpoint> replicas = d.placement.get(stageId);
-      WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
+      WorkerEndpoint w = replicaFor(p, d, stageId);
       Frame frame = requestFrame(p, d, stageId, target.getValue());
       try {
         stream(w).send(frame, SEND_TIMEOUT_MILLIS);
@@ -1128,6 +1142,75 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         LOG.fine(() -> "cancel link to " + n + " broke: " + cause);
       }
     }));
+  }
+
+  private static WorkerEndpoint replicaFor(Pending p, Deployment d, String stageId) {
+    List<WorkerEndpoint> replicas = d.placement.get(stageId);
+    return replicas.get(Math.floorMod(p.id, replicas.size()));
+  }
+
+  /**
+   * Routed merges: each chooses the member this request goes to (see RequestRouter); the others are
+   * not sent it.
+   *
+   * @return why the request cannot be routed (every member tried or lost), or null
+   */
+  private String route(Pending p, Deployment d) {
+    releaseRoutes(p);
+    p.notSent.clear();
+    for (Merge m : d.plan.merges()) {
+      if (!(m.rule() instanceof MergeRule.Routed)) {
+        continue;
+      }
+      Set<String> excluded = new HashSet<>(p.tried);
+      excluded.addAll(d.lost);
+      String chosen = router.choose(m, p.id, excluded, stage -> replicaFor(p, d, stage).name());
+      for (Merge.Member member : m.members()) {
+        if (!member.stage().equals(chosen)) {
+          p.notSent.add(member.stage());
+        }
+      }
+      if (chosen == null) {
+        return "no member of merge '" + m.id() + "' left for request " + p.id + " (failed: " + p.tried + ", lost: "
+            + d.lost + ")";
+      }
+      p.routed.put(m.id(), chosen);
+      p.routedDevices.add(replicaFor(p, d, chosen).name());
+    }
+    return null;
+  }
+
+  private void releaseRoutes(Pending p) {
+    router.release(p.routedDevices);
+    p.routedDevices.clear();
+    p.routed.clear();
+  }
+
+  /**
+   * A routed member that failed this request or whose worker was lost hands it to another member,
+   * if one is left: the request is sent again, on the same deployment.
+   */
+  private boolean rerouted(Pending p, Deployment d) {
+    for (Map.Entry<String, String> r : p.routed.entrySet()) {
+      String stage = r.getValue();
+      if (p.outputs.containsKey(stage) || !(p.failures.containsKey(stage) || d.lost.contains(stage))) {
+        continue;
+      }
+      p.tried.add(stage);
+      Merge m = d.plan.merges().stream().filter(x -> x.id().equals(r.getKey())).findFirst().orElseThrow();
+      if (m.members().stream().allMatch(x -> p.tried.contains(x.stage()) || d.lost.contains(x.stage()))) {
+        continue; // nobody left: the merge answers from what it has, or the request fails
+      }
+      synchronized (p) {
+        if (p.bound != d) {
+          return true;
+        }
+        p.bound = null;
+      }
+      sendQueue.add(p);
+      return true;
+    }
+    return false;
   }
 
   private FrameStream stream(WorkerEndpoint w) {
@@ -1205,7 +1288,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   /** Answers the request if everything its response needs is here. */
   private void check(Pending p) {
     Deployment d = p.bound;
-    if (d == null || pending.get(p.id) != p) {
+    if (d == null || pending.get(p.id) != p || rerouted(p, d)) {
       return;
     }
     for (Map.Entry<String, List<Edge>> e : d.toResponse.entrySet()) {
@@ -1218,6 +1301,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       boolean answeredAny = false;
       boolean waiting = false;
       for (Merge.Member member : m.members()) {
+        if (p.notSent.contains(member.stage())) {
+          continue;
+        }
         if (p.outputs.containsKey(member.stage())) {
           answeredAny = true;
         } else if (!p.failures.containsKey(member.stage()) && !d.lost.contains(member.stage())) {
@@ -1251,9 +1337,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       }
       List<String> answered = new ArrayList<>();
       List<String> missing = new ArrayList<>();
+      Set<String> answering = new LinkedHashSet<>(d.toResponse.keySet());
       for (Merge m : d.plan.merges()) {
         List<Mergers.Answer> answers = new ArrayList<>();
         for (Merge.Member member : m.members()) {
+          if (p.notSent.contains(member.stage())) {
+            continue;
+          }
           Map<String, TensorData> out = p.outputs.get(member.stage());
           if (out == null) {
             String why = p.failures.getOrDefault(member.stage(), d.lost.contains(member.stage())
@@ -1283,6 +1373,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
               + String.join("; ", missing) + ")");
         }
         made.putAll(merged.outputs());
+        m.members().stream().filter(x -> merged.answered().contains(x.name())).forEach(x -> answering.add(x.stage()));
       }
       if (!d.plan.merges().isEmpty()) {
         params.put(PARAM_DEGRADED, Boolean.toString(!missing.isEmpty()));
@@ -1293,6 +1384,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
           MergeMetrics.DEGRADED.labelValues(model.name()).inc();
         }
       }
+      params.putAll(producers.get(d.plan.name()).answerParameters(d.plan, answering));
     } catch (InferenceException e) {
       fail(p, e);
       return;
@@ -1333,6 +1425,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
 
   private void finish(Pending p, String outcome) {
     p.timers.forEach(t -> t.cancel(false));
+    releaseRoutes(p);
     if (p.members != null) {
       return; // a batch: its requests are counted one by one
     }

@@ -44,6 +44,9 @@ public final class Mergers {
     if (rule instanceof MergeRule.WeightedAverage) {
       return Mergers::weightedAverage;
     }
+    if (rule instanceof MergeRule.Routed) {
+      return Mergers::routed;
+    }
     throw new IllegalArgumentException("no merger for rule " + rule);
   }
 
@@ -153,6 +156,22 @@ public final class Mergers {
     out.put(MergeRule.ANSWERED, new TensorData(MergeRule.ANSWERED, DType.INT32, new long[] {1},
         ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(answered.size()).array()));
     return new Merged(out, answered, rejected);
+  }
+
+  /** The one member the request was routed to answers (the first usable answer, should several arrive). */
+  private static Merged routed(Merge merge, List<Answer> answers, boolean degraded) {
+    MergeRule.Routed rule = (MergeRule.Routed) merge.rule();
+    List<String> rejected = new ArrayList<>();
+    for (Answer a : answers) {
+      TensorData v = a.byRole().get("values");
+      if (!rule.outputs().get(0).accepts(v)) {
+        rejected.add(a.member().name() + ": bad answer: values " + v.dtype() + Arrays.toString(v.shape())
+            + ", expected FLOAT" + Arrays.toString(rule.shape()));
+        continue;
+      }
+      return new Merged(Map.of(rule.output(), v.withName(rule.output())), List.of(a.member().name()), rejected);
+    }
+    return new Merged(Map.of(), List.of(), rejected);
   }
 
   private static int rows(List<Answer> answers) {
