@@ -47,6 +47,12 @@ public final class SeparableTrainer implements AutoCloseable {
     TransmissionPolicy next(Random random);
   }
 
+  /** Progress of {@link #fit}: epochs, steps, and each step it went back on. */
+  public interface Progress extends Listener {
+    /** The loss at {@code step} was not finite; the weights went back to those after {@code toStep} steps. */
+    default void rolledBack(int epoch, int step, long toStep) {}
+  }
+
   /** What a checkpoint records besides the arrays; {@code config} must match to resume. */
   public record Checkpoint(TrainConfig config, int epochsDone, long steps, List<EpochReport> epochs) {}
 
@@ -54,6 +60,10 @@ public final class SeparableTrainer implements AutoCloseable {
   static final String WEIGHTS = "checkpoint-weights.ndlist";
   static final String MOMENTUM = "checkpoint-momentum.ndlist";
   private static final int EVAL_BATCH = 500;
+  /** Steps between the in-memory copies of the weights a non-finite loss goes back to. */
+  private static final int SNAPSHOT_EVERY = 25;
+  /** Non-finite losses a run goes back on before it gives up as diverged. */
+  private static final int MAX_ROLLBACKS = 20;
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private final SeparableNet net;
@@ -114,12 +124,14 @@ public final class SeparableTrainer implements AutoCloseable {
    * fixed policy set beforehand). Returns every epoch's report, resumed ones included.
    */
   public List<EpochReport> fit(
-      BatchMaker train, Optional<PolicySource> policies, Path checkpointDir, Listener listener) throws IOException {
+      BatchMaker train, Optional<PolicySource> policies, Path checkpointDir, Progress listener) throws IOException {
     Files.createDirectories(checkpointDir);
     TransmissionPolicy fixed = net.policy();
     List<EpochReport> reports = new ArrayList<>();
     long steps = 0;
     int first = 1;
+    int rollbacks = 0;
+    Snapshot lastGood = new Snapshot();
     Optional<Checkpoint> saved = readCheckpoint(checkpointDir);
     if (saved.isPresent()) {
       Checkpoint c = saved.get();
@@ -139,12 +151,17 @@ public final class SeparableTrainer implements AutoCloseable {
       int[] order = train.shuffledOrder(random);
       double lossSum = 0;
       int batches = 0;
+      int counted = 0;
       for (int from = 0; from < order.length; from += config.batchSize()) {
         int to = Math.min(order.length, from + config.batchSize());
         if (policies.isPresent()) {
           net.usePolicy(policies.get().next(random));
         }
+        if (batches % SNAPSHOT_EVERY == 0) {
+          lastGood.take(steps);
+        }
         sgd.beginStep(steps);
+        float value;
         try (NDManager batch = trainer.getManager().newSubManager()) {
           NDArray x =
               batch.create(train.images(order, from, to, config.augmentation(), random), new Shape(to - from).addAll(sampleShape));
@@ -152,24 +169,37 @@ public final class SeparableTrainer implements AutoCloseable {
           try (GradientCollector gc = trainer.newGradientCollector()) {
             NDList out = trainer.forward(new NDList(x));
             NDArray loss = objective.loss(new Objective.Targets(y, Optional.empty()), out, config.labelSmoothing());
-            float value = loss.getFloat();
-            if (!Float.isFinite(value)) {
-              throw new IllegalStateException(String.format(
-                  "training diverged: the loss is %s at epoch %d, step %d; try a lower learning rate than %s",
-                  value, epoch, batches + 1, config.learningRate()));
+            value = loss.getFloat();
+            if (Float.isFinite(value)) {
+              gc.backward(loss);
             }
-            gc.backward(loss);
-            lossSum += value;
           }
-          trainer.step();
+          if (Float.isFinite(value)) {
+            trainer.step();
+          }
+        }
+        if (!Float.isFinite(value)) {
+          // PyTorch on this project's VMs gives a NaN now and then that the same step does not give
+          // again (docs/fluid.md, "PyTorch on this machine"): go back to the last good weights and go
+          // on with the next batch; a run that keeps failing is a real divergence.
+          if (++rollbacks > MAX_ROLLBACKS) {
+            throw new IllegalStateException(String.format(
+                "training diverged: the loss was not finite %d times (last at epoch %d, step %d); try a lower learning "
+                    + "rate than %s", rollbacks, epoch, batches + 1, config.learningRate()));
+          }
+          listener.rolledBack(epoch, batches + 1, lastGood.steps());
+          lastGood.restore();
+        } else {
+          lossSum += value;
+          counted++;
         }
         steps++;
         batches++;
         if (batches % 100 == 0) {
-          listener.steps(epoch, batches, stepsPerEpoch, lossSum / batches);
+          listener.steps(epoch, batches, stepsPerEpoch, lossSum / Math.max(1, counted));
         }
       }
-      EpochReport report = new EpochReport(epoch, lossSum / batches, (System.nanoTime() - start) / 1e9, order.length);
+      EpochReport report = new EpochReport(epoch, lossSum / Math.max(1, counted), (System.nanoTime() - start) / 1e9, order.length);
       reports.add(report);
       if (policies.isPresent()) {
         net.usePolicy(fixed);
@@ -181,6 +211,34 @@ public final class SeparableTrainer implements AutoCloseable {
       net.usePolicy(fixed);
     }
     return reports;
+  }
+
+  /** The weights, batch-norm statistics and momentum buffers after some step, kept in memory. */
+  private final class Snapshot {
+    private final List<float[]> weights = new ArrayList<>();
+    private Map<String, float[]> momentum = Map.of();
+    private long steps;
+
+    void take(long afterSteps) {
+      weights.clear();
+      for (var p : net.getParameters()) {
+        weights.add(p.getValue().getArray().toFloatArray());
+      }
+      momentum = sgd.copyState();
+      steps = afterSteps;
+    }
+
+    void restore() {
+      int i = 0;
+      for (var p : net.getParameters()) {
+        p.getValue().getArray().set(weights.get(i++));
+      }
+      sgd.setState(momentum);
+    }
+
+    long steps() {
+      return steps;
+    }
   }
 
   /** Inference-mode logits {@code [count x classes]} for every image of {@code data}, in order. */

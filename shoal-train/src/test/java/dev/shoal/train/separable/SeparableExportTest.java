@@ -112,7 +112,7 @@ class SeparableExportTest {
     }
     class Interrupted extends RuntimeException {}
     try (SeparableTrainer t = new SeparableTrainer(new SeparableNet(arch), config, data.train().data().count())) {
-      t.fit(data.train(), Optional.of(space::sampleForTraining), dir.resolve("b"), new dev.shoal.train.train.TrainingSession.Listener() {
+      t.fit(data.train(), Optional.of(space::sampleForTraining), dir.resolve("b"), new SeparableTrainer.Progress() {
         @Override
         public void epoch(dev.shoal.train.train.TrainingSession.EpochReport r) {
           throw new Interrupted();
@@ -153,7 +153,7 @@ class SeparableExportTest {
     return trainer;
   }
 
-  private static dev.shoal.train.train.TrainingSession.Listener quiet() {
+  private static SeparableTrainer.Progress quiet() {
     return r -> {};
   }
 
