@@ -41,6 +41,9 @@ import picocli.CommandLine.Option;
       "                        placed by the cost model, top-k answers fused by summed scores",
       "  --class-parallel DIR  class parallelism (DIR/class-parallel.json): the",
       "                        sub-models placed by the cost model, class scores concatenated",
+      "  --separable DIR       width parallelism: a separable network exported by",
+      "                        `shoal search-policy` (with --policy P.json: the export of",
+      "                        that policy), one part per device, peers exchanging directly",
       "  --plan P.json         plans written by `shoal plan --out` (repeat for several",
       "                        plans of one model; the first is active)",
       "  --local M.onnx        one ONNX Runtime session in this process (no cluster)",
@@ -64,6 +67,10 @@ public final class ServeCommand implements Callable<Integer> {
         description = "class-parallel sub-models (class-parallel.json, from `shoal train class`)")
     Path classParallel;
 
+    @Option(names = "--separable", paramLabel = "DIR", required = true,
+        description = "a separable network's export (separable.json), or a directory of exports with --policy")
+    Path separable;
+
     @Option(names = "--plan", paramLabel = "P.json", required = true,
         description = "a plan graph from `shoal plan --out`; repeat for several plans of one model")
     List<Path> plans;
@@ -75,6 +82,10 @@ public final class ServeCommand implements Callable<Integer> {
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   What what;
+
+  @Option(names = "--policy", paramLabel = "P.json",
+      description = "--separable: serve the export of this transmission policy (policy.json of `shoal search-policy`)")
+  Path policy;
 
   @Option(names = "--cluster", paramLabel = "C.yaml",
       description = "the cluster spec; every device gives its worker's address (all but --local)")
@@ -161,6 +172,9 @@ public final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--cluster C.yaml and --credentials DIR are needed to serve on workers "
           + "(or use --local M.onnx)");
     }
+    if (policy != null && what.separable == null) {
+      throw new IllegalArgumentException("--policy goes with --separable DIR");
+    }
     Cluster spec = ClusterYaml.read(cluster);
     NodeCredentials node = NodeCredentials.load(credentials);
     if (node.identity().role() != NodeRole.COORDINATOR) {
@@ -175,6 +189,8 @@ public final class ServeCommand implements Callable<Integer> {
       plans.add(ClusterServing.pipeline(what.model, spec, Solvers.byName(solver, 1), codec, replicate));
     } else if (what.variants != null) {
       plans.add(ClusterServing.variants(what.variants, spec, deadline));
+    } else if (what.separable != null) {
+      plans.add(ClusterServing.separable(what.separable, java.util.Optional.ofNullable(policy)));
     } else if (what.classParallel != null) {
       plans.add(ClusterServing.classParallel(what.classParallel, spec, deadline));
     } else {

@@ -15,7 +15,8 @@ import java.util.List;
 @JsonSubTypes({
   @JsonSubTypes.Type(value = MergeRule.TopKFusion.class, name = "topk-fusion"),
   @JsonSubTypes.Type(value = MergeRule.ClassConcat.class, name = "class-concat"),
-  @JsonSubTypes.Type(value = MergeRule.WeightedAverage.class, name = "weighted-average")
+  @JsonSubTypes.Type(value = MergeRule.WeightedAverage.class, name = "weighted-average"),
+  @JsonSubTypes.Type(value = MergeRule.Sum.class, name = "sum")
 })
 public sealed interface MergeRule {
 
@@ -71,6 +72,21 @@ public sealed interface MergeRule {
 
     public List<TensorSpec> outputs() {
       return List.of(new TensorSpec(output, DType.FLOAT, shape), new TensorSpec(ANSWERED, DType.INT32, new long[] {1}));
+    }
+  }
+
+  /**
+   * Width parallelism: the element-wise sum of every member's {@code values} (FP32, all of one
+   * shape) as {@code output}, e.g. the partial logits of a separable network's devices. Every
+   * member is needed; with one missing the request fails rather than answer a partial sum.
+   */
+  record Sum(String output, long[] shape) implements MergeRule {
+    public List<String> roles() {
+      return List.of("values");
+    }
+
+    public List<TensorSpec> outputs() {
+      return List.of(new TensorSpec(output, DType.FLOAT, shape));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.shoal.train.separable;
 
+import dev.shoal.model.family.SeparableManifest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shoal.model.TensorData;

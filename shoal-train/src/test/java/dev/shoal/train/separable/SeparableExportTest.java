@@ -1,5 +1,6 @@
 package dev.shoal.train.separable;
 
+import dev.shoal.model.family.SeparableManifest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shoal.train.SampleData;
@@ -55,7 +56,7 @@ class SeparableExportTest {
       assertThat(m.bytesPerInference()).isEqualTo(policy.bytes(arch));
       assertThat(m.exchanges().stream().mapToLong(SeparableManifest.Exchange::bytesPerSample).sum() + 4 * 10 * 4)
           .isEqualTo(m.bytesPerInference());
-      assertThat(m.transmissionPolicy()).isEqualTo(policy);
+      assertThat(TransmissionPolicy.parse(m.policy().toString())).isEqualTo(policy);
 
       float[] whole = OnnxEvaluator.run(dir.resolve(m.wholeModel()), data.test(), 64, 1).get(OnnxModels.LOGITS).floats();
       float[] chained;
