@@ -60,6 +60,8 @@ public final class SeparableTrainer implements AutoCloseable {
   static final String WEIGHTS = "checkpoint-weights.ndlist";
   static final String MOMENTUM = "checkpoint-momentum.ndlist";
   private static final int EVAL_BATCH = 500;
+  /** Training images a policy's batch-norm statistics are recomputed on ({@link #recalibrate}). */
+  public static final int CALIBRATION_IMAGES = 256;
   /** Steps between the in-memory copies of the weights a non-finite loss goes back to. */
   private static final int SNAPSHOT_EVERY = 25;
   /** Non-finite losses a run goes back on before it gives up as diverged. */
@@ -239,6 +241,58 @@ public final class SeparableTrainer implements AutoCloseable {
     long steps() {
       return steps;
     }
+  }
+
+  /**
+   * Recomputes every batch-norm layer's running statistics for the network as it is now (its
+   * current policy) from the first {@code count} images of {@code data}. A supernet's running
+   * statistics average over all the policies it trained with and fit none of them: the G = 4
+   * supernet scored 0.41 on validation exchanging at every block with them (one-shot NAS and
+   * slimmable networks recalibrate per sub-network the same way). The statistics are zeroed and
+   * the images run twice in training mode; each pass moves them by the layer's momentum m toward
+   * the images' statistics, so after two they hold m(2 - m) of them, and m is read off the first
+   * layer's mean.
+   */
+  public void recalibrate(BatchMaker data, int count) {
+    List<NDArray> stats = new ArrayList<>();
+    List<NDArray> means = new ArrayList<>();
+    for (var p : net.getParameters()) {
+      if (p.getKey().endsWith("runningMean") || p.getKey().endsWith("runningVar")) {
+        NDArray a = p.getValue().getArray();
+        a.set(new float[(int) a.size()]);
+        stats.add(a);
+        if (p.getKey().endsWith("runningMean")) {
+          means.add(a);
+        }
+      }
+    }
+    int[] order = data.sequentialOrder();
+    int n = Math.min(count, order.length);
+    ParameterStore store = new ParameterStore(trainer.getManager(), false);
+    List<float[]> once = new ArrayList<>();
+    List<float[]> twice = new ArrayList<>();
+    try (NDManager batch = trainer.getManager().newSubManager()) {
+      NDArray x = batch.create(data.images(order, 0, n, Augmentation.NONE, null), new Shape(n).addAll(sampleShape));
+      net.forward(store, new NDList(x), true);
+      means.forEach(a -> once.add(a.toFloatArray()));
+      net.forward(store, new NDList(x), true);
+      means.forEach(a -> twice.add(a.toFloatArray()));
+    }
+    float largest = 0;
+    double momentum = Double.NaN;
+    for (int l = 0; l < once.size(); l++) {
+      for (int i = 0; i < once.get(l).length; i++) {
+        if (Math.abs(once.get(l)[i]) > largest) {
+          largest = Math.abs(once.get(l)[i]);
+          momentum = 2 - twice.get(l)[i] / (double) once.get(l)[i];
+        }
+      }
+    }
+    if (!(momentum > 0 && momentum <= 1)) {
+      throw new IllegalStateException("could not read the batch-norm momentum while recalibrating (got " + momentum + ")");
+    }
+    float scale = (float) (1 / (momentum * (2 - momentum)));
+    stats.forEach(a -> a.muli(scale));
   }
 
   /** Inference-mode logits {@code [count x classes]} for every image of {@code data}, in order. */
