@@ -1,6 +1,7 @@
 package dev.shoal.bench.separable;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.bench.BenchCerts;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.pipeline.NetNamespaces;
@@ -11,6 +12,7 @@ import dev.shoal.model.family.SeparableManifest;
 import dev.shoal.model.graph.ModelGraph;
 import dev.shoal.model.split.ModelSplitter;
 import dev.shoal.runtime.worker.WorkerProcess;
+import dev.shoal.train.separable.PolicySearchRecipe;
 import dev.shoal.train.separable.SeparableRecipe;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -32,14 +34,20 @@ public final class WidthParallelBench {
   private WidthParallelBench() {}
 
   /**
-   * @param search a directory written by {@code shoal search-policy} (policies/searched,
-   *     policies/baseline and the reference ONNX)
+   * @param search a directory written by {@code shoal search-policy} (its results name the searched
+   *     and baseline exports; the reference ONNX beside them)
    * @param rates tbf rates (Mbit/s) to measure in namespaces besides loopback
    */
   public static ResultTable run(Path search, List<Integer> rates, int requests, int window, Path out, PrintStream log)
       throws Exception {
-    Path searched = search.resolve("policies/searched");
-    Path baseline = search.resolve("policies/baseline");
+    Path resultsFile = search.resolve(PolicySearchRecipe.RESULTS);
+    if (!Files.isRegularFile(resultsFile)) {
+      throw new IllegalArgumentException(resultsFile + " does not exist (run `shoal search-policy` first)");
+    }
+    PolicySearchRecipe.Results results =
+        new ObjectMapper().readValue(resultsFile.toFile(), PolicySearchRecipe.Results.class);
+    Path searched = search.resolve(exportOf(results, "searched", resultsFile));
+    Path baseline = search.resolve(exportOf(results, "baseline", resultsFile));
     Path reference = search.resolve(SeparableRecipe.REFERENCE_MODEL);
     for (Path p : List.of(searched.resolve(SeparableManifest.FILE_NAME), baseline.resolve(SeparableManifest.FILE_NAME),
         reference)) {
@@ -123,6 +131,13 @@ public final class WidthParallelBench {
     table.writeJson(out.resolve("widthpar.json"));
     log.println("-> " + out.resolve("widthpar.csv") + ", " + out.resolve("widthpar.json"));
     return table;
+  }
+
+  /** The export directory of a measured policy, as {@code shoal search-policy} recorded it. */
+  private static String exportOf(PolicySearchRecipe.Results results, String name, Path file) {
+    return results.measured().stream().filter(m -> m.name().equals(name) && m.policy() != null).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException(file + " records no '" + name + "' policy"))
+        .dir();
   }
 
   private static double round(double v, int places) {
