@@ -27,7 +27,7 @@ public final class BenchCodecsCommand implements Callable<Integer> {
       description = "the trained MobileNetV2-style base (default: ${DEFAULT-VALUE})")
   Path base;
 
-  @Option(names = "--demo", defaultValue = "shoal-cli/src/main/resources/dev/shoal/cli/demo/fashion-classifier.onnx",
+  @Option(names = "--demo", defaultValue = "shoal-bench/src/main/resources/dev/shoal/bench/demo/fashion-classifier.onnx",
       description = "the trained demo CNN (default: ${DEFAULT-VALUE})")
   Path demo;
 

@@ -40,7 +40,7 @@ class PolicyCommandTest {
   }
 
   private static byte[] resource(String name) throws IOException {
-    try (InputStream in = PolicyCommandTest.class.getResourceAsStream("/dev/shoal/cli/demo/" + name)) {
+    try (InputStream in = PolicyCommandTest.class.getResourceAsStream("/dev/shoal/bench/demo/" + name)) {
       return in.readAllBytes();
     }
   }

@@ -1,7 +1,8 @@
 package dev.shoal.bench.availability;
 
+import dev.shoal.bench.KServeClient;
 import dev.shoal.bench.ResultTable;
-import dev.shoal.bench.pipeline.Percentiles;
+import dev.shoal.bench.Percentiles;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.graph.ModelGraph;
 import dev.shoal.plan.cluster.Cluster;
@@ -11,7 +12,6 @@ import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.plan.strategy.PipelineProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;
-import dev.shoal.runtime.pipeline.PreparedModel;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -109,7 +109,7 @@ public final class AvailabilityBench {
       log.println(s.name() + ": deploying on " + FashionServingSetup.names(cluster));
       ServingBackend backend = s.deploy().on(cluster);
       try (Gateway gateway = Gateway.start(backend, 0, 0)) {
-        GatewayClient client = setup.client(gateway, backend.models().get(0).name());
+        KServeClient client = setup.client(gateway, backend.models().get(0).name());
         List<String> killed = new ArrayList<>();
         for (int k = 0; k <= MAX_KILLED; k++) {
           if (k > 0) {
@@ -136,7 +136,7 @@ public final class AvailabilityBench {
     return t;
   }
 
-  private Object[] cellRow(String strategy, List<String> killed, GatewayClient client) {
+  private Object[] cellRow(String strategy, List<String> killed, KServeClient client) {
     int answered = 0;
     int degraded = 0;
     int correct = 0;
@@ -145,12 +145,12 @@ public final class AvailabilityBench {
     double[] ms = new double[setup.images.length];
     int timed = 0;
     for (int i = 0; i < setup.images.length; i++) {
-      GatewayClient.Answer a = client.classify(setup.images[i]);
+      KServeClient.Answer a = client.infer(setup.imageTensor(i));
       if (a.ok()) {
         answered++;
         ms[timed++] = a.millis();
         degraded += a.degraded() ? 1 : 0;
-        if (a.predicted() == setup.labels[i]) {
+        if (a.predictedClass() == setup.labels[i]) {
           correct++;
           correctAnswered++;
         }

@@ -1,5 +1,6 @@
 package dev.shoal.bench.availability;
 
+import dev.shoal.bench.KServeClient;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.family.ClassParallelManifest;
 import dev.shoal.model.family.ModelInput;
@@ -7,7 +8,6 @@ import dev.shoal.model.family.VariantFamilyManifest;
 import dev.shoal.plan.cluster.Cluster;
 import dev.shoal.plan.cluster.ClusterDevice;
 import dev.shoal.plan.cluster.DeviceSpeed;
-import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
 import dev.shoal.runtime.coordinator.PlanBackend;
@@ -18,7 +18,6 @@ import dev.shoal.train.data.Split;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -96,8 +95,8 @@ final class FashionServingSetup {
     return TensorData.ofFloats(family.input().name(), batchOfOne(), images[i]);
   }
 
-  GatewayClient client(Gateway gateway, String model) {
-    return new GatewayClient(gateway.httpPort(), model, family.input().name(), batchOfOne());
+  KServeClient client(Gateway gateway, String model) {
+    return new KServeClient(gateway.httpPort(), model);
   }
 
   private long[] batchOfOne() {

@@ -1,7 +1,8 @@
 package dev.shoal.bench.availability;
 
+import dev.shoal.bench.KServeClient;
 import dev.shoal.bench.ResultTable;
-import dev.shoal.bench.pipeline.Percentiles;
+import dev.shoal.bench.Percentiles;
 import dev.shoal.bench.variants.Latencies;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.chart.LineChart;
@@ -129,8 +130,8 @@ public final class ResponseTimeBench {
       vp = ClusterServing.serve(List.of(ClusterServing.variants(setup.variantsDir, spec, config.deadline())), spec,
           setup.security, setup.options).backend();
       try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0)) {
-        GatewayClient baseClient = setup.client(baseGateway, baseModel.name());
-        GatewayClient vpClient = setup.client(vpGateway, setup.family.name());
+        KServeClient baseClient = setup.client(baseGateway, baseModel.name());
+        KServeClient vpClient = setup.client(vpGateway, setup.family.name());
         String baseInput = baseModel.inputs().get(0).name();
         String vpModel = vp.models().get(0).name();
         int rounds = config.rounds();
@@ -139,8 +140,8 @@ public final class ResponseTimeBench {
         int degraded = 0;
         for (int r = -config.warmup(); r < rounds; r++) {
           int image = Math.floorMod(r, setup.images.length);
-          GatewayClient.Answer b = baseClient.classify(setup.images[image]);
-          GatewayClient.Answer v = vpClient.classify(setup.images[image]);
+          KServeClient.Answer b = baseClient.infer(setup.imageTensor(image));
+          KServeClient.Answer v = vpClient.infer(setup.imageTensor(image));
           TensorData x = setup.imageTensor(image);
           double directBase = timed(base, baseModel.name(), Map.of(baseInput, x.withName(baseInput)));
           double directVp = timed(vp, vpModel, Map.of(x.name(), x));

@@ -1,7 +1,7 @@
 package dev.shoal.bench.hardening;
 
 import dev.shoal.bench.ResultTable;
-import dev.shoal.bench.pipeline.Percentiles;
+import dev.shoal.bench.Percentiles;
 import dev.shoal.model.DType;
 import dev.shoal.model.build.GraphBuilder;
 import dev.shoal.model.io.OnnxModelIO;

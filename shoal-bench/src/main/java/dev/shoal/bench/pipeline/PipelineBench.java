@@ -1,5 +1,6 @@
 package dev.shoal.bench.pipeline;
 
+import dev.shoal.bench.Percentiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -29,12 +30,20 @@ import java.util.List;
 public final class PipelineBench {
 
   /**
-   * @param slowdowns emulated slowdown of worker i (it holds each frame for K x its stage's profiled
-   *     compute on this host)
+   * @param deviceMs the emulated device of worker i needs this many ms for the whole model: it is
+   *     made {@code deviceMs[i] / (this host's ms)} times slower, so the devices, and the cost
+   *     model's prediction, do not change with how busy the host was when it profiled the model
    * @param rates tbf rates (Mbit/s) to measure in namespaces; empty for loopback only
    */
-  public record Options(Path out, PipelineSolver solver, double[] slowdowns, int[] rates, int requests, int window,
-      int transportSamples, int modelResolution) {}
+  public record Options(Path out, PipelineSolver solver, double[] deviceMs, int[] rates, int requests, int window,
+      int transportSamples, int modelResolution) {
+    public Options {
+      if (deviceMs.length == 0 || java.util.Arrays.stream(deviceMs).anyMatch(ms -> !(ms > 0))) {
+        throw new IllegalArgumentException("--device-ms: give one value > 0 per worker, got "
+            + java.util.Arrays.toString(deviceMs));
+      }
+    }
+  }
 
   private PipelineBench() {}
 
@@ -42,7 +51,7 @@ public final class PipelineBench {
     Path out = Files.createDirectories(o.out());
     Path work = Files.createDirectories(out.resolve("work"));
     List<String> nodes = new ArrayList<>(List.of("hop0", "hop1", "hop2"));
-    for (int i = 0; i < o.slowdowns().length; i++) {
+    for (int i = 0; i < o.deviceMs().length; i++) {
       nodes.add("w" + i);
     }
     Path certs = BenchCerts.provision(work.resolve("certs"), nodes);
@@ -62,9 +71,11 @@ public final class PipelineBench {
     log.printf("   on this host, 1 thread: %.2f ms per sample in profiled kernels, %.2f ms per whole run call"
         + " (node times are the kernel times scaled to the latter)%n",
         Arrays.stream(model.kernelSeconds()).sum() * 1e3, model.runSeconds() * 1e3);
-    log.printf("   emulated devices: worker i is %s times slower (holds each frame for K x its stage's profiled"
-        + " compute here)%n",
-        Arrays.toString(o.slowdowns()));
+    double hostMs = model.runSeconds() * 1e3;
+    double[] slowdowns = Arrays.stream(o.deviceMs()).map(ms -> Math.max(1.0, ms / hostMs)).toArray();
+    log.printf("   emulated devices: %s ms per inference, so worker i is %s times slower than this host (it holds"
+        + " each frame for K x its stage's profiled compute here)%n", Arrays.toString(o.deviceMs()),
+        Arrays.toString(Arrays.stream(slowdowns).map(k -> Math.round(k * 10) / 10.0).toArray()));
     List<PipelineThroughput.Network> networks = new ArrayList<>();
     networks.add(new PipelineThroughput.Network("loopback", 0));
     for (int rate : o.rates()) {
@@ -72,11 +83,11 @@ public final class PipelineBench {
     }
     List<PipelineThroughput.Row> rows = new ArrayList<>();
     for (PipelineThroughput.Network net : networks) {
-      rows.addAll(PipelineThroughput.run(net, modelFile, profile, nodeSeconds, o.slowdowns(), o.solver(),
+      rows.addAll(PipelineThroughput.run(net, modelFile, profile, nodeSeconds, slowdowns, o.solver(),
           o.requests(), o.window(), certs, work, log));
     }
     printThroughput(rows, log);
-    write(out, transport, rows, o, nodeSeconds);
+    write(out, transport, rows, o, nodeSeconds, slowdowns);
     plot(out, rows, networks);
     log.println("\nwrote " + out.resolve("throughput.csv") + ", " + out.resolve("transport.csv") + ", "
         + out.resolve("results.json") + ", " + out.resolve("throughput.svg"));
@@ -114,7 +125,7 @@ public final class PipelineBench {
   }
 
   private static void write(Path out, List<TransportOverhead.Row> transport, List<PipelineThroughput.Row> rows,
-      Options o, double[] nodeSeconds) throws IOException {
+      Options o, double[] nodeSeconds, double[] slowdowns) throws IOException {
     StringBuilder t = new StringBuilder("path,bytes,p50_rtt_ms,p99_rtt_ms,samples\n");
     for (TransportOverhead.Row r : transport) {
       t.append(String.format("%s,%d,%.4f,%.4f,%d%n", r.path(), r.bytes(), r.rttMillis().p50(), r.rttMillis().p99(),
@@ -134,8 +145,10 @@ public final class PipelineBench {
     root.put("solver", o.solver().name());
     root.put("requests", o.requests());
     root.put("window", o.window());
+    ArrayNode ms = root.putArray("deviceMs");
+    Arrays.stream(o.deviceMs()).forEach(ms::add);
     ArrayNode sd = root.putArray("slowdowns");
-    Arrays.stream(o.slowdowns()).forEach(sd::add);
+    Arrays.stream(slowdowns).forEach(sd::add);
     root.put("hostMillisPerSample", Arrays.stream(nodeSeconds).sum() * 1e3);
     root.put("timing", "node time = ONNX Runtime kernel time + equal share of whole-run overhead");
     root.set("transport", json.valueToTree(transport));

@@ -1,5 +1,6 @@
 package dev.shoal.bench.pipeline;
 
+import dev.shoal.bench.Percentiles;
 import java.time.Duration;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

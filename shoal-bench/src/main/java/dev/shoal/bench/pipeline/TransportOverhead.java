@@ -1,5 +1,6 @@
 package dev.shoal.bench.pipeline;
 
+import dev.shoal.bench.Percentiles;
 import java.time.Duration;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
@@ -21,7 +22,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,15 +40,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Transport overhead per hop: the round-trip time of one tensor, one request at a time, through
- * (a) a plain gRPC echo process, (b) a one-stage Shoal pipeline whose stage is an Identity, and
+ * (0) a raw TCP socket echo process (the floor), (a) a plain gRPC echo process, (b) a one-stage Shoal pipeline whose stage is an Identity, and
  * (c) a two-stage one. (b) minus (a) is what Shoal adds to two transfers (frames, checksums,
  * TLS, queueing, an ONNX Runtime call); (c) minus (b) is one more worker-to-worker hop. The echo
  * is plaintext; the Shoal paths run mutual TLS, or plaintext on loopback when {@code certs} is
  * null (the TLS-overhead baseline).
  */
-final class TransportOverhead {
+public final class TransportOverhead {
 
-  record Row(String path, int bytes, Percentiles rttMillis) {}
+  public record Row(String path, int bytes, Percentiles rttMillis) {}
 
   private TransportOverhead() {}
 
@@ -64,7 +71,7 @@ final class TransportOverhead {
    * other processes on this host falls on all three alike, rather than on whichever ran when it
    * peaked.
    */
-  static List<Row> run(Path workDir, int[] sizes, int samples, Path certs, PrintStream log) throws Exception {
+  public static List<Row> run(Path workDir, int[] sizes, int samples, Path certs, PrintStream log) throws Exception {
     PeerSecurity security = certs == null
         ? PeerSecurity.insecurePlaintext(new PeerIdentity(BenchCerts.COORDINATOR, NodeRole.COORDINATOR))
         : BenchCerts.coordinator(certs);
@@ -73,7 +80,12 @@ final class TransportOverhead {
     PlanBackend one = null;
     PlanBackend two = null;
     ManagedChannel echoChannel = null;
+    TcpEcho tcpEcho = null;
     try {
+      WorkerProcess tcp = WorkerProcess.startMain(List.of(), "tcp-echo", TcpEchoServer.class.getName(),
+          List.of("127.0.0.1"), workDir.resolve("tcp-echo.log"));
+      processes.add(tcp);
+      tcpEcho = new TcpEcho(HostPort.parse(tcp.address()));
       WorkerProcess echo = WorkerProcess.startMain(List.of(), "echo", EchoServer.class.getName(),
           List.of("127.0.0.1"), workDir.resolve("echo.log"));
       processes.add(echo);
@@ -92,11 +104,11 @@ final class TransportOverhead {
       HostPort hp = HostPort.parse(echo.address());
       echoChannel = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
           .maxInboundMessageSize(64 << 20).build();
-      List<String> names = List.of("grpc-echo", "shoal-1-stage", "shoal-2-stage");
+      List<String> names = List.of("tcp-echo", "grpc-echo", "shoal-1-stage", "shoal-2-stage");
       for (int size : sizes) {
         log.printf("  transport: %d bytes, %d round trips per path, interleaved%n", size, samples);
         EchoStream echoStream = new EchoStream(echoChannel);
-        List<RoundTrip> paths = List.of(echoStream::once, pipeline(one, size), pipeline(two, size));
+        List<RoundTrip> paths = List.of(tcpEcho::once, echoStream::once, pipeline(one, size), pipeline(two, size));
         TensorData x = tensor(size, size);
         int warmup = Math.max(10, samples / 10);
         double[][] ms = new double[paths.size()][samples];
@@ -114,6 +126,9 @@ final class TransportOverhead {
         }
       }
     } finally {
+      if (tcpEcho != null) {
+        tcpEcho.close();
+      }
       if (echoChannel != null) {
         echoChannel.shutdownNow();
       }
@@ -147,6 +162,45 @@ final class TransportOverhead {
       }
       return t;
     };
+  }
+
+  /** One connection to the TCP echo: a length-prefixed message out, the same back. */
+  private static final class TcpEcho implements AutoCloseable {
+    private final Socket socket;
+    private final DataInputStream in;
+    private final DataOutputStream out;
+
+    TcpEcho(HostPort at) throws IOException {
+      socket = new Socket(at.host(), at.port());
+      socket.setTcpNoDelay(true);
+      socket.setSoTimeout(30_000);
+      in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+      out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+    }
+
+    long once(TensorData x) throws IOException {
+      byte[] payload = x.data();
+      long t0 = System.nanoTime();
+      out.writeInt(payload.length);
+      out.write(payload);
+      out.flush();
+      byte[] back = new byte[in.readInt()];
+      in.readFully(back);
+      long t = System.nanoTime() - t0;
+      if (back.length != payload.length) {
+        throw new IllegalStateException("TCP echo returned " + back.length + " bytes for " + payload.length);
+      }
+      return t;
+    }
+
+    @Override
+    public void close() {
+      try {
+        socket.close();
+      } catch (IOException e) {
+        // closing a loopback socket at the end of the measurement: nothing to recover
+      }
+    }
   }
 
   /** One open echo call: each message sent comes straight back. */

@@ -1,5 +1,6 @@
 package dev.shoal.bench.planner;
 
+import dev.shoal.bench.Percentiles;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.model.chart.LineChart;
 import dev.shoal.model.cost.ModelProfile;
@@ -424,18 +425,10 @@ public final class PlannerBench {
     }
 
     double percentile(double p) {
-      return PlannerBench.percentile(sorted(), p);
+      return Percentiles.nearestRank(sorted(), p);
     }
   }
 
-  /** Nearest-rank percentile of sorted values; NaN when empty. */
-  static double percentile(double[] sorted, double p) {
-    if (sorted.length == 0) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(p * sorted.length);
-    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
-  }
 
   // ---- headline ----
 

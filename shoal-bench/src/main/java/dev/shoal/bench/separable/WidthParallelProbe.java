@@ -3,7 +3,7 @@ package dev.shoal.bench.separable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shoal.bench.BenchCerts;
-import dev.shoal.bench.pipeline.Percentiles;
+import dev.shoal.bench.Percentiles;
 import dev.shoal.model.TensorData;
 import dev.shoal.plan.strategy.WidthParallelProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;

@@ -1,5 +1,6 @@
 package dev.shoal.bench.split;
 
+import dev.shoal.bench.Percentiles;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.model.TensorData;
@@ -126,6 +127,6 @@ public final class SplitOverheadBench {
   private static double percentile(double[] v, double p) {
     double[] s = v.clone();
     Arrays.sort(s);
-    return s[Math.min(s.length - 1, (int) Math.floor(p * s.length))];
+    return Percentiles.nearestRank(s, p);
   }
 }

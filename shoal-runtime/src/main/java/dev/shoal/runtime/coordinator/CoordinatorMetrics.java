@@ -5,8 +5,9 @@ import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 
 /**
- * The coordinator's Prometheus metrics (requests by model and plan, re-plans, failures, workers), registered once per process in the default
- * registry (the gateway exposes it on /metrics).
+ * The coordinator's Prometheus metrics, registered once per process in the default registry (the
+ * gateway exposes it on /metrics). Every one a backend writes carries its model's name, and the
+ * plan's where it concerns one plan: a process may serve several models, each with several plans.
  */
 final class CoordinatorMetrics {
   static final Counter REQUESTS = Counter.builder()
@@ -21,15 +22,18 @@ final class CoordinatorMetrics {
       .register();
   static final Counter REPLAYED = Counter.builder()
       .name("shoal_pipeline_replayed_requests")
-      .help("Requests re-sent after a re-plan")
+      .help("Requests re-sent after a re-plan, by model and plan")
+      .labelNames("model", "plan")
       .register();
   static final Counter REPLANS = Counter.builder()
       .name("shoal_pipeline_replans")
-      .help("Plans deployed (the first one included)")
+      .help("Plans deployed (the first one included), by model and plan")
+      .labelNames("model", "plan")
       .register();
   static final Gauge IN_FLIGHT = Gauge.builder()
       .name("shoal_pipeline_in_flight")
-      .help("Requests accepted and not yet answered")
+      .help("Requests accepted and not yet answered, by model")
+      .labelNames("model")
       .register();
   static final Gauge WORKER_UP = Gauge.builder()
       .name("shoal_worker_up")
@@ -38,26 +42,28 @@ final class CoordinatorMetrics {
       .register();
   static final Gauge DETECTION_SECONDS = Gauge.builder()
       .name("shoal_failure_detection_seconds")
-      .help("Last failure: time from the worker's last answered heartbeat to its declared failure")
+      .help("Last failure: time from the worker's last answered heartbeat to its declared failure, by model")
+      .labelNames("model")
       .register();
   static final Gauge RECOVERY_SECONDS = Gauge.builder()
       .name("shoal_failure_recovery_seconds")
-      .help("Last failure: time from declared failure to the new plan deployed and replay sent")
+      .help("Last failure: time from declared failure to the new plan deployed and replay sent, by model")
+      .labelNames("model")
       .register();
   static final Gauge STAGE_COMPUTE_SECONDS = Gauge.builder()
       .name("shoal_stage_compute_seconds")
-      .help("Cumulative ONNX Runtime compute time of the worker's stage (before emulated slowdown)")
-      .labelNames("worker")
+      .help("Cumulative ONNX Runtime compute time of the worker's stages (before emulated slowdown), by model and worker")
+      .labelNames("model", "worker")
       .register();
   static final Gauge STAGE_QUEUE_SECONDS = Gauge.builder()
       .name("shoal_stage_queue_seconds")
-      .help("Cumulative time frames waited in the worker's stage queue")
-      .labelNames("worker")
+      .help("Cumulative time frames waited in the worker's stage queues, by model and worker")
+      .labelNames("model", "worker")
       .register();
   static final Gauge LINK_BYTES = Gauge.builder()
       .name("shoal_link_bytes")
-      .help("Bytes sent over a pipeline link (from -> to), cumulative over the current plan's workers")
-      .labelNames("link")
+      .help("Bytes sent over a link of the active plan (from -> to), cumulative over its workers, by model and plan")
+      .labelNames("model", "plan", "link")
       .register();
 
   private CoordinatorMetrics() {}

@@ -68,6 +68,28 @@ public final class FrameStream implements AutoCloseable {
     }
   }
 
+  /**
+   * Sends one frame if the link can take it now, without waiting.
+   *
+   * @return false when the link is not ready (flow control, not yet open, broken, closed): send it
+   *     another way
+   */
+  public boolean trySend(Frame frame) {
+    synchronized (lock) {
+      if (closed) {
+        return false;
+      }
+      if (call == null || callBroken) {
+        open();
+      }
+      if (!call.isReady()) {
+        return false;
+      }
+      call.onNext(frame);
+      return true;
+    }
+  }
+
   private void open() {
     callBroken = false;
     stub.push(new ClientResponseObserver<Frame, Ack>() {

@@ -5,6 +5,7 @@ import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.runtime.codec.CodecException;
 import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.wire.proto.Cancel;
 import dev.shoal.runtime.wire.proto.Frame;
 import dev.shoal.runtime.wire.proto.TensorFrame;
 import java.util.Collection;
@@ -64,6 +65,16 @@ public final class Frames {
   public static Frame error(long requestId, long epoch, String fromStage, String message) {
     return Frame.newBuilder().setRequestId(requestId).setPlanEpoch(epoch).setFromStage(fromStage)
         .setError(message).build();
+  }
+
+  /**
+   * The coordinator's word that a request's work on {@code epoch} is no longer wanted, for every
+   * stage of that epoch on the receiving worker. It carries the request's deadline, so the worker
+   * knows how long to remember the request (frames of it may still be on their way).
+   */
+  public static Frame cancel(long requestId, long epoch, long deadlineMicros, String reason) {
+    return Frame.newBuilder().setRequestId(requestId).setPlanEpoch(epoch).setDeadlineUnixMicros(deadlineMicros)
+        .setCancel(Cancel.newBuilder().setReason(reason)).build();
   }
 
   /**

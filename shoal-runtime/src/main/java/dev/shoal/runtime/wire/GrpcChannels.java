@@ -31,6 +31,9 @@ public final class GrpcChannels {
   /** Room for a frame's header fields on top of its payload limit. */
   private static final int HEADER_SLACK = 1 << 20;
   private static final String HEARTBEAT = "shoal.v1.WorkerControl/Heartbeat";
+  private static final String PUSH = "shoal.v1.StageData/Push";
+  /** Runs a callback on the thread that calls it: the transport's, for callbacks that never block. */
+  private static final Executor ON_TRANSPORT = Runnable::run;
 
   /**
    * Heartbeats travel on their own connections, whose I/O runs on this one event-loop thread and
@@ -44,9 +47,14 @@ public final class GrpcChannels {
 
   private GrpcChannels() {}
 
-  /** A channel to the worker {@code peerName} at HOST:PORT; TLS accepts only that node's certificate. */
+  /**
+   * A channel to the worker {@code peerName} at HOST:PORT; TLS accepts only that node's certificate.
+   * Its callbacks (results, acks, replies) run on the transport thread, saving a hand-off per
+   * message: whoever uses it must not block in them.
+   */
   public static ManagedChannel client(String peerName, String hostPort, PeerSecurity security, int maxFrameBytes) {
-    return builder(peerName, hostPort, security).maxInboundMessageSize(maxFrameBytes + HEADER_SLACK).build();
+    return builder(peerName, hostPort, security).maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
+        .executor(ON_TRANSPORT).build();
   }
 
   /** A channel for heartbeats only, to the worker {@code peerName} (its own connection and threads). */
@@ -78,7 +86,8 @@ public final class GrpcChannels {
   /**
    * Binds a worker's server; {@code port} 0 picks a free one ({@link Server#getPort()} tells
    * which). Every call is authorised by the caller's certificate role, then by the lease.
-   * Heartbeats are served on their own high-priority thread.
+   * Heartbeats are served on their own high-priority thread, frames ({@code Push}) on the
+   * transport thread that read them.
    */
   public static Server server(String host, int port, PeerSecurity security, WorkerLease lease, int maxFrameBytes,
       List<BindableService> services) throws IOException {
@@ -95,7 +104,9 @@ public final class GrpcChannels {
     b.callExecutor(new ServerCallExecutorSupplier() {
       @Override
       public <Q, R> Executor getExecutor(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
-        return call.getMethodDescriptor().getFullMethodName().equals(HEARTBEAT) ? HEARTBEAT_ANSWERS : null;
+        String method = call.getMethodDescriptor().getFullMethodName();
+        // frames are taken on the transport thread (the worker never blocks there); the rest on the default executor
+        return method.equals(HEARTBEAT) ? HEARTBEAT_ANSWERS : method.equals(PUSH) ? ON_TRANSPORT : null;
       }
     });
     PeerAuthorization authorization = new PeerAuthorization(security);

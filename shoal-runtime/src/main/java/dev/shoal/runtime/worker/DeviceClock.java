@@ -15,4 +15,11 @@ final class DeviceClock {
     freeAt = Math.max(until, System.nanoTime());
     return until;
   }
+
+  /** The frame booked until {@code until} was abandoned now: the device is free, unless a later frame is booked. */
+  synchronized void release(long until) {
+    if (freeAt == until) {
+      freeAt = System.nanoTime();
+    }
+  }
 }

@@ -13,6 +13,8 @@ import dev.shoal.runtime.wire.proto.TensorFrame;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,15 +31,26 @@ import java.util.logging.Logger;
  * come from several producers, on several workers), a bounded queue of requests whose inputs are
  * all there, one compute thread running the ONNX Runtime session, and the routes of its outputs:
  * straight to every consumer stage's worker (replicas round robin by request id) and to the
- * coordinator. Work whose deadline has passed is dropped, waiting or queued.
+ * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
+ * a request the coordinator cancelled ({@link #cancel}).
+ *
+ * <p>Frames are taken on the gRPC transport thread that read them and never block it: when the
+ * queue is full the request is parked and its stream reads nothing more until the compute thread
+ * makes room (gRPC flow control then holds the sender back), so the only hand-off between the
+ * wire and ONNX Runtime is the queue.
  */
 final class StageRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StageRunner.class.getName());
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
-  /** How long a full queue or an unready link may block before the frame is refused / dropped. */
+  /** How long an unready link may block before the frame is dropped. */
   static final long BLOCK_MILLIS = 30_000;
   /** Inputs of a request without a deadline are kept this long for their missing siblings. */
   private static final long JOIN_WITHOUT_DEADLINE_MICROS = 120_000_000L;
+  /**
+   * A cancelled request is remembered this long past its deadline (or past the cancel, if that is
+   * later): frames of it still on their way from other workers are dropped when they arrive.
+   */
+  private static final long CANCEL_MEMORY_MICROS = 10_000_000L;
 
   /** Hosted stages are keyed by plan epoch and stage id. */
   record Key(long epoch, String stage) {
@@ -49,6 +62,9 @@ final class StageRunner implements AutoCloseable {
 
   /** A request whose inputs are all here. */
   record Work(long requestId, long deadlineMicros, Map<String, TensorData> inputs, long enqueuedNanos) {}
+
+  /** A request waiting for room in the queue, and the stream to resume once it has some. */
+  private record Parked(Work work, Runnable onRoom) {}
 
   /** Inputs of a request that arrived so far. */
   private static final class Partial {
@@ -76,11 +92,17 @@ final class StageRunner implements AutoCloseable {
   private final PeerLinks links;
   private final DeviceClock device;
   private final Map<Long, Partial> joins = new ConcurrentHashMap<>();
+  /** Cancelled requests, with when to forget them (microseconds since 1970). */
+  private final Map<Long, Long> cancelled = new ConcurrentHashMap<>();
   private final BlockingQueue<Work> queue;
+  /** Requests that found the queue full, and how to resume their streams; guarded by itself. */
+  private final ArrayDeque<Parked> parked = new ArrayDeque<>();
   private final Thread computeThread;
   private volatile boolean accepting = true;
   private volatile boolean running = true;
   private volatile boolean busy;
+  /** The work the compute thread runs now, or null: a cancel of its request wakes the thread. */
+  private volatile Work current;
 
   StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
       ResultSubscribers results, PeerLinks links, DeviceClock device) {
@@ -124,13 +146,27 @@ final class StageRunner implements AutoCloseable {
 
   /**
    * Adds a frame's tensors to its request's inputs, and queues the request once every input is
-   * there (waiting for room: back-pressure).
+   * there. Never blocks: {@code onRoom} (which lets the frame's stream read its next frame) runs
+   * once, at once unless the request had to wait for room in a full queue (back-pressure), then
+   * as soon as it is queued, or when the stage closes.
    *
    * @return why the frame is refused, or null
    */
-  String accept(long requestId, long deadlineMicros, Map<String, TensorData> tensors) throws InterruptedException {
+  String accept(long requestId, long deadlineMicros, Map<String, TensorData> tensors, Runnable onRoom) {
+    String refusal = take(requestId, deadlineMicros, tensors, onRoom);
+    if (refusal != null) {
+      onRoom.run();
+    }
+    return refusal;
+  }
+
+  private String take(long requestId, long deadlineMicros, Map<String, TensorData> tensors, Runnable onRoom) {
     if (!accepting) {
       return "stage " + key + " is draining (request " + requestId + ")";
+    }
+    if (cancelled.containsKey(requestId)) {
+      stats.framesCancelled.incrementAndGet(); // on its way when the cancel came: dropped, not refused
+      return null;
     }
     for (String name : tensors.keySet()) {
       if (!inputNames.contains(name)) {
@@ -149,23 +185,76 @@ final class StageRunner implements AutoCloseable {
           }
         }
         if (p.inputs.size() < inputNames.size()) {
+          onRoom.run();
           return null;
         }
         joins.remove(requestId, p);
         complete = p.inputs;
       }
     }
-    if (!queue.offer(new Work(requestId, deadlineMicros, complete, System.nanoTime()), BLOCK_MILLIS,
-        TimeUnit.MILLISECONDS)) {
-      return "stage " + key + ": queue full (request " + requestId + ")";
+    Work work = new Work(requestId, deadlineMicros, complete, System.nanoTime());
+    boolean queued;
+    synchronized (parked) {
+      queued = parked.isEmpty() && queue.offer(work);
+      if (!queued) {
+        parked.add(new Parked(work, onRoom));
+      }
+    }
+    if (queued) {
+      onRoom.run();
     }
     return null;
   }
 
-  /** Forgets partial inputs whose request's deadline has passed (or that waited too long without one). */
+  /** Moves parked requests into the room the compute thread made, and resumes their streams. */
+  private void unpark() {
+    List<Runnable> resumed = new ArrayList<>();
+    synchronized (parked) {
+      while (!parked.isEmpty() && queue.offer(parked.peek().work())) {
+        resumed.add(parked.poll().onRoom());
+      }
+    }
+    resumed.forEach(Runnable::run);
+  }
+
+  /**
+   * The request no longer needs this stage: its partial inputs and queued work are dropped, work of
+   * it running now is not sent on, and frames of it that arrive later are dropped.
+   */
+  void cancel(long requestId, long deadlineMicros) {
+    cancelled.put(requestId, Math.max(deadlineMicros, nowMicros()) + CANCEL_MEMORY_MICROS);
+    if (joins.remove(requestId) != null) {
+      stats.framesCancelled.incrementAndGet();
+    }
+    if (queue.removeIf(w -> w.requestId() == requestId)) {
+      stats.framesCancelled.incrementAndGet();
+    }
+    List<Runnable> resumed = new ArrayList<>();
+    synchronized (parked) {
+      parked.removeIf(p -> p.work().requestId() == requestId && resumed.add(p.onRoom()));
+    }
+    if (!resumed.isEmpty()) {
+      stats.framesCancelled.incrementAndGet();
+      resumed.forEach(Runnable::run); // their streams read on
+    }
+    Work running = current;
+    if (running != null && running.requestId() == requestId) {
+      LockSupport.unpark(computeThread); // stop holding it on the emulated device
+    }
+  }
+
+  /**
+   * Forgets partial inputs whose request's deadline has passed (or that waited too long without
+   * one) or that was cancelled meanwhile, and cancelled requests that can no longer send frames.
+   */
   void expireJoins() {
     long now = nowMicros();
+    cancelled.values().removeIf(forgetAt -> forgetAt < now);
     joins.entrySet().removeIf(e -> {
+      if (cancelled.containsKey(e.getKey())) {
+        stats.framesCancelled.incrementAndGet();
+        return true;
+      }
       Partial p = e.getValue();
       boolean expired = p.deadlineMicros > 0 ? p.deadlineMicros < now : now - p.arrivedMicros > JOIN_WITHOUT_DEADLINE_MICROS;
       if (expired) {
@@ -179,10 +268,16 @@ final class StageRunner implements AutoCloseable {
   boolean drain(long timeoutMillis) throws InterruptedException {
     accepting = false;
     long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-    while ((!queue.isEmpty() || busy) && System.nanoTime() < deadline) {
+    while ((!queue.isEmpty() || parkedCount() > 0 || busy) && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
-    return queue.isEmpty() && !busy;
+    return queue.isEmpty() && parkedCount() == 0 && !busy;
+  }
+
+  private int parkedCount() {
+    synchronized (parked) {
+      return parked.size();
+    }
   }
 
   private void computeLoop() {
@@ -193,6 +288,7 @@ final class StageRunner implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
+      unpark();
       if (w == null) {
         continue;
       }
@@ -211,7 +307,12 @@ final class StageRunner implements AutoCloseable {
       stats.framesExpired.incrementAndGet(); // the coordinator has answered it already
       return;
     }
+    if (cancelled.containsKey(w.requestId())) {
+      stats.framesCancelled.incrementAndGet();
+      return;
+    }
     Map<String, TensorData> out;
+    current = w;
     try {
       long t0 = System.nanoTime();
       long cpu0 = CPU.getCurrentThreadCpuTime();
@@ -226,6 +327,16 @@ final class StageRunner implements AutoCloseable {
       return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return;
+    } finally {
+      current = null;
+    }
+    if (cancelled.containsKey(w.requestId())) {
+      stats.framesCancelled.incrementAndGet(); // computed, but no one wants it any more
+      return;
+    }
+    if (w.deadlineMicros() > 0 && w.deadlineMicros() < nowMicros()) {
+      stats.framesExpired.incrementAndGet(); // held past its deadline on the emulated device
       return;
     }
     route(w, out);
@@ -291,6 +402,10 @@ final class StageRunner implements AutoCloseable {
       if (Thread.interrupted()) {
         throw new InterruptedException();
       }
+      if (cancelled.containsKey(w.requestId())) {
+        device.release(until); // a real device would stop working on it now
+        return;
+      }
     }
   }
 
@@ -303,6 +418,12 @@ final class StageRunner implements AutoCloseable {
   public void close() {
     accepting = false;
     running = false;
+    List<Parked> dropped;
+    synchronized (parked) {
+      dropped = List.copyOf(parked);
+      parked.clear();
+    }
+    dropped.forEach(p -> p.onRoom().run()); // their streams go on for the other stages they carry
     computeThread.interrupt();
     try {
       computeThread.join(10_000);

@@ -37,6 +37,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -60,6 +61,12 @@ public final class Worker implements AutoCloseable {
   private final PeerLinks links;
   private final DeviceClock device = new DeviceClock();
   private final ScheduledExecutorService sweeper;
+  /** Tells the coordinator about refused frames off the transport thread (delivery may wait). */
+  private final ExecutorService errors = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "worker-frame-errors");
+    t.setDaemon(true);
+    return t;
+  });
   private final WorkerLease lease;
   private final Server server;
   /** Stages of abandoned plans (a coordinator that died without draining) are dropped beyond this. */
@@ -113,6 +120,7 @@ public final class Worker implements AutoCloseable {
   public void close() {
     server.shutdownNow();
     sweeper.shutdownNow();
+    errors.shutdownNow();
     synchronized (deployLock) {
       stages.values().forEach(StageRunner::close);
       stages.clear();
@@ -329,6 +337,7 @@ public final class Worker implements AutoCloseable {
           .setFramesOut(stats.framesOut.get())
           .setFramesRejected(stats.framesRejected.get())
           .setFramesExpired(stats.framesExpired.get())
+          .setFramesCancelled(stats.framesCancelled.get())
           .setBytesIn(stats.bytesIn.get())
           .setBytesOut(stats.bytesOut.get())
           .setComputeSeconds(stats.computeNanos.get() / 1e9)
@@ -357,10 +366,15 @@ public final class Worker implements AutoCloseable {
   private final class Data extends StageDataGrpc.StageDataImplBase {
     @Override
     public StreamObserver<Frame> push(StreamObserver<Ack> acks) {
+      // Frames are taken on the transport thread (GrpcChannels.server): one frame at a time is
+      // read, the next once the stage has room for this one.
+      ServerCallStreamObserver<Ack> call = (ServerCallStreamObserver<Ack>) acks;
+      call.disableAutoRequest();
+      call.request(1);
       return new StreamObserver<>() {
         @Override
         public void onNext(Frame frame) {
-          String refusal = accept(frame);
+          String refusal = accept(frame, () -> call.request(1));
           if (refusal != null) {
             stats.framesRejected.incrementAndGet();
             LOG.warning(() -> "worker " + config.name() + " rejected a frame: " + refusal);
@@ -385,11 +399,20 @@ public final class Worker implements AutoCloseable {
       };
     }
 
-    /** Hands a frame to its stage; returns why it was refused, or null. */
-    private String accept(Frame frame) {
+    /**
+     * Hands a frame to its stage; returns why it was refused, or null. {@code next} runs once the
+     * stream may read its next frame.
+     */
+    private String accept(Frame frame, Runnable next) {
+      if (frame.hasCancel()) {
+        cancel(frame);
+        next.run();
+        return null;
+      }
       StageRunner.Key key = new StageRunner.Key(frame.getPlanEpoch(), frame.getStage());
       StageRunner s = stages.get(key);
       if (s == null) {
+        next.run();
         return "worker " + config.name() + " hosts no stage '" + frame.getStage() + "' of epoch " + frame.getPlanEpoch()
             + " (request " + frame.getRequestId() + "; it hosts " + stages.keySet() + ")";
       }
@@ -402,18 +425,32 @@ public final class Worker implements AutoCloseable {
         // Refuse it to the sender and tell the coordinator, so the request ends with an explicit
         // error instead of waiting for its deadline.
         String why = "worker " + config.name() + ", stage " + key.stage() + ": " + e.getMessage();
-        try {
-          results.deliver(Frames.error(frame.getRequestId(), frame.getPlanEpoch(), key.stage(), why), 1_000);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-        }
+        Frame error = Frames.error(frame.getRequestId(), frame.getPlanEpoch(), key.stage(), why);
+        errors.execute(() -> {
+          try {
+            results.deliver(error, 1_000);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+          }
+        });
+        next.run();
         return why;
       }
-      try {
-        return s.accept(frame.getRequestId(), frame.getDeadlineUnixMicros(), inputs);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return "worker " + config.name() + " interrupted";
+      return s.accept(frame.getRequestId(), frame.getDeadlineUnixMicros(), inputs, next);
+    }
+
+    /**
+     * Cancels a request on the stages the frame names (all of its epoch when it names none); a
+     * stage this worker no longer hosts has nothing left to drop.
+     */
+    private void cancel(Frame frame) {
+      LOG.fine(() -> "worker " + config.name() + ": request " + frame.getRequestId() + " of epoch "
+          + frame.getPlanEpoch() + " cancelled (" + frame.getCancel().getReason() + ")");
+      for (StageRunner s : stages.values()) {
+        if (s.key().epoch() == frame.getPlanEpoch()
+            && (frame.getStage().isEmpty() || s.key().stage().equals(frame.getStage()))) {
+          s.cancel(frame.getRequestId(), frame.getDeadlineUnixMicros());
+        }
       }
     }
 

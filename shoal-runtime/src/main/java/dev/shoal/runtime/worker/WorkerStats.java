@@ -12,4 +12,5 @@ final class WorkerStats {
   final AtomicLong computeNanos = new AtomicLong();
   final AtomicLong queueNanos = new AtomicLong();
   final AtomicLong framesExpired = new AtomicLong();
+  final AtomicLong framesCancelled = new AtomicLong();
 }

@@ -20,9 +20,18 @@ public final class ChainModels {
 
   /** Layers {@code first..last} (inclusive) of a {@code layers}-layer chain of width {@code width}. */
   public static byte[] slice(int width, int layers, int first, int last) {
+    return slice(width, layers, first, last, false);
+  }
+
+  /** The whole chain with a batch dimension fixed at 1 (a model that cannot be batched dynamically). */
+  public static byte[] sliceWithFixedBatch(int width, int layers) {
+    return slice(width, layers, 0, layers - 1, true);
+  }
+
+  private static byte[] slice(int width, int layers, int first, int last, boolean fixedBatch) {
     OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("chain_" + first + "_" + last);
-    g.addInput(valueInfo(tensorAfter(first - 1, layers), width));
-    g.addOutput(valueInfo(tensorAfter(last, layers), width));
+    g.addInput(valueInfo(tensorAfter(first - 1, layers), width, fixedBatch));
+    g.addOutput(valueInfo(tensorAfter(last, layers), width, fixedBatch));
     for (int i = first; i <= last; i++) {
       Random r = new Random(1000 + i);
       float[] w = new float[width * width];
@@ -56,9 +65,12 @@ public final class ChainModels {
     return n.addOutput(output).build();
   }
 
-  private static OnnxMl.ValueInfoProto valueInfo(String name, int width) {
+  private static OnnxMl.ValueInfoProto valueInfo(String name, int width, boolean fixedBatch) {
+    OnnxMl.TensorShapeProto.Dimension batch = fixedBatch
+        ? OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(1).build()
+        : OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("batch").build();
     OnnxMl.TensorShapeProto shape = OnnxMl.TensorShapeProto.newBuilder()
-        .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("batch"))
+        .addDim(batch)
         .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(width))
         .build();
     return OnnxMl.ValueInfoProto.newBuilder().setName(name)

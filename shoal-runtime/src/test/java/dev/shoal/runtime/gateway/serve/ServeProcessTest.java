@@ -271,13 +271,15 @@ class ServeProcessTest {
       // metrics of the served pipeline (stage and link figures are polled from the workers every second)
       long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       String metrics = get(g, "/metrics");
-      while (!metrics.contains("shoal_stage_compute_seconds{worker=\"w") && System.nanoTime() < end) {
+      while (!metrics.contains("shoal_stage_compute_seconds{model=\"chain\",worker=\"w") && System.nanoTime() < end) {
         Thread.sleep(200);
         metrics = get(g, "/metrics");
       }
       assertThat(metrics).contains("shoal_gateway_requests_total{model=\"chain\"", "shoal_pipeline_request_seconds",
-          "shoal_stage_compute_seconds{worker=\"w", "shoal_stage_queue_seconds{worker=\"w",
-          "shoal_link_bytes{link=\"coordinator->w", "shoal_worker_up{worker=\"w2\"} 1.0");
+          "shoal_stage_compute_seconds{model=\"chain\",worker=\"w", "shoal_stage_queue_seconds{model=\"chain\",worker=\"w",
+          "shoal_pipeline_in_flight{model=\"chain\"}", "shoal_pipeline_replans_total{model=\"chain\",plan=\"pipeline\"}",
+          "shoal_worker_up{worker=\"w2\"} 1.0");
+      assertThat(metrics).containsPattern("shoal_link_bytes\\{link=\"coordinator->w\\d\",model=\"chain\",plan=\"pipeline\"\\}");
       assertThat(get(g, "/")).contains("(active): epoch", "worker w1");
 
       // SIGKILL the last stage's worker: the same cluster without it is re-planned, answers stay right

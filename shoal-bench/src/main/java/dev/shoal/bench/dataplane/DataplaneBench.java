@@ -1,0 +1,530 @@
+package dev.shoal.bench.dataplane;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.shoal.bench.BenchCerts;
+import dev.shoal.bench.ResultTable;
+import dev.shoal.bench.Percentiles;
+import dev.shoal.bench.pipeline.TransportOverhead;
+import dev.shoal.bench.variants.Latencies;
+import dev.shoal.model.TensorData;
+import dev.shoal.model.cost.ModelProfile;
+import dev.shoal.model.family.VariantFamilyManifest;
+import dev.shoal.model.graph.ModelGraph;
+import dev.shoal.model.graph.SampleInputs;
+import dev.shoal.model.ort.OnnxSession;
+import dev.shoal.model.split.ModelSplitter;
+import dev.shoal.model.split.Split;
+import dev.shoal.model.split.StageChain;
+import dev.shoal.model.zoo.ModelZoo;
+import dev.shoal.plan.cluster.Cluster;
+import dev.shoal.plan.cluster.ClusterDevice;
+import dev.shoal.plan.cluster.DeviceSpeed;
+import dev.shoal.plan.graph.Batching;
+import dev.shoal.plan.graph.PlanBundle;
+import dev.shoal.plan.graph.PlanProducer;
+import dev.shoal.plan.graph.Predicted;
+import dev.shoal.plan.graph.Stage;
+import dev.shoal.plan.strategy.Chains;
+import dev.shoal.plan.strategy.EnsembleProducer;
+import dev.shoal.plan.strategy.FixedPlacement;
+import dev.shoal.runtime.coordinator.PlanBackend;
+import dev.shoal.runtime.coordinator.WorkerEndpoint;
+import dev.shoal.runtime.gateway.Gateway;
+import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.worker.WorkerProcess;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * {@code shoal bench dataplane}: the runtime's data path against its floors, side by side in one
+ * run on this host (package comment). Every served request goes through the gateway's KServe v2
+ * REST API with binary tensor data, to worker processes on loopback linked by mutual TLS; the
+ * transport section compares plaintext with plaintext. Prints one table per section and writes
+ * {@code dataplane.csv} and {@code dataplane.json} (all rows, with the settings and load average).
+ */
+public final class DataplaneBench {
+
+  /**
+   * @param resolution, width the ResNet-style model ({@link ModelZoo#resNet50Like})
+   * @param rounds one-at-a-time requests per path (latency, variants)
+   * @param seconds length of each concurrent-load measurement
+   * @param connections requests kept in flight
+   * @param batching dynamic batching of the concurrent section's second served run; null: skipped
+   * @param slowdown emulated device slowdown of the replicated-plan section's workers
+   * @param switches plan switches under load
+   */
+  public record Config(Path out, Path models, int resolution, double width, int stages, int rounds, double seconds,
+      int connections, int transportSamples, Batching batching, double slowdown, int switches) {}
+
+  private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+  private static final int DISTINCT_INPUTS = 8;
+
+  private final Config config;
+  private final PrintStream log;
+  private final Path work;
+  private final ResultTable table = new ResultTable("section", "measure", "served", "baseline", "ratio", "target",
+      "unit", "note");
+
+  private DataplaneBench(Config config, PrintStream log) throws IOException {
+    this.config = config;
+    this.log = log;
+    this.work = Files.createDirectories(config.out().resolve("work"));
+  }
+
+  public static ResultTable run(Config config, PrintStream log) throws Exception {
+    return new DataplaneBench(config, log).run();
+  }
+
+  /** The model, its stages, an in-process chain of them, and inputs with their expected outputs. */
+  private record Pipeline(String name, ModelProfile profile, Split split, StageChain chain, List<Load.Sample> samples) {
+    List<byte[]> stageBytes() {
+      return split.stages().stream().map(s -> s.model().toByteArray()).toList();
+    }
+  }
+
+  private ResultTable run() throws Exception {
+    ModelProto proto = ModelZoo.resNet50Like(config.resolution(), config.width(), 10, 1);
+    ModelProfile profile = ModelProfile.of(ModelGraph.of(proto, "resnet"));
+    Split split = ModelSplitter.split(profile, ModelSplitter.balancedCuts(profile, config.stages()));
+    String modelName = "resnet";
+    log.printf(Locale.ROOT, "bench dataplane: ResNet-style model %dx%d width %.2f: %d nodes, %.1f M MACs, %d stages;"
+        + " load average %s%n", config.resolution(), config.resolution(), config.width(), profile.nodes().size(),
+        profile.totalMacs() / 1e6, config.stages(), ProcessCpu.loadAverage());
+    table.meta("model", String.format(Locale.ROOT, "ResNet-50-style %dx%d width %.2f (zoo, random weights)",
+        config.resolution(), config.resolution(), config.width()));
+    table.meta("nodes", profile.nodes().size());
+    table.meta("macs", profile.totalMacs());
+    table.meta("stages", config.stages());
+    table.meta("connections", config.connections());
+    table.meta("host_cpus", Runtime.getRuntime().availableProcessors());
+    table.meta("load_average_at_start", ProcessCpu.loadAverage());
+    List<String> workers = new ArrayList<>();
+    for (int i = 1; i <= Math.max(config.stages(), 4); i++) {
+      workers.add("w" + i);
+    }
+    List<String> slow = List.of("r1", "r2", "r3");
+    List<String> nodes = new ArrayList<>(workers);
+    nodes.addAll(slow);
+    Path certs = BenchCerts.provision(work.resolve("certs"), nodes);
+    PeerSecurity security = BenchCerts.coordinator(certs);
+    try (StageChain chain = StageChain.open(split, new OnnxSession.Options(1, false))) {
+      Pipeline p = new Pipeline(modelName, profile, split, chain, samples(profile, chain));
+      List<WorkerProcess> processes = new ArrayList<>();
+      try {
+        List<WorkerEndpoint> endpoints = new ArrayList<>();
+        for (String w : workers) {
+          WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", 1.0, certs.resolve(w),
+              work.resolve(w + ".log"));
+          processes.add(wp);
+          endpoints.add(new WorkerEndpoint(w, wp.address()));
+        }
+        List<Long> pids = new ArrayList<>(List.of(ProcessHandle.current().pid()));
+        processes.forEach(wp -> pids.add(wp.pid()));
+        double computeCpuMs = latency(p, endpoints, security);
+        concurrency(p, proto, endpoints, security, pids, computeCpuMs);
+        variants(endpoints, security);
+        switching(p, profile, endpoints, security);
+      } finally {
+        processes.forEach(WorkerProcess::close);
+      }
+      replicated(profile, certs, slow, security);
+    }
+    transport();
+    table.meta("load_average_at_end", ProcessCpu.loadAverage());
+    log.println();
+    table.print(log);
+    table.writeCsv(config.out().resolve("dataplane.csv"));
+    table.writeJson(config.out().resolve("dataplane.json"));
+    log.println("bench dataplane: results in " + config.out());
+    return table;
+  }
+
+  /** Distinct random inputs and the chain's outputs for them. */
+  private static List<Load.Sample> samples(ModelProfile profile, StageChain chain) {
+    List<Load.Sample> out = new ArrayList<>();
+    for (int i = 0; i < DISTINCT_INPUTS; i++) {
+      Map<String, TensorData> in = SampleInputs.random(profile.graph(), 1, 100 + i);
+      TensorData x = in.values().iterator().next();
+      out.add(new Load.Sample(x, chain.run(in).values().iterator().next()));
+    }
+    return out;
+  }
+
+  private static PlanProducer chainPlan(String model, String plan, List<byte[]> stages, List<String> devices,
+      Batching batching) {
+    FixedPlacement fixed = FixedPlacement.chain(model, plan, stages, devices, "raw", new double[stages.size()]);
+    if (batching == null || !batching.enabled()) {
+      return fixed;
+    }
+    PlanBundle b = fixed.original();
+    List<Stage> batched = b.plan().stages().stream().map(s -> s.withBatching(batching)).toList();
+    return new FixedPlacement(b.with(b.plan().withStages(batched)));
+  }
+
+  /**
+   * (a) One request at a time over REST through the whole pipeline, interleaved with the same
+   * stages chained in this process; returns the chain's CPU per request (ms), measured meanwhile.
+   */
+  private double latency(Pipeline p, List<WorkerEndpoint> workers, PeerSecurity security) throws IOException {
+    log.printf("%n== (a) one request at a time: %d-stage pipeline over REST (binary) vs the stages chained in"
+        + " process, %d interleaved rounds%n", config.stages(), config.rounds());
+    List<String> devices = workers.subList(0, config.stages()).stream().map(WorkerEndpoint::name).toList();
+    try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline", p.stageBytes(),
+        devices, null)), security, PlanBackend.Options.DEFAULT);
+        Gateway gateway = Gateway.start(backend, 0, 0);
+        BinaryRestClient client = new BinaryRestClient(gateway.httpPort(), p.name())) {
+      int warmup = Math.max(20, config.rounds() / 5);
+      double[] served = new double[config.rounds()];
+      double[] local = new double[config.rounds()];
+      double[] cpu = new double[config.rounds()];
+      int wrong = 0;
+      for (int r = -warmup; r < config.rounds(); r++) {
+        Load.Sample s = p.samples().get(Math.floorMod(r, p.samples().size()));
+        long t0 = System.nanoTime();
+        BinaryRestClient.Reply reply = client.infer(s.input());
+        long t1 = System.nanoTime();
+        long c0 = CPU.getCurrentThreadCpuTime();
+        p.chain().run(Map.of(s.input().name(), s.input()));
+        long c1 = CPU.getCurrentThreadCpuTime();
+        long t2 = System.nanoTime();
+        if (r >= 0) {
+          served[r] = (t1 - t0) / 1e6;
+          local[r] = (t2 - t1) / 1e6;
+          cpu[r] = (c1 - c0) / 1e6;
+          wrong += Load.close(reply.outputs().get(s.expected().name()), s.expected()) ? 0 : 1;
+        }
+      }
+      Percentiles ps = Percentiles.of(served);
+      Percentiles pl = Percentiles.of(local);
+      double cpuMs = Arrays.stream(cpu).average().orElse(Double.NaN);
+      row("a latency", "p50 ms, 1 in flight", ps.p50(), pl.p50(), "<= 1.25", "ms",
+          String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers; in-process CPU %.2f ms/request", ps.p99(),
+              pl.p99(), wrong, cpuMs));
+      return cpuMs;
+    }
+  }
+
+  /**
+   * (b) {@code connections} requests in flight over REST: CPU per request over every process, and
+   * throughput against two in-process sessions of the whole model; then with dynamic batching.
+   * Served and in-process runs alternate, twice, so that drift in load hits both.
+   */
+  private void concurrency(Pipeline p, ModelProto whole, List<WorkerEndpoint> workers, PeerSecurity security,
+      List<Long> pids, double computeCpuMs) throws Exception {
+    log.printf("%n== (b) %d requests in flight, %.0f s per run: CPU per request over all %d processes, throughput vs"
+        + " two in-process sessions of the whole model%n", config.connections(), config.seconds(), pids.size());
+    List<String> devices = workers.subList(0, config.stages()).stream().map(WorkerEndpoint::name).toList();
+    List<Batching> modes = new ArrayList<>();
+    modes.add(Batching.NONE);
+    if (config.batching() != null && config.batching().enabled()) {
+      modes.add(config.batching());
+    }
+    double[] inProcess = new double[2];
+    Map<Batching, List<double[]>> served = new LinkedHashMap<>(); // per mode: {req/s, cpu ms/req, failed, wrong}
+    modes.forEach(m -> served.put(m, new ArrayList<>()));
+    try (OnnxSession a = OnnxSession.open(whole.toByteArray(), new OnnxSession.Options(1, false));
+        OnnxSession b = OnnxSession.open(whole.toByteArray(), new OnnxSession.Options(1, false))) {
+      for (int round = 0; round < 2; round++) {
+        inProcess[round] = twoSessions(a, b, p.samples().get(0).input());
+        log.printf(Locale.ROOT, "  round %d: two in-process sessions %.1f/s (load %s)%n", round + 1, inProcess[round],
+            ProcessCpu.loadAverage());
+        for (Batching mode : modes) {
+          try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline",
+              p.stageBytes(), devices, mode)), security, PlanBackend.Options.DEFAULT);
+              Gateway gateway = Gateway.start(backend, 0, 0)) {
+            Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), 1.0); // warm-up
+            double cpu0 = ProcessCpu.seconds(pids);
+            Load.Result r = Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), config.seconds());
+            double cpu = ProcessCpu.seconds(pids) - cpu0 - r.clientCpuSeconds(); // the load clients are not the server
+            served.get(mode).add(new double[] {r.perSecond(), cpu * 1e3 / Math.max(1, r.answered()), r.failed(),
+                r.wrong(), r.latencyMs().p50()});
+            log.printf(Locale.ROOT, "  round %d: served%s %.1f/s, p50 %.1f ms, CPU %.2f ms/request, %d failed, %d wrong"
+                + " (load %s)%s%n", round + 1, mode.enabled() ? " with batching " + describe(mode) : "", r.perSecond(),
+                r.latencyMs().p50(), cpu * 1e3 / Math.max(1, r.answered()), r.failed(), r.wrong(),
+                ProcessCpu.loadAverage(), r.errors().isEmpty() ? "" : " first error: " + r.errors().get(0));
+          }
+        }
+      }
+    }
+    double twoSessions = Arrays.stream(inProcess).average().orElseThrow();
+    for (Batching mode : modes) {
+      List<double[]> runs = served.get(mode);
+      double perSecond = runs.stream().mapToDouble(x -> x[0]).average().orElseThrow();
+      double cpuMs = runs.stream().mapToDouble(x -> x[1]).average().orElseThrow();
+      int failed = (int) runs.stream().mapToDouble(x -> x[2]).sum();
+      int wrong = (int) runs.stream().mapToDouble(x -> x[3]).sum();
+      double p50 = runs.stream().mapToDouble(x -> x[4]).average().orElseThrow();
+      String label = mode.enabled() ? ", batching " + describe(mode) : "";
+      row("b concurrency", "CPU ms/request" + label, cpuMs, computeCpuMs, mode.enabled() ? "report" : "<= 1.3", "ms",
+          "all processes (gateway+coordinator, " + config.stages() + " workers; the load clients' threads subtracted)"
+              + " vs in-process chain CPU");
+      row("b concurrency", "throughput/s" + label, perSecond, twoSessions, mode.enabled() ? "report" : ">= 0.75",
+          "req/s", String.format(Locale.ROOT, "p50 %.1f ms; %d failed, %d wrong; baseline: 2 sessions of the whole"
+              + " model, 1 thread each", p50, failed, wrong));
+    }
+  }
+
+  private static String describe(Batching b) {
+    return "max " + b.maxBatchSize() + ", preferred " + b.preferredBatchSizes() + ", delay " + b.maxQueueDelayMicros()
+        + " us";
+  }
+
+  /** Two threads, each running the whole model in its own session, batch 1, for the configured time. */
+  private double twoSessions(OnnxSession a, OnnxSession b, TensorData x) throws InterruptedException {
+    Map<String, TensorData> feed = Map.of(x.name(), x);
+    for (int i = 0; i < 5; i++) {
+      a.run(feed);
+      b.run(feed);
+    }
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger done = new AtomicInteger();
+    List<Thread> threads = new ArrayList<>();
+    for (OnnxSession s : List.of(a, b)) {
+      Thread t = new Thread(() -> {
+        while (!stop.get()) {
+          s.run(feed);
+          done.incrementAndGet();
+        }
+      }, "in-process-session");
+      threads.add(t);
+    }
+    long t0 = System.nanoTime();
+    threads.forEach(Thread::start);
+    Thread.sleep((long) (config.seconds() * 1e3));
+    stop.set(true);
+    for (Thread t : threads) {
+      t.join();
+    }
+    return done.get() / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /**
+   * (d) Variant parallelism one request at a time over REST: the ensemble's served speed-up over
+   * the base against its compute-only ceiling (base / slowest variant, in process, same run).
+   */
+  private void variants(List<WorkerEndpoint> workers, PeerSecurity security) throws IOException {
+    Path dir = config.models().resolve("variants");
+    Path baseFile = config.models().resolve("base").resolve("base.onnx");
+    VariantFamilyManifest family = VariantFamilyManifest.read(dir.resolve(VariantFamilyManifest.FILE_NAME));
+    int n = family.variants().size();
+    log.printf("%n== (d) variant parallelism: %d-variant ensemble vs base, one request at a time over REST, %d"
+        + " interleaved rounds%n", n, config.rounds());
+    ModelGraph baseGraph = ModelGraph.load(baseFile);
+    TensorData x = SampleInputs.random(baseGraph, 1, 7).values().iterator().next();
+    TensorData image = x.withName(family.input().name());
+    List<Path> files = new ArrayList<>(List.of(baseFile));
+    family.variants().forEach(v -> files.add(dir.resolve(v.file())));
+    Map<Path, Double> ort = Latencies.medianMillis(files, image, 20, config.rounds());
+    double baseMs = ort.get(baseFile);
+    double slowestMs = files.subList(1, files.size()).stream().mapToDouble(ort::get).max().orElseThrow();
+    List<WorkerEndpoint> members = workers.subList(0, Math.min(n, workers.size()));
+    Cluster cluster = clusterOf(members);
+    try (PlanBackend base = PlanBackend.start(workers.subList(0, 1), List.of(FixedPlacement.chain("base",
+        List.of(Files.readAllBytes(baseFile)), List.of(workers.get(0).name()), "raw", new double[1])), security,
+        PlanBackend.Options.DEFAULT);
+        PlanBackend ensemble = PlanBackend.start(members, List.of(EnsembleProducer.variants(dir, cluster, 30_000)),
+            security, PlanBackend.Options.DEFAULT);
+        Gateway baseGateway = Gateway.start(base, 0, 0);
+        Gateway ensembleGateway = Gateway.start(ensemble, 0, 0);
+        BinaryRestClient baseClient = new BinaryRestClient(baseGateway.httpPort(), "base");
+        BinaryRestClient ensembleClient = new BinaryRestClient(ensembleGateway.httpPort(), family.name())) {
+      int warmup = Math.max(20, config.rounds() / 5);
+      double[] b = new double[config.rounds()];
+      double[] e = new double[config.rounds()];
+      int degraded = 0;
+      for (int r = -warmup; r < config.rounds(); r++) {
+        long t0 = System.nanoTime();
+        baseClient.infer(x);
+        long t1 = System.nanoTime();
+        BinaryRestClient.Reply reply = ensembleClient.infer(image);
+        long t2 = System.nanoTime();
+        if (r >= 0) {
+          b[r] = (t1 - t0) / 1e6;
+          e[r] = (t2 - t1) / 1e6;
+          degraded += Boolean.parseBoolean(reply.parameters().get(PlanBackend.PARAM_DEGRADED)) ? 1 : 0;
+        }
+      }
+      Percentiles pb = Percentiles.of(b);
+      Percentiles pe = Percentiles.of(e);
+      double ceiling = baseMs / slowestMs;
+      row("d variants", "served speed-up (base p50 / ensemble p50)", pb.p50() / pe.p50(), ceiling, ">= 0.9", "x",
+          String.format(Locale.ROOT, "base p50 %.2f ms, ensemble p50 %.2f ms, %d degraded; ceiling: base %.2f ms /"
+              + " slowest variant %.2f ms in process", pb.p50(), pe.p50(), degraded, baseMs, slowestMs));
+    }
+  }
+
+  /** Equal devices joined by 1 Gbit/s, 0.1 ms links: loopback as the cost model sees it. */
+  private static Cluster clusterOf(List<WorkerEndpoint> workers) {
+    List<ClusterDevice> devices = new ArrayList<>();
+    int n = workers.size();
+    double[][] bandwidth = new double[n][n];
+    double[][] latency = new double[n][n];
+    for (int a = 0; a < n; a++) {
+      devices.add(new ClusterDevice(workers.get(a).name(), workers.get(a).address(), 512L << 20,
+          new DeviceSpeed.Relative(1.0)));
+      for (int b = 0; b < n; b++) {
+        bandwidth[a][b] = a == b ? 0 : 125e6;
+        latency[a][b] = a == b ? 0 : 1e-4;
+      }
+    }
+    return new Cluster(devices, bandwidth, latency, null, Cluster.DEFAULT_MACS_PER_SECOND);
+  }
+
+  /**
+   * (f) Two plans of the model (the pipeline and a 2-stage cut) switched {@code switches} times while
+   * {@code connections} requests stay in flight: every request must get exactly one right answer.
+   */
+  private void switching(Pipeline p, ModelProfile profile, List<WorkerEndpoint> workers, PeerSecurity security) {
+    double seconds = Math.max(config.seconds(), config.switches() * 0.5);
+    log.printf("%n== (f) plan switching: %d switches in %.0f s with %d requests in flight%n", config.switches(),
+        seconds, config.connections());
+    Split two = ModelSplitter.split(profile, ModelSplitter.balancedCuts(profile, 2));
+    List<String> devices = workers.stream().map(WorkerEndpoint::name).toList();
+    try (PlanBackend backend = PlanBackend.start(workers, List.of(
+        chainPlan(p.name(), "pipeline", p.stageBytes(), devices.subList(0, config.stages()), null),
+        chainPlan(p.name(), "two-stage", two.stages().stream().map(s -> s.model().toByteArray()).toList(),
+            devices.subList(devices.size() - 2, devices.size()), null)), security, PlanBackend.Options.DEFAULT);
+        Gateway gateway = Gateway.start(backend, 0, 0)) {
+      AtomicInteger switched = new AtomicInteger();
+      long start = System.nanoTime();
+      long every = (long) (seconds * 1e9 / (config.switches() + 1));
+      Load.Result r = Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), () -> {
+        long now = System.nanoTime();
+        int due = (int) Math.min(config.switches(), (now - start) / every);
+        synchronized (switched) {
+          while (switched.get() < due) {
+            backend.activate(p.name(), switched.incrementAndGet() % 2 == 1 ? "two-stage" : "pipeline");
+          }
+        }
+        return now - start < seconds * 1e9;
+      });
+      row("f switching", "lost answers", r.failed(), 0, "= 0", "requests",
+          String.format(Locale.ROOT, "%d switches, %d answered, %d wrong, by plan %s", switched.get(), r.answered(),
+              r.wrong(), r.byPlan()));
+      row("f switching", "duplicated answers", backend.duplicateResults(), 0, "= 0", "results",
+          "results the coordinator received for already answered requests");
+    }
+  }
+
+  /**
+   * (e) A 2-stage cut whose first stage holds about 2/3 of the compute, on workers emulating devices
+   * {@code slowdown} times slower than this host: the first stage on one worker, then replicated on
+   * two; throughput with {@code connections} requests in flight.
+   */
+  private void replicated(ModelProfile profile, Path certs, List<String> slow, PeerSecurity security)
+      throws IOException {
+    int[] thirds = ModelSplitter.balancedCuts(profile, 3);
+    Split cut = ModelSplitter.split(profile, thirds[1]);
+    List<byte[]> stages = cut.stages().stream().map(s -> s.model().toByteArray()).toList();
+    double[] reference = new double[stages.size()];
+    for (int i = 0; i < stages.size(); i++) {
+      reference[i] = medianSeconds(stages.get(i));
+    }
+    log.printf(Locale.ROOT, "%n== (e) replicated bottleneck: 2 stages of %.2f / %.2f ms here, devices %.0fx slower,"
+        + " %d in flight, %.0f s each%n", reference[0] * 1e3, reference[1] * 1e3, config.slowdown(),
+        config.connections(), config.seconds());
+    List<WorkerProcess> processes = new ArrayList<>();
+    try {
+      List<WorkerEndpoint> endpoints = new ArrayList<>();
+      for (String w : slow) {
+        WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", config.slowdown(), certs.resolve(w),
+            work.resolve(w + ".log"));
+        processes.add(wp);
+        endpoints.add(new WorkerEndpoint(w, wp.address()));
+      }
+      List<Load.Sample> samples;
+      try (StageChain chain = StageChain.open(cut, new OnnxSession.Options(1, false))) {
+        samples = samples(profile, chain);
+      }
+      double[] perSecond = new double[2];
+      for (int replicas = 1; replicas <= 2; replicas++) {
+        List<Chains.Link> links = List.of(
+            new Chains.Link(stages.get(0), slow.subList(0, replicas), reference[0], Double.NaN, "first 2/3"),
+            new Chains.Link(stages.get(1), List.of(slow.get(2)), reference[1], Double.NaN, "last 1/3"));
+        PlanBundle plan = Chains.of("resnet", replicas == 1 ? "pipeline" : "replicated", links, "raw",
+            Predicted.UNKNOWN);
+        try (PlanBackend backend = PlanBackend.start(endpoints, List.of(new FixedPlacement(plan)), security,
+            PlanBackend.Options.DEFAULT);
+            Gateway gateway = Gateway.start(backend, 0, 0)) {
+          Load.run(gateway.httpPort(), "resnet", samples, config.connections(), 1.0);
+          Load.Result r = Load.run(gateway.httpPort(), "resnet", samples, config.connections(), config.seconds());
+          perSecond[replicas - 1] = r.perSecond();
+          log.printf(Locale.ROOT, "  first stage on %d worker(s): %.1f/s, p50 %.1f ms, %d failed, %d wrong (load %s)%n",
+              replicas, r.perSecond(), r.latencyMs().p50(), r.failed(), r.wrong(), ProcessCpu.loadAverage());
+        }
+      }
+      double k = config.slowdown();
+      double predictedGain = Math.max(k * reference[0], k * reference[1])
+          / Math.max(k * reference[0] / 2, k * reference[1]);
+      row("e replicated", "throughput/s, bottleneck on 2 workers", perSecond[1], perSecond[0], "report", "req/s",
+          String.format(Locale.ROOT, "gain %.2fx; the stage times predict %.2fx", perSecond[1] / perSecond[0],
+              predictedGain));
+    } finally {
+      processes.forEach(WorkerProcess::close);
+    }
+  }
+
+  /** Median seconds of one batch-1 run of a stage (zero inputs), in process. */
+  private static double medianSeconds(byte[] stage) {
+    try (OnnxSession s = OnnxSession.open(stage, new OnnxSession.Options(1, false))) {
+      Map<String, TensorData> feed = new LinkedHashMap<>();
+      for (var spec : s.inputs()) {
+        long[] shape = Arrays.stream(spec.shape()).map(d -> d < 0 ? 1 : d).toArray();
+        feed.put(spec.name(), new TensorData(spec.name(), spec.dtype(), shape,
+            new byte[Math.toIntExact(TensorData.elementCount(shape) * spec.dtype().byteSize())]));
+      }
+      double[] t = new double[31];
+      for (int r = -10; r < t.length; r++) {
+        long t0 = System.nanoTime();
+        s.run(feed);
+        if (r >= 0) {
+          t[r] = (System.nanoTime() - t0) / 1e9;
+        }
+      }
+      Arrays.sort(t);
+      return t[t.length / 2];
+    }
+  }
+
+  /** (c) One more hop against plain gRPC and raw TCP ping-pongs of the same bytes (plaintext). */
+  private void transport() throws Exception {
+    log.printf("%n== (c) one more hop vs gRPC and TCP ping-pong, %d round trips per size and path, interleaved%n",
+        config.transportSamples());
+    int[] sizes = {4 * 1024, 100 * 1024, 1024 * 1024};
+    List<TransportOverhead.Row> rows = TransportOverhead.run(work, sizes, config.transportSamples(), null, log);
+    for (int size : sizes) {
+      double tcp = p50(rows, "tcp-echo", size);
+      double grpc = p50(rows, "grpc-echo", size);
+      double hop = p50(rows, "shoal-2-stage", size) - p50(rows, "shoal-1-stage", size);
+      row("c hop", "extra hop p50 ms, " + size / 1024 + " KB", hop, grpc, "<= 1.2", "ms",
+          String.format(Locale.ROOT, "vs gRPC ping-pong round trip; one way (half) %.3f ms -> %.2fx; TCP ping-pong %.3f"
+              + " ms (gRPC/TCP %.2fx); 1-stage RTT %.3f ms", grpc / 2, hop / (grpc / 2), tcp, grpc / tcp,
+              p50(rows, "shoal-1-stage", size)));
+    }
+  }
+
+  private static double p50(List<TransportOverhead.Row> rows, String path, int size) {
+    return rows.stream().filter(r -> r.path().equals(path) && r.bytes() == size).findFirst().orElseThrow()
+        .rttMillis().p50();
+  }
+
+  private void row(String section, String measure, double served, double baseline, String target, String unit,
+      String note) {
+    double ratio = baseline == 0 ? Double.NaN : served / baseline;
+    table.row(section, measure, served, baseline, ratio, target, unit, note);
+    log.printf(Locale.ROOT, "  %-14s %-44s %10.3f vs %10.3f  ratio %6.2f  target %s  %s%n", section, measure, served,
+        baseline, ratio, target, note);
+  }
+}

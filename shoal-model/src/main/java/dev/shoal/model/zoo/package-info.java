@@ -1,0 +1,4 @@
+/**
+ * Well-known network shapes with seeded random weights, for tests and planner profiles.
+ */
+package dev.shoal.model.zoo;
