@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     subcommands = {BenchSplitCommand.class, PipelineBenchCommand.class, BenchVariantsCommand.class,
         BenchPlannerCommand.class, BenchAvailabilityCommand.class, BenchResponseTimeCommand.class, BenchPolicyCommand.class,
         BenchFluidCommand.class, BenchCodecsCommand.class, BenchTlsCommand.class,
-        BenchHardeningCommand.class, BenchDataplaneCommand.class})
+        BenchHardeningCommand.class, BenchDataplaneCommand.class, BenchWidthParallelCommand.class})
 public final class BenchCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -48,6 +48,10 @@ import picocli.CommandLine.Option;
       "  --fluid DIR           a Fluid network (DIR/fluid.json, from `shoal train fluid`):",
       "                        group k on the cluster's k-th device, served in --mode;",
       "                        the admin API switches modes (high-accuracy, high-throughput, auto)",
+      "  --separable DIR       width parallelism: a separable network exported by",
+      "                        `shoal search-policy` (--policy P.json picks the export",
+      "                        of that policy), one part per device, peers exchanging",
+      "                        their chunks directly",
       "  --plan P.json         plans written by `shoal plan --out` (repeat for several",
       "                        plans of one model; the first is active)",
       "  --local M.onnx        one ONNX Runtime session in this process (no cluster)",
@@ -75,6 +79,10 @@ public final class ServeCommand implements Callable<Integer> {
         description = "a Fluid network (fluid.json, from `shoal train fluid`, e.g. models/fashion/fluid/g2)")
     Path fluid;
 
+    @Option(names = "--separable", paramLabel = "DIR", required = true,
+        description = "a separable network's export (separable.json), or a directory of exports with --policy")
+    Path separable;
+
     @Option(names = "--plan", paramLabel = "P.json", required = true,
         description = "a plan graph from `shoal plan --out`; repeat for several plans of one model")
     List<Path> plans;
@@ -86,6 +94,10 @@ public final class ServeCommand implements Callable<Integer> {
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   What what;
+
+  @Option(names = "--policy", paramLabel = "P.json",
+      description = "--separable: serve the export of this transmission policy (policy.json of `shoal search-policy`)")
+  Path policy;
 
   @Option(names = "--cluster", paramLabel = "C.yaml",
       description = "the cluster spec; every device gives its worker's address (all but --local)")
@@ -183,6 +195,9 @@ public final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--cluster C.yaml and --credentials DIR are needed to serve on workers "
           + "(or use --local M.onnx)");
     }
+    if (policy != null && what.separable == null) {
+      throw new IllegalArgumentException("--policy goes with --separable DIR");
+    }
     Cluster spec = ClusterYaml.read(cluster);
     NodeCredentials node = NodeCredentials.load(credentials);
     if (node.identity().role() != NodeRole.COORDINATOR) {
@@ -203,6 +218,8 @@ public final class ServeCommand implements Callable<Integer> {
       plans.add(ClusterServing.pipeline(what.model, spec, Solvers.byName(solver, 1), codec, replicate));
     } else if (what.variants != null) {
       plans.add(ClusterServing.variants(what.variants, spec, deadline));
+    } else if (what.separable != null) {
+      plans.add(ClusterServing.separable(what.separable, java.util.Optional.ofNullable(policy)));
     } else if (what.classParallel != null) {
       plans.add(ClusterServing.classParallel(what.classParallel, spec, deadline));
     } else {

@@ -12,7 +12,7 @@ import java.util.List;
  * inside these namespaces; each worker's egress is shaped with {@code tc qdisc … tbf}. Nothing is
  * added to the root namespace, and {@link #close()} deletes every namespace it made, by name.
  */
-final class NetNamespaces implements AutoCloseable {
+public final class NetNamespaces implements AutoCloseable {
   private final String prefix = "shoal-" + ProcessHandle.current().pid();
   private final String subnet;
   private final List<String> created = new ArrayList<>();
@@ -21,7 +21,7 @@ final class NetNamespaces implements AutoCloseable {
   /**
    * @param rateMbit egress limit of every worker, Mbit/s; 0 for none
    */
-  NetNamespaces(int workers, int rateMbit) throws IOException {
+  public NetNamespaces(int workers, int rateMbit) throws IOException {
     this.workers = workers;
     this.subnet = "10.213." + (ProcessHandle.current().pid() % 250) + ".";
     try {
@@ -56,11 +56,11 @@ final class NetNamespaces implements AutoCloseable {
     return h == 0 ? prefix + "-c" : prefix + "-" + h;
   }
 
-  String address(int h) {
+  public String address(int h) {
     return subnet + (h + 1);
   }
 
-  List<String> exec(int h) {
+  public List<String> exec(int h) {
     return List.of("ip", "netns", "exec", host(h));
   }
 

@@ -36,7 +36,7 @@ import java.util.concurrent.Future;
  * plans over the cluster, the stages are deployed on worker processes, and a coordinator process
  * keeps a window of requests in flight.
  */
-final class PipelineThroughput {
+public final class PipelineThroughput {
 
   /** A network to measure on: loopback, or namespaces whose workers' egress is shaped. */
   record Network(String name, int rateMbit) {
@@ -197,9 +197,15 @@ final class PipelineThroughput {
   }
 
   static JsonNode probe(List<String> prefix, List<String> args, Path log) throws IOException, InterruptedException {
+    return probe(prefix, ThroughputProbe.class.getName(), args, log);
+  }
+
+  /** Runs a probe main of this class path (in a namespace with {@code prefix}) and reads its RESULT line. */
+  public static JsonNode probe(List<String> prefix, String mainClass, List<String> args, Path log)
+      throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx1g",
-        "-cp", System.getProperty("java.class.path"), ThroughputProbe.class.getName()));
+        "-cp", System.getProperty("java.class.path"), mainClass));
     cmd.addAll(args);
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String result = null;

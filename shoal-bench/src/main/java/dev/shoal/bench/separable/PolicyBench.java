@@ -77,7 +77,8 @@ public final class PolicyBench {
         table.row(
             results.groups(), m.name(), separable ? (Object) m.bytesPerInference() : "-",
             separable ? (Object) round(m.reduction(), 4) : "-", round(accuracy, 4), round(-100 * drop, 2),
-            separable ? (met ? "yes" : "no") : "-", round(m.validationAccuracy(), 4), separable ? m.policy() : "-");
+            separable ? (met ? "yes" : "no") : "-", Double.isNaN(m.validationAccuracy()) ? "-" : (Object) round(m.validationAccuracy(), 4),
+            separable ? m.policy() : "-");
         log.printf(Locale.ROOT, "G=%d %-14s measured %.4f on %d test images%n", results.groups(), m.name(), accuracy,
             test.data().count());
         if (m.name().equals("searched-fp32")) {

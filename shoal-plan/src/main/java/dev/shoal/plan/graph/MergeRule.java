@@ -16,7 +16,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = MergeRule.TopKFusion.class, name = "topk-fusion"),
   @JsonSubTypes.Type(value = MergeRule.ClassConcat.class, name = "class-concat"),
   @JsonSubTypes.Type(value = MergeRule.WeightedAverage.class, name = "weighted-average"),
-  @JsonSubTypes.Type(value = MergeRule.Routed.class, name = "routed")
+  @JsonSubTypes.Type(value = MergeRule.Routed.class, name = "routed"),
+  @JsonSubTypes.Type(value = MergeRule.Sum.class, name = "sum")
 })
 public sealed interface MergeRule {
 
@@ -82,6 +83,21 @@ public sealed interface MergeRule {
    * output}. Fluid high-throughput mode: each sub-network answers alone on its own device.
    */
   record Routed(String output, long[] shape) implements MergeRule {
+    public List<String> roles() {
+      return List.of("values");
+    }
+
+    public List<TensorSpec> outputs() {
+      return List.of(new TensorSpec(output, DType.FLOAT, shape));
+    }
+  }
+
+  /**
+   * Width parallelism: the element-wise sum of every member's {@code values} (FP32, all of one
+   * shape) as {@code output}, e.g. the partial logits of a separable network's devices. Every
+   * member is needed; with one missing the request fails rather than answer a partial sum.
+   */
+  record Sum(String output, long[] shape) implements MergeRule {
     public List<String> roles() {
       return List.of("values");
     }

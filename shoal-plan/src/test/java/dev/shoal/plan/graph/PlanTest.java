@@ -70,6 +70,21 @@ class PlanTest {
   }
 
   @Test
+  void aSumMergeOfRequiredStagesRoundTrips() {
+    MergeRule rule = new MergeRule.Sum("logits", new long[] {-1, 10});
+    Stage d0 = stage("d0s0", false, List.of("x"), List.of("partial_logits"), "w0");
+    Stage d1 = stage("d1s0", false, List.of("x"), List.of("partial_logits"), "w1");
+    Map<String, String> roles = Map.of("values", "partial_logits");
+    Merge sum = new Merge("sum", rule, List.of(new Merge.Member("d0s0", "d0s0", roles, 1, null),
+        new Merge.Member("d1s0", "d1s0", roles, 1, null)), 0);
+    Plan p = new Plan("separable", "width-parallel", List.of(X), rule.outputs(), List.of(d0, d1),
+        List.of(edge(Plan.REQUEST, "x", "d0s0", "x"), edge(Plan.REQUEST, "x", "d1s0", "x")), List.of(), List.of(sum),
+        null).validate();
+    assertThat(PlanJson.toJson(p)).contains("\"kind\" : \"sum\"");
+    assertThat(PlanJson.toJson(PlanJson.fromJson(PlanJson.toJson(p), "t").validate())).isEqualTo(PlanJson.toJson(p));
+  }
+
+  @Test
   void optionalStagesFeedOnlyMergesAndMergesTakeWhatTheirRuleNeeds() {
     MergeRule rule = new MergeRule.TopKFusion(3);
     List<TensorSpec> outs = rule.outputs();

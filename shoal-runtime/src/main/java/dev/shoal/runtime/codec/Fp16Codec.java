@@ -8,21 +8,29 @@ import java.nio.ByteOrder;
 
 /**
  * FLOAT tensors as IEEE 754 half precision, rounded to nearest even: half the bytes, relative
- * error at most 2^-11 in the normal range (|x| in [6.1e-5, 65504]); larger values become infinity.
+ * error at most 2^-11 in the normal range (|x| in [6.1e-5, 65504]); larger values become infinity,
+ * or with {@link #SATURATING} ({@code fp16s}) the largest half of their sign, as the separable
+ * network's training simulates its fp16 links (an overflow to infinity would poison a whole batch).
  */
 public final class Fp16Codec implements TensorCodec {
-  public static final Fp16Codec INSTANCE = new Fp16Codec();
+  public static final Fp16Codec INSTANCE = new Fp16Codec(false);
+  public static final Fp16Codec SATURATING = new Fp16Codec(true);
+  private static final float HALF_MAX = 65504f;
 
-  private Fp16Codec() {}
+  private final boolean saturating;
+
+  private Fp16Codec(boolean saturating) {
+    this.saturating = saturating;
+  }
 
   @Override
   public Codec id() {
-    return Codec.CODEC_FP16;
+    return saturating ? Codec.CODEC_FP16_SATURATING : Codec.CODEC_FP16;
   }
 
   @Override
   public String label() {
-    return "fp16";
+    return saturating ? "fp16s" : "fp16";
   }
 
   @Override
@@ -44,9 +52,10 @@ public final class Fp16Codec implements TensorCodec {
     int n = tensor.data().length / 4;
     ByteBuffer out = ByteBuffer.allocate(n * 2).order(ByteOrder.LITTLE_ENDIAN);
     for (int i = 0; i < n; i++) {
-      out.putShort(toHalf(in.getFloat(i * 4)));
+      float v = in.getFloat(i * 4);
+      out.putShort(toHalf(saturating && Float.isFinite(v) ? Math.max(-HALF_MAX, Math.min(HALF_MAX, v)) : v));
     }
-    return new Encoded(Codec.CODEC_FP16, out.array());
+    return new Encoded(id(), out.array());
   }
 
   @Override

@@ -16,12 +16,13 @@ import java.util.Locale;
  * payload formats: each class's comment and docs/runtime.md ("Codecs").
  */
 public sealed interface TensorCodec
-    permits RawCodec, Fp16Codec, Int8BlockCodec, Int8ChannelCodec, Int4BlockCodec, SparseCodec, Lz4Codec,
-        ZstdCodec, EntropyCoded {
+    permits RawCodec, Fp16Codec, Int8BlockCodec, Int8ChannelCodec, Int4BlockCodec, SymmetricChannelCodec, SparseCodec,
+        Lz4Codec, ZstdCodec, EntropyCoded {
 
   /** Names {@link #parse} accepts before an optional {@code +lz4} or {@code +zstd}. */
   List<String> NAMES =
-      List.of("raw", "fp16", "int8", "int8c", "int4", "sparse", "sparse-fp16", "sparse-int8", "lz4", "zstd");
+      List.of("raw", "fp16", "int8", "int8c", "int4", "sparse", "sparse-fp16", "sparse-int8", "lz4", "zstd", "fp16s",
+          "int8s", "int4s");
 
   /** The codec's wire id (of the inner codec for an {@link EntropyCoded}). */
   Codec id();
@@ -81,6 +82,9 @@ public sealed interface TensorCodec
       case CODEC_SPARSE_INT8 -> SparseCodec.INT8;
       case CODEC_LZ4 -> Lz4Codec.INSTANCE;
       case CODEC_ZSTD -> ZstdCodec.INSTANCE;
+      case CODEC_FP16_SATURATING -> Fp16Codec.SATURATING;
+      case CODEC_INT8_SYMMETRIC -> SymmetricChannelCodec.INT8;
+      case CODEC_INT4_SYMMETRIC -> SymmetricChannelCodec.INT4;
       default -> throw new CodecException("unknown codec id " + id);
     };
     if (entropy == Entropy.ENTROPY_NONE) {
@@ -114,6 +118,9 @@ public sealed interface TensorCodec
       case "sparse-int8" -> SparseCodec.INT8;
       case "lz4" -> Lz4Codec.INSTANCE;
       case "zstd" -> ZstdCodec.INSTANCE;
+      case "fp16s" -> Fp16Codec.SATURATING;
+      case "int8s" -> SymmetricChannelCodec.INT8;
+      case "int4s" -> SymmetricChannelCodec.INT4;
       default -> throw new IllegalArgumentException("unknown codec '" + spec + "' (codecs: "
           + String.join(", ", NAMES) + "; any but lz4 and zstd may end in +lz4 or +zstd, e.g. int8c+zstd)");
     };

@@ -47,6 +47,9 @@ public final class Mergers {
     if (rule instanceof MergeRule.Routed) {
       return Mergers::routed;
     }
+    if (rule instanceof MergeRule.Sum) {
+      return Mergers::sum;
+    }
     throw new IllegalArgumentException("no merger for rule " + rule);
   }
 
@@ -172,6 +175,36 @@ public final class Mergers {
       return new Merged(Map.of(rule.output(), v.withName(rule.output())), List.of(a.member().name()), rejected);
     }
     return new Merged(Map.of(), List.of(), rejected);
+  }
+
+  /** Every member's values added in member order (float32, as the devices' partial sums would be added). */
+  private static Merged sum(Merge merge, List<Answer> answers, boolean degraded) {
+    MergeRule.Sum rule = (MergeRule.Sum) merge.rule();
+    List<String> rejected = new ArrayList<>();
+    if (degraded || answers.size() < merge.members().size()) {
+      answers.forEach(a -> rejected.add(a.member().name() + ": left out, a sum needs every member's part"));
+      return new Merged(Map.of(), List.of(), rejected);
+    }
+    long[] shape = answers.get(0).byRole().get("values").shape();
+    float[] sum = new float[(int) TensorData.elementCount(shape)];
+    List<String> answered = new ArrayList<>();
+    for (Answer a : answers) {
+      TensorData v = a.byRole().get("values");
+      if (v.dtype() != DType.FLOAT || !Arrays.equals(v.shape(), shape)) {
+        rejected.add(a.member().name() + ": bad answer: values " + v.dtype() + Arrays.toString(v.shape())
+            + ", others " + Arrays.toString(shape));
+        continue;
+      }
+      float[] f = v.floats();
+      for (int i = 0; i < sum.length; i++) {
+        sum[i] += f[i];
+      }
+      answered.add(a.member().name());
+    }
+    if (!rejected.isEmpty()) {
+      return new Merged(Map.of(), List.of(), rejected);
+    }
+    return new Merged(Map.of(rule.output(), TensorData.ofFloats(rule.output(), shape, sum)), answered, rejected);
   }
 
   private static int rows(List<Answer> answers) {

@@ -77,7 +77,19 @@ class CodecPropertiesTest {
     long[] shape = t.shape();
     ChannelSlices slices = ChannelSlices.of(shape, x.length);
     if (c instanceof Fp16Codec || c == SparseCodec.FP16) {
-      assertFp16(x, y, what);
+      assertFp16(x, y, c == Fp16Codec.SATURATING, what);
+    } else if (c instanceof SymmetricChannelCodec sym) {
+      for (int start = 0; start < x.length; start += slices.length()) {
+        float max = 0;
+        for (int i = start; i < start + slices.length(); i++) {
+          max = Math.max(max, Math.abs(x[i]));
+        }
+        float scale = Math.max(max / sym.levels(), SymmetricChannelCodec.MIN_SCALE);
+        for (int i = start; i < start + slices.length(); i++) {
+          assertThat((double) Math.abs(y[i] - x[i])).as(what + " x=" + x[i])
+              .isLessThanOrEqualTo(scale / 2.0 + 2 * Math.ulp(max));
+        }
+      }
     } else if (c instanceof Int8ChannelCodec) {
       assertAffine(x, y, slices.length(), 255, false, what);
     } else if (c == SparseCodec.INT8) {
@@ -106,10 +118,10 @@ class CodecPropertiesTest {
     }
   }
 
-  private static void assertFp16(float[] x, float[] y, String what) {
+  private static void assertFp16(float[] x, float[] y, boolean saturating, String what) {
     for (int i = 0; i < x.length; i++) {
       if (Math.abs(x[i]) > 65504f) {
-        assertThat(Float.isInfinite(y[i])).as(what).isTrue();
+        assertThat(saturating ? y[i] == Math.copySign(65504f, x[i]) : Float.isInfinite(y[i])).as(what).isTrue();
       } else {
         assertThat((double) Math.abs(y[i] - x[i])).as(what + " x=" + x[i])
             .isLessThanOrEqualTo(Math.abs(x[i]) * 0x1p-11 + 0x1p-25);
@@ -143,7 +155,7 @@ class CodecPropertiesTest {
   void lossyCodecsReportTheirFallbackAndEntropyStagesTheirs() {
     TensorData nan = TensorData.ofFloats("nan", new long[] {1, 2, 3}, new float[] {0, 1, Float.NaN, 0, -0f, 2});
     TensorData ids = new TensorData("ids", DType.INT64, new long[] {2}, new byte[16]);
-    for (String label : List.of("int8c", "int4", "sparse-int8")) {
+    for (String label : List.of("int8c", "int4", "sparse-int8", "int8s", "int4s")) {
       assertThat(TensorCodec.parse(label).encode(nan).codec()).as(label).isEqualTo(Codec.CODEC_RAW);
       TensorCodec.Encoded z = TensorCodec.parse(label + "+zstd").encode(nan);
       assertThat(z.codec()).isEqualTo(Codec.CODEC_ZSTD);
@@ -167,7 +179,7 @@ class CodecPropertiesTest {
   void perChannelCodecsEncodeABatchAsItsSamplesOneByOne() {
     Random r = new Random(12);
     TensorData batch = random(r, new long[] {3, 4, 10, 10}, 0.4, 2, true);
-    for (String label : List.of("int8c", "int4", "sparse-int8", "sparse-fp16")) {
+    for (String label : List.of("int8c", "int4", "sparse-int8", "sparse-fp16", "int8s", "int4s")) {
       TensorCodec c = TensorCodec.parse(label);
       float[] whole = roundTrip(c, batch).floats();
       float[] x = batch.floats();
@@ -215,7 +227,7 @@ class CodecPropertiesTest {
       assertThat(TensorCodec.parse(c.label())).isEqualTo(c);
       assertThat(TensorCodec.of(c.id(), c.entropy())).isEqualTo(c);
     }
-    assertThat(TensorCodec.all()).hasSize(10 + 7 * 2);
+    assertThat(TensorCodec.all()).hasSize(13 + 10 * 2);
     assertThat(TensorCodec.parse("raw+lz4")).isSameAs(Lz4Codec.INSTANCE);
     assertThat(TensorCodec.parse(" Int8C+ZSTD ").label()).isEqualTo("int8c+zstd");
     assertThatThrownBy(() -> TensorCodec.parse("int3")).isInstanceOf(IllegalArgumentException.class)
@@ -282,7 +294,7 @@ class CodecPropertiesTest {
         }
       }
     }
-    assertThat(refused).contains("sparse", "sparse+lz4", "int4+zstd", "int8c+lz4");
+    assertThat(refused).contains("sparse", "sparse+lz4", "int4+zstd", "int8c+lz4", "int8s", "int4s+zstd");
   }
 
   @Test
@@ -338,6 +350,56 @@ class CodecPropertiesTest {
     ByteBuffer.wrap(lz).order(ByteOrder.LITTLE_ENDIAN).putInt(0, Integer.MAX_VALUE);
     assertThatThrownBy(() -> TensorCodec.parse("int8c+lz4").decode("t", DType.FLOAT, shape, lz))
         .hasMessageContaining("declares 2147483647 bytes");
+    byte[] int8s = SymmetricChannelCodec.INT8.encode(t).payload();
+    ByteBuffer.wrap(int8s).order(ByteOrder.LITTLE_ENDIAN).putFloat(4, -1f);
+    assertThatThrownBy(() -> SymmetricChannelCodec.INT8.decode("t", DType.FLOAT, shape, int8s))
+        .hasMessageContaining("invalid int8s scale -1.0 of slice 1");
+    byte[] minus128 = SymmetricChannelCodec.INT8.encode(t).payload();
+    minus128[6 * 4 + 2] = (byte) -128;
+    assertThatThrownBy(() -> SymmetricChannelCodec.INT8.decode("t", DType.FLOAT, shape, minus128))
+        .hasMessageContaining("code -128 at element 2 is outside [-127, 127]");
+    TensorData three = TensorData.ofFloats("t", new long[] {3}, new float[] {1, -2, 3});
+    byte[] int4s = SymmetricChannelCodec.INT4.encode(three).payload();
+    assertThat(int4s).hasSize(4 + 2);
+    int4s[5] |= (byte) 0x30;
+    assertThatThrownBy(() -> SymmetricChannelCodec.INT4.decode("t", DType.FLOAT, new long[] {3}, int4s))
+        .hasMessageContaining("past the last element");
+  }
+
+  /**
+   * The symmetric codecs and fp16s give exactly the values the separable network's training
+   * simulates on its links (scale max|x|/L in float32, ties to even, codes clamped to [-L, L];
+   * halves saturating at 65504), written out here as the definition.
+   */
+  @Test
+  void symmetricCodecsAndSaturatingFp16GiveTheDefinedValues() {
+    Random r = new Random(16);
+    TensorData t = random(r, new long[] {2, 5, 7, 7}, 0.7, 3, true);
+    float[] x = t.floats();
+    for (SymmetricChannelCodec c : List.of(SymmetricChannelCodec.INT8, SymmetricChannelCodec.INT4)) {
+      float levels = c.levels();
+      float[] expected = x.clone();
+      for (int plane = 0; plane < 10; plane++) {
+        float max = 0;
+        for (int i = plane * 49; i < (plane + 1) * 49; i++) {
+          max = Math.max(max, Math.abs(x[i]));
+        }
+        float scale = Math.max(max / levels, 1e-12f);
+        for (int i = plane * 49; i < (plane + 1) * 49; i++) {
+          float q = (float) Math.rint(x[i] / scale);
+          expected[i] = Math.max(-levels, Math.min(levels, q)) * scale;
+        }
+      }
+      // numerically equal: a code 0 decodes to +0 where the definition's rounding keeps a -0
+      float[] back = roundTrip(c, t).floats();
+      for (int i = 0; i < x.length; i++) {
+        assertThat(back[i] == expected[i]).as(c.label() + " element " + i + ": " + back[i] + " vs " + expected[i]).isTrue();
+      }
+      assertThat(c.encode(t).payload()).hasSize(10 * 4 + (2 * 5 * 49 * (c == SymmetricChannelCodec.INT8 ? 8 : 4) + 7) / 8);
+    }
+    float[] big = {70000f, -1e9f, 65519f, 1.00048828125f, 3e-8f};
+    float[] halves = roundTrip(Fp16Codec.SATURATING, TensorData.ofFloats("t", new long[] {5}, big)).floats();
+    assertThat(halves).containsExactly(65504f, -65504f, 65504f, 1f, 0x1p-24f);
   }
 
   private static float[] sparseValues(int n, int... at) {

@@ -118,4 +118,23 @@ class MergersTest {
         new Mergers.Answer(b, Map.of("values", TensorData.ofFloats("y", new long[] {1, 2}, new float[] {5, 6})))), false);
     assertThat(merged.outputs().get("mean").floats()).containsExactly(2f, 3f);
   }
+
+  @Test
+  void sumOfEveryMembersPartAndNoAnswerWithAPartMissing() {
+    MergeRule.Sum rule = new MergeRule.Sum("logits", new long[] {-1, 2});
+    Merge.Member a = new Merge.Member("d0s2", "d0s2", Map.of("values", "partial_logits"), 1, List.of());
+    Merge.Member b = new Merge.Member("d1s2", "d1s2", Map.of("values", "partial_logits"), 1, List.of());
+    Merge m = new Merge("sum", rule, List.of(a, b), 0);
+    Mergers.Answer partA = new Mergers.Answer(a, Map.of("values", TensorData.ofFloats("p", new long[] {1, 2}, new float[] {1, 2})));
+    Mergers.Answer partB = new Mergers.Answer(b, Map.of("values", TensorData.ofFloats("p", new long[] {1, 2}, new float[] {0.5f, -6})));
+    Mergers.Merged merged = Mergers.of(rule).merge(m, List.of(partA, partB), false);
+    assertThat(merged.outputs().get("logits").floats()).containsExactly(1.5f, -4f);
+    assertThat(merged.answered()).containsExactly("d0s2", "d1s2");
+    Mergers.Merged partial = Mergers.of(rule).merge(m, List.of(partA), true);
+    assertThat(partial.answered()).isEmpty();
+    assertThat(partial.outputs()).isEmpty();
+    assertThat(partial.rejected()).singleElement().asString().contains("a sum needs every member's part");
+    Mergers.Answer wrong = new Mergers.Answer(b, Map.of("values", TensorData.ofFloats("p", new long[] {1, 3}, new float[3])));
+    assertThat(Mergers.of(rule).merge(m, List.of(partA, wrong), false).answered()).isEmpty();
+  }
 }

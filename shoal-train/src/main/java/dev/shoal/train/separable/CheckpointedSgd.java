@@ -86,6 +86,21 @@ final class CheckpointedSgd extends Optimizer {
     return list;
   }
 
+  /** A copy of every momentum buffer by parameter id, to go back to after a failed step. */
+  Map<String, float[]> copyState() {
+    Map<String, float[]> copy = new LinkedHashMap<>();
+    velocity.forEach((id, v) -> copy.put(id, v.toFloatArray()));
+    return copy;
+  }
+
+  /** Puts back the buffers of {@link #copyState}; buffers made since then start again from zero. */
+  void setState(Map<String, float[]> copy) {
+    for (var e : velocity.entrySet()) {
+      float[] saved = copy.get(e.getKey());
+      e.getValue().set(saved != null ? saved : new float[(int) e.getValue().size()]);
+    }
+  }
+
   /** Restores the buffers of {@link #state}; {@code ids} maps names back to this network's ids. */
   void restore(NDList saved, Map<String, String> ids, NDManager manager) {
     velocity.clear();

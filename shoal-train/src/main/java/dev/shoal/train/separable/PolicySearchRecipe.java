@@ -1,5 +1,6 @@
 package dev.shoal.train.separable;
 
+import dev.shoal.model.family.SeparableManifest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shoal.model.TensorData;
@@ -113,7 +114,7 @@ public final class PolicySearchRecipe {
             trained.supernet().config().labelSmoothing(), trained.supernet().config().augmentation(), settings.seed());
     try (SeparableTrainer supernet = new SeparableTrainer(new SeparableNet(arch), fineTune, data.train().data().count())) {
       supernet.loadWeights(modelDir.resolve(SeparableRecipe.SUPERNET_WEIGHTS));
-      PolicySearch.Evaluator evaluator = cachedEvaluator(supernet, searchSet, outDir.resolve(EVALUATIONS));
+      PolicySearch.Evaluator evaluator = cachedEvaluator(supernet, searchSet, data.train(), outDir.resolve(EVALUATIONS));
       PolicySpace space = new PolicySpace(arch, List.of(LinkCodec.values()));
       for (String method : settings.methods()) {
         PolicySearch.Result r =
@@ -141,6 +142,7 @@ public final class PolicySearchRecipe {
       double chosenVal = -1;
       for (Candidate c : finalists) {
         supernet.net().usePolicy(c.policy());
+        supernet.recalibrate(data.train(), SeparableTrainer.CALIBRATION_IMAGES);
         double val = Accuracy.of(supernet.logits(data.validation()), data.validation().data());
         log.accept(String.format("finalist %s: %.4f on all %d validation images (search %.4f)", c.policy().summary(), val,
             data.validation().data().count(), c.accuracy()));
@@ -217,6 +219,7 @@ public final class PolicySearchRecipe {
             new SeparableNet(SeparableTraining.read(modelDir).architecture()), fineTune, fineTuneSet.data().count())) {
       trainer.loadWeights(modelDir.resolve(SeparableRecipe.SUPERNET_WEIGHTS));
       trainer.net().usePolicy(policy);
+      trainer.recalibrate(data.train(), SeparableTrainer.CALIBRATION_IMAGES);
       if (epochs > 0) {
         trainer.fit(fineTuneSet, Optional.empty(), outDir.resolve("checkpoints").resolve(name),
             SeparableProgress.epochs("fine-tune " + name, fineTune, log));
@@ -246,8 +249,8 @@ public final class PolicySearchRecipe {
   }
 
   /** Scores a policy on {@code images}, remembering every score in {@code file} across runs. */
-  private static PolicySearch.Evaluator cachedEvaluator(SeparableTrainer supernet, BatchMaker images, Path file)
-      throws IOException {
+  private static PolicySearch.Evaluator cachedEvaluator(
+      SeparableTrainer supernet, BatchMaker images, BatchMaker calibration, Path file) throws IOException {
     Map<String, Double> cache = new LinkedHashMap<>();
     if (Files.isRegularFile(file)) {
       for (String line : Files.readAllLines(file)) {
@@ -264,6 +267,7 @@ public final class PolicySearchRecipe {
         return known;
       }
       supernet.net().usePolicy(policy);
+      supernet.recalibrate(calibration, SeparableTrainer.CALIBRATION_IMAGES);
       double accuracy = Accuracy.of(supernet.logits(images), images.data());
       cache.put(key, accuracy);
       try {

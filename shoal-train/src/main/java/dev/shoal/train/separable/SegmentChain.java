@@ -1,5 +1,6 @@
 package dev.shoal.train.separable;
 
+import dev.shoal.model.family.SeparableManifest;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.train.data.Augmentation;

@@ -1,5 +1,6 @@
 package dev.shoal.train.separable;
 
+import dev.shoal.model.family.SeparableManifest;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.model.DType;

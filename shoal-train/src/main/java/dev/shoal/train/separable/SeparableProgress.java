@@ -2,7 +2,6 @@ package dev.shoal.train.separable;
 
 import dev.shoal.train.train.TrainConfig;
 import dev.shoal.train.train.TrainingSession.EpochReport;
-import dev.shoal.train.train.TrainingSession.Listener;
 import java.util.function.Consumer;
 
 /** Progress lines of the separable training phases, with the time of day for long runs. */
@@ -10,13 +9,20 @@ final class SeparableProgress {
 
   private SeparableProgress() {}
 
-  static Listener epochs(String what, TrainConfig config, Consumer<String> log) {
-    return new Listener() {
+  static SeparableTrainer.Progress epochs(String what, TrainConfig config, Consumer<String> log) {
+    return new SeparableTrainer.Progress() {
       @Override
       public void epoch(EpochReport r) {
         log.accept(String.format(
             "%s %s: epoch %d/%d, loss %.4f, %.1f s (%.0f images/s)", java.time.LocalTime.now().withNano(0), what,
             r.epoch(), config.epochs(), r.meanLoss(), r.seconds(), r.samples() / r.seconds()));
+      }
+
+      @Override
+      public void rolledBack(int epoch, int step, long toStep) {
+        log.accept(String.format(
+            "%s %s: epoch %d/%d, step %d: loss not finite, back to the weights after step %d", java.time.LocalTime.now()
+                .withNano(0), what, epoch, config.epochs(), step, toStep));
       }
 
       @Override

@@ -111,8 +111,10 @@ public final class SeparableRecipe {
               SeparableProgress.epochs("supernet", supernetConfig, log));
       trainer.saveWeights(outDir.resolve(SUPERNET_WEIGHTS));
       net.usePolicy(TransmissionPolicy.baseline(arch));
+      trainer.recalibrate(data.train(), SeparableTrainer.CALIBRATION_IMAGES);
       double baselineVal = Accuracy.of(trainer.logits(data.validation()), data.validation().data());
       net.usePolicy(TransmissionPolicy.none(arch));
+      trainer.recalibrate(data.train(), SeparableTrainer.CALIBRATION_IMAGES);
       double noneVal = Accuracy.of(trainer.logits(data.validation()), data.validation().data());
       log.accept(String.format(
           "supernet: validation accuracy %.4f exchanging at every block, %.4f never exchanging", baselineVal, noneVal));

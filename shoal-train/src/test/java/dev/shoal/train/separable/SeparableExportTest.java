@@ -1,5 +1,6 @@
 package dev.shoal.train.separable;
 
+import dev.shoal.model.family.SeparableManifest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.shoal.train.SampleData;
@@ -55,7 +56,7 @@ class SeparableExportTest {
       assertThat(m.bytesPerInference()).isEqualTo(policy.bytes(arch));
       assertThat(m.exchanges().stream().mapToLong(SeparableManifest.Exchange::bytesPerSample).sum() + 4 * 10 * 4)
           .isEqualTo(m.bytesPerInference());
-      assertThat(m.transmissionPolicy()).isEqualTo(policy);
+      assertThat(TransmissionPolicy.parse(m.policy().toString())).isEqualTo(policy);
 
       float[] whole = OnnxEvaluator.run(dir.resolve(m.wholeModel()), data.test(), 64, 1).get(OnnxModels.LOGITS).floats();
       float[] chained;
@@ -112,7 +113,7 @@ class SeparableExportTest {
     }
     class Interrupted extends RuntimeException {}
     try (SeparableTrainer t = new SeparableTrainer(new SeparableNet(arch), config, data.train().data().count())) {
-      t.fit(data.train(), Optional.of(space::sampleForTraining), dir.resolve("b"), new dev.shoal.train.train.TrainingSession.Listener() {
+      t.fit(data.train(), Optional.of(space::sampleForTraining), dir.resolve("b"), new SeparableTrainer.Progress() {
         @Override
         public void epoch(dev.shoal.train.train.TrainingSession.EpochReport r) {
           throw new Interrupted();
@@ -153,7 +154,7 @@ class SeparableExportTest {
     return trainer;
   }
 
-  private static dev.shoal.train.train.TrainingSession.Listener quiet() {
+  private static SeparableTrainer.Progress quiet() {
     return r -> {};
   }
 

@@ -10,6 +10,7 @@ import dev.shoal.plan.graph.PlanProducer;
 import dev.shoal.plan.strategy.EnsembleProducer;
 import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.plan.strategy.PipelineProducer;
+import dev.shoal.plan.strategy.WidthParallelProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.security.PeerSecurity;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * What {@code shoal serve} runs on a cluster whose devices name their workers' addresses: every
@@ -70,6 +72,19 @@ public final class ClusterServing {
   public static EnsembleProducer classParallel(Path dir, Cluster cluster, Duration wait) {
     try {
       return EnsembleProducer.classParallel(dir, cluster, wait.toMillis());
+    } catch (IOException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Width parallelism: the separable network exported under {@code dir} (the export whose policy is
+   * {@code policy}'s when given; see {@link WidthParallelProducer#findExport}), one part per device,
+   * served under the name {@code separable}.
+   */
+  public static WidthParallelProducer separable(Path dir, Optional<Path> policy) {
+    try {
+      return new WidthParallelProducer(WidthParallelProducer.findExport(dir, policy), "separable");
     } catch (IOException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }

@@ -1,17 +1,16 @@
-package dev.shoal.train.separable;
+package dev.shoal.model.family;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.shoal.model.family.ModelInput;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@value #FILE_NAME}: a separable network exported for one transmission policy, what the serving
- * half deploys. Device {@code g} runs its segments in order; segment 0 reads the image, every later
+ * {@value #FILE_NAME}: a separable network exported for one transmission policy (written by
+ * shoal-train's {@code SeparableExport}), what width-parallel serving deploys. Device {@code g} runs its segments in order; segment 0 reads the image, every later
  * one reads its own device's previous {@code state} and the chunk {@code received} from a peer (the
  * exchange edge that ends there); every segment but the last writes {@code state} (kept on the
  * device) and {@code send} (the chunk, encoded with the edge's codec). The last segments write
@@ -87,10 +86,5 @@ public record SeparableManifest(
       throw new IOException(file + ": format " + m.format() + ", expected " + FORMAT);
     }
     return m;
-  }
-
-  /** The policy this export follows, validated. */
-  public TransmissionPolicy transmissionPolicy() {
-    return TransmissionPolicy.parse(policy.toString());
   }
 }
