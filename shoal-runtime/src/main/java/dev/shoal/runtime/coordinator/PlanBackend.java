@@ -297,6 +297,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         }
         CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(1);
         LOG.info(() -> "worker " + w.name() + " is up again");
+        // The data channel may still be backing off from the connections refused while the worker
+        // was away; without this the redeploy fails fast with the stale refusal.
+        channels.get(w.name()).resetConnectBackoff();
         planThread.execute(() -> workerUp(w.name()));
       }
     });
