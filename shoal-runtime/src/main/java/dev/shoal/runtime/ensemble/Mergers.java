@@ -138,9 +138,9 @@ public final class Mergers {
     List<String> rejected = new ArrayList<>();
     for (Answer a : answers) {
       TensorData v = a.byRole().get("values");
-      if (v.dtype() != DType.FLOAT || !Arrays.equals(v.shape(), shape)) {
-        rejected.add(a.member().name() + ": bad answer: values " + v.dtype() + Arrays.toString(v.shape())
-            + ", others " + Arrays.toString(shape));
+      String mismatch = unlikeTheOthers(a, v, shape);
+      if (mismatch != null) {
+        rejected.add(mismatch);
         continue;
       }
       float[] f = v.floats();
@@ -190,9 +190,9 @@ public final class Mergers {
     List<String> answered = new ArrayList<>();
     for (Answer a : answers) {
       TensorData v = a.byRole().get("values");
-      if (v.dtype() != DType.FLOAT || !Arrays.equals(v.shape(), shape)) {
-        rejected.add(a.member().name() + ": bad answer: values " + v.dtype() + Arrays.toString(v.shape())
-            + ", others " + Arrays.toString(shape));
+      String mismatch = unlikeTheOthers(a, v, shape);
+      if (mismatch != null) {
+        rejected.add(mismatch);
         continue;
       }
       float[] f = v.floats();
@@ -205,6 +205,15 @@ public final class Mergers {
       return new Merged(Map.of(), List.of(), rejected);
     }
     return new Merged(Map.of(rule.output(), TensorData.ofFloats(rule.output(), shape, sum)), answered, rejected);
+  }
+
+  /** Why a member's FP32 values cannot be combined with the others' (of {@code shape}), or null. */
+  private static String unlikeTheOthers(Answer a, TensorData v, long[] shape) {
+    if (v.dtype() == DType.FLOAT && Arrays.equals(v.shape(), shape)) {
+      return null;
+    }
+    return a.member().name() + ": bad answer: values " + v.dtype() + Arrays.toString(v.shape())
+        + ", others " + Arrays.toString(shape);
   }
 
   private static int rows(List<Answer> answers) {
