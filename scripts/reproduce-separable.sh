@@ -26,6 +26,12 @@ FINE_TUNE_IMAGES="${FINE_TUNE_IMAGES:-10000}"
 THREADS="${THREADS:-1}"
 OUT="${OUT:-bench-results/policy}"
 
+if [ ! -d "$DATA" ] && [ "$DATA" = /usr/share/datasets/fashion-mnist ]; then
+  echo "reproduce-separable: installing Debian's dataset-fashion-mnist (Fashion-MNIST into $DATA)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq dataset-fashion-mnist
+fi
+
 start=$(date +%s)
 for g in $GROUP_COUNTS; do
   dir="$RUNS/g$g"
