@@ -23,6 +23,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The protocol-independent half of the API: finds the model, checks a request against its declared
@@ -92,9 +93,10 @@ final class InferenceDispatcher {
       return CompletableFuture.failedFuture(asInferenceException(e));
     }
     CompletableFuture<InferOutcome> outcome = new CompletableFuture<>();
+    AtomicBoolean pastDeadline = new AtomicBoolean();
     running.whenComplete((result, failure) -> {
       if (failure != null) {
-        outcome.completeExceptionally(asInferenceException(failure));
+        outcome.completeExceptionally(pastDeadline.get() ? deadlineError() : asInferenceException(failure));
         return;
       }
       try {
@@ -104,17 +106,25 @@ final class InferenceDispatcher {
         outcome.completeExceptionally(asInferenceException(e));
       }
     });
-    ScheduledFuture<?> deadline = timer.schedule(() -> outcome.completeExceptionally(
-            new InferenceException(Kind.DEADLINE, "no answer from the model within the gateway's deadline of "
-                + options.requestTimeout().toMillis() + " ms")),
-        options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    // The backend's work is cancelled before the client hears of the deadline, so that no answer
+    // leaves the gateway while work for it still runs.
+    ScheduledFuture<?> deadline = timer.schedule(() -> {
+      pastDeadline.set(true);
+      running.cancel(true);
+      outcome.completeExceptionally(deadlineError());
+    }, options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     outcome.whenComplete((o, failure) -> {
       deadline.cancel(false);
       if (failure != null) {
-        running.cancel(true); // late or abandoned: the backend drops the rest of the work
+        running.cancel(true); // abandoned by the client: the backend drops the rest of the work
       }
     });
     return outcome;
+  }
+
+  private InferenceException deadlineError() {
+    return new InferenceException(Kind.DEADLINE, "no answer from the model within the gateway's deadline of "
+        + options.requestTimeout().toMillis() + " ms");
   }
 
   static InferenceException asInferenceException(Throwable t) {
