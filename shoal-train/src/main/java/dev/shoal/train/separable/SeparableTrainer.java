@@ -99,21 +99,6 @@ public final class SeparableTrainer implements AutoCloseable {
     model.setBlock(net);
     this.trainer = model.newTrainer(djl);
     trainer.initialize(new Shape(config.batchSize()).addAll(sampleShape));
-    zeroResidualScales();
-  }
-
-  /**
-   * Starts every block's last batch-norm scale at zero, so each residual block begins as its
-   * shortcut (Goyal et al.'s zero-gamma): deep residual networks then train stably at the recipe's
-   * learning rate.
-   */
-  private void zeroResidualScales() {
-    for (var p : net.getParameters()) {
-      if (p.getKey().contains("expand") && p.getKey().endsWith("gamma")) {
-        NDArray gamma = p.getValue().getArray();
-        gamma.set(new float[(int) gamma.size()]);
-      }
-    }
   }
 
   public SeparableNet net() {
