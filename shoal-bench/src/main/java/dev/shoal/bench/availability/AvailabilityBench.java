@@ -108,8 +108,8 @@ public final class AvailabilityBench {
       pool.restartDead();
       log.println(s.name() + ": deploying on " + FashionServingSetup.names(cluster));
       ServingBackend backend = s.deploy().on(cluster);
-      try (Gateway gateway = Gateway.start(backend, 0, 0)) {
-        KServeClient client = setup.client(gateway, backend.models().get(0).name());
+      try (Gateway gateway = Gateway.start(backend, 0, 0);
+          KServeClient client = setup.client(gateway, backend.models().get(0).name())) {
         List<String> killed = new ArrayList<>();
         for (int k = 0; k <= MAX_KILLED; k++) {
           if (k > 0) {

@@ -95,8 +95,9 @@ final class FashionServingSetup {
     return TensorData.ofFloats(family.input().name(), batchOfOne(), images[i]);
   }
 
+  /** A JSON client of {@code model} on the gateway, as a user would call it; the caller closes it. */
   KServeClient client(Gateway gateway, String model) {
-    return new KServeClient(gateway.httpPort(), model);
+    return new KServeClient(gateway.httpPort(), model, KServeClient.Encoding.JSON);
   }
 
   private long[] batchOfOne() {

@@ -129,9 +129,9 @@ public final class ResponseTimeBench {
       var spec = FashionServingSetup.clusterOf(cluster);
       vp = ClusterServing.serve(List.of(ClusterServing.variants(setup.variantsDir, spec, config.deadline())), spec,
           setup.security, setup.options).backend();
-      try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0)) {
-        KServeClient baseClient = setup.client(baseGateway, baseModel.name());
-        KServeClient vpClient = setup.client(vpGateway, setup.family.name());
+      try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0);
+          KServeClient baseClient = setup.client(baseGateway, baseModel.name());
+          KServeClient vpClient = setup.client(vpGateway, setup.family.name())) {
         String baseInput = baseModel.inputs().get(0).name();
         String vpModel = vp.models().get(0).name();
         int rounds = config.rounds();

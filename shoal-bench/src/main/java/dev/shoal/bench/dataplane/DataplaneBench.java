@@ -2,6 +2,7 @@ package dev.shoal.bench.dataplane;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.shoal.bench.BenchCerts;
+import dev.shoal.bench.KServeClient;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.bench.pipeline.TransportOverhead;
@@ -184,7 +185,7 @@ public final class DataplaneBench {
     try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline", p.stageBytes(),
         devices, null)), security, PlanBackend.Options.DEFAULT);
         Gateway gateway = Gateway.start(backend, 0, 0);
-        BinaryRestClient client = new BinaryRestClient(gateway.httpPort(), p.name())) {
+        KServeClient client = new KServeClient(gateway.httpPort(), p.name(), KServeClient.Encoding.BINARY)) {
       int warmup = Math.max(20, config.rounds() / 5);
       double[] served = new double[config.rounds()];
       double[] local = new double[config.rounds()];
@@ -193,7 +194,7 @@ public final class DataplaneBench {
       for (int r = -warmup; r < config.rounds(); r++) {
         Load.Sample s = p.samples().get(Math.floorMod(r, p.samples().size()));
         long t0 = System.nanoTime();
-        BinaryRestClient.Reply reply = client.infer(s.input());
+        KServeClient.Answer reply = client.infer(s.input()).orThrow();
         long t1 = System.nanoTime();
         long c0 = CPU.getCurrentThreadCpuTime();
         p.chain().run(Map.of(s.input().name(), s.input()));
@@ -350,17 +351,18 @@ public final class DataplaneBench {
             security, PlanBackend.Options.DEFAULT);
         Gateway baseGateway = Gateway.start(base, 0, 0);
         Gateway ensembleGateway = Gateway.start(ensemble, 0, 0);
-        BinaryRestClient baseClient = new BinaryRestClient(baseGateway.httpPort(), "base");
-        BinaryRestClient ensembleClient = new BinaryRestClient(ensembleGateway.httpPort(), family.name())) {
+        KServeClient baseClient = new KServeClient(baseGateway.httpPort(), "base", KServeClient.Encoding.BINARY);
+        KServeClient ensembleClient = new KServeClient(ensembleGateway.httpPort(), family.name(),
+            KServeClient.Encoding.BINARY)) {
       int warmup = Math.max(20, config.rounds() / 5);
       double[] b = new double[config.rounds()];
       double[] e = new double[config.rounds()];
       int degraded = 0;
       for (int r = -warmup; r < config.rounds(); r++) {
         long t0 = System.nanoTime();
-        baseClient.infer(x);
+        baseClient.infer(x).orThrow();
         long t1 = System.nanoTime();
-        BinaryRestClient.Reply reply = ensembleClient.infer(image);
+        KServeClient.Answer reply = ensembleClient.infer(image).orThrow();
         long t2 = System.nanoTime();
         if (r >= 0) {
           b[r] = (t1 - t0) / 1e6;
