@@ -1,6 +1,7 @@
 package dev.shoal.bench.availability;
 
 import dev.shoal.bench.KServeClient;
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.model.cost.ModelProfile;
@@ -132,7 +133,7 @@ public final class AvailabilityBench {
     t.meta("worker_slowdown", config.slowdown());
     t.meta("deadline_ms", config.deadline().toMillis());
     t.meta("settle_ms", SETTLE.toMillis());
-    t.meta("load_average_at_end", FashionServingSetup.loadAverage());
+    t.meta("load_average_at_end", LoadAverage.now().oneMinuteText());
     return t;
   }
 

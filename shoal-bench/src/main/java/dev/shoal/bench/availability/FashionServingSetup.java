@@ -125,15 +125,6 @@ final class FashionServingSetup {
     return new Cluster(devices, bandwidth, latency, null, Cluster.DEFAULT_MACS_PER_SECOND);
   }
 
-  /** The host's 1-minute load average (the machine may be shared), or "" where unknown. */
-  static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
   static byte[] read(Path file) {
     try {
       return Files.readAllBytes(file);

@@ -1,6 +1,7 @@
 package dev.shoal.bench.availability;
 
 import dev.shoal.bench.KServeClient;
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.bench.variants.Latencies;
@@ -110,7 +111,7 @@ public final class ResponseTimeBench {
     t.meta("deadline_ms", config.deadline().toMillis());
     t.meta("warmup", config.warmup());
     t.meta("host_cpus", Runtime.getRuntime().availableProcessors());
-    t.meta("load_average_at_end", FashionServingSetup.loadAverage());
+    t.meta("load_average_at_end", LoadAverage.now().oneMinuteText());
     t.print(log);
     t.writeCsv(out.resolve("response-time.csv"));
     t.writeJson(out.resolve("response-time.json"));
