@@ -198,23 +198,16 @@ public final class KServeClient implements AutoCloseable {
     return out.toByteArray();
   }
 
-  /** A tensor's values as a flat JSON array. */
+  /** An FP32 tensor's values as a flat JSON array (the JSON encoding sends FP32 inputs only). */
   private static String jsonValues(TensorData t) {
-    ByteBuffer b = ByteBuffer.wrap(t.data()).order(ByteOrder.LITTLE_ENDIAN);
-    StringBuilder s = new StringBuilder((int) Math.min(Integer.MAX_VALUE / 2, t.elementCount() * 12 + 2)).append('[');
-    for (long i = 0; i < t.elementCount(); i++) {
-      s.append(i == 0 ? "" : ",");
-      switch (t.dtype()) {
-        case FLOAT -> s.append(b.getFloat());
-        case DOUBLE -> s.append(b.getDouble());
-        case INT8 -> s.append(b.get());
-        case UINT8 -> s.append(b.get() & 0xff);
-        case INT32 -> s.append(b.getInt());
-        case INT64 -> s.append(b.getLong());
-        case BOOL -> s.append(b.get() != 0);
-        case FLOAT16 -> throw new IllegalArgumentException(
-            "input '" + t.name() + "' is FP16: send it with the binary encoding, JSON has no half floats");
-      }
+    if (t.dtype() != DType.FLOAT) {
+      throw new IllegalArgumentException("input '" + t.name() + "' is " + t.dtype()
+          + ": the JSON encoding sends FP32 inputs only, send it with the binary encoding");
+    }
+    float[] v = t.floats();
+    StringBuilder s = new StringBuilder(v.length * 12 + 2).append('[');
+    for (int i = 0; i < v.length; i++) {
+      s.append(i == 0 ? "" : ",").append(v[i]);
     }
     return s.append(']').toString();
   }

@@ -86,7 +86,8 @@ public final class AvailabilityBench {
 
   private ResultTable availability(WorkerPool pool, List<WorkerEndpoint> cluster) throws IOException {
     ResultTable t = new ResultTable("strategy", "killed", "killed_workers", "requests", "answered", "failed",
-        "degraded", "degraded_fraction", "accuracy", "accuracy_of_answered", "p50_ms", "p99_ms", "first_error");
+        "degraded", "degraded_fraction", "accuracy", "accuracy_of_answered", "p50_ms", "p99_ms", "first_error",
+        "first_missing");
     Cluster spec = FashionServingSetup.clusterOf(cluster);
     ModelProfile baseProfile = ModelProfile.of(ModelGraph.load(setup.baseFile));
     List<Strategy> strategies = List.of(
@@ -143,6 +144,7 @@ public final class AvailabilityBench {
     int correct = 0;
     int correctAnswered = 0;
     String firstError = "";
+    String firstMissing = "";
     double[] ms = new double[setup.images.length];
     int timed = 0;
     for (int i = 0; i < setup.images.length; i++) {
@@ -151,6 +153,9 @@ public final class AvailabilityBench {
         answered++;
         ms[timed++] = a.millis();
         degraded += a.degraded() ? 1 : 0;
+        if (a.degraded() && firstMissing.isEmpty()) {
+          firstMissing = a.parameters().getOrDefault(PlanBackend.PARAM_MISSING, "");
+        }
         if (a.predictedClass() == setup.labels[i]) {
           correct++;
           correctAnswered++;
@@ -163,7 +168,7 @@ public final class AvailabilityBench {
     return new Object[] {strategy, killed.size(), String.join(" ", killed), setup.images.length, answered,
         setup.images.length - answered, degraded, degraded / (double) setup.images.length, correct / (double) setup.images.length,
         answered == 0 ? Double.NaN : correctAnswered / (double) answered, p == null ? Double.NaN : p.p50(),
-        p == null ? Double.NaN : p.p99(), firstError};
+        p == null ? Double.NaN : p.p99(), firstError, firstMissing};
   }
 
   /** Past the failure detector's worst case; a re-planning pipeline also gets time to redeploy. */
