@@ -119,7 +119,7 @@ public final class KServeClient implements AutoCloseable {
 
   /** Sends one request; a refusal or an I/O failure is an answer with its error, not an exception. */
   public Answer infer(TensorData input) {
-    byte[] request = request(input);
+    Request request = request(input);
     long start = System.nanoTime();
     Connection c = idle.pollFirst();
     boolean reused = c != null;
@@ -171,8 +171,10 @@ public final class KServeClient implements AutoCloseable {
     }
   }
 
-  /** The whole HTTP request for one input: head, JSON, and in the binary encoding the raw tensor. */
-  private byte[] request(TensorData input) {
+  /** One request's bytes: the HTTP head and the JSON, then the raw tensor (binary encoding; else empty). */
+  private record Request(byte[] headAndJson, byte[] binary) {}
+
+  private Request request(TensorData input) {
     String datatype = KServeDataType.of(input.dtype()).name();
     String described = "{\"inputs\":[{\"name\":\"" + input.name() + "\",\"shape\":"
         + Arrays.toString(input.shape()).replace(" ", "") + ",\"datatype\":\"" + datatype + "\"";
@@ -191,11 +193,10 @@ public final class KServeClient implements AutoCloseable {
     }
     String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: " + type
         + "\r\nContent-Length: " + (json.length + binary.length) + "\r\n\r\n";
-    ByteArrayOutputStream out = new ByteArrayOutputStream(head.length() + json.length + binary.length);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(head.length() + json.length);
     out.writeBytes(head.getBytes(StandardCharsets.US_ASCII));
     out.writeBytes(json);
-    out.writeBytes(binary);
-    return out.toByteArray();
+    return new Request(out.toByteArray(), binary); // the tensor is written as it is, not copied
   }
 
   /** An FP32 tensor's values as a flat JSON array (the JSON encoding sends FP32 inputs only). */
@@ -271,9 +272,10 @@ public final class KServeClient implements AutoCloseable {
     }
 
     /** Sends a request and reads its answer; a non-200 status is an answer with the gateway's error. */
-    Answer exchange(byte[] request, long start) throws IOException {
+    Answer exchange(Request request, long start) throws IOException {
       answerStarted = false;
-      out.write(request);
+      out.write(request.headAndJson());
+      out.write(request.binary());
       out.flush();
       String status = line();
       keepAlive = true;
