@@ -2,7 +2,6 @@ package dev.shoal.bench.pipeline;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shoal.bench.BenchCerts;
 import dev.shoal.bench.LoadAverage;

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.build.GraphBuilder;
