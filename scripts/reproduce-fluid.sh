@@ -7,8 +7,8 @@
 # the serving sections (throughput, failure, auto: real worker processes on loopback), whose
 # results (CSV, JSON, auto.svg) go to $OUT. Prints the time of each part.
 #
-# The defaults are the settings of the committed models (docs/fluid.md): the first 10,000 training
-# images, 3 epochs, seed 42, one PyTorch thread. Environment: DATA, RUN, MODELS, EPOCHS,
+# The defaults are the settings of the committed models (docs/fluid.md): the first 30,000 training
+# images, 4 epochs, seed 42, one PyTorch thread. Environment: DATA, RUN, MODELS, EPOCHS,
 # TRAIN_LIMIT, THREADS, OUT, ATTEMPTS.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,8 +17,8 @@ cd "$here"
 DATA="${DATA:-/usr/share/datasets/fashion-mnist}"
 RUN="${RUN:-out/fluid}"
 MODELS="${MODELS:-models/fashion/fluid}"
-EPOCHS="${EPOCHS:-3}"
-TRAIN_LIMIT="${TRAIN_LIMIT:-10000}"
+EPOCHS="${EPOCHS:-4}"
+TRAIN_LIMIT="${TRAIN_LIMIT:-30000}"
 THREADS="${THREADS:-1}"
 OUT="${OUT:-bench-results/fluid}"
 ATTEMPTS="${ATTEMPTS:-4}"
