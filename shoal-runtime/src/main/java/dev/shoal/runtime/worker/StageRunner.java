@@ -400,6 +400,7 @@ final class StageRunner implements AutoCloseable {
     if (refusal != null) {
       throw new IOException("refused here: " + refusal);
     }
+    stats.framesInProcess.incrementAndGet();
     try {
       if (!taken.await(BLOCK_MILLIS, TimeUnit.MILLISECONDS)) {
         LOG.warning(() -> "stage " + key + ": request " + frame.getRequestId() + " waits for room in stage "

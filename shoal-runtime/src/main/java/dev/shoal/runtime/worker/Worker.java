@@ -339,6 +339,7 @@ public final class Worker implements AutoCloseable {
           .setFramesRejected(stats.framesRejected.get())
           .setFramesExpired(stats.framesExpired.get())
           .setFramesCancelled(stats.framesCancelled.get())
+          .setFramesInProcess(stats.framesInProcess.get())
           .setDeviceIdleSeconds(device.idleSeconds())
           .setDeviceOverrunSeconds(device.overrunSeconds())
           .setBytesIn(stats.bytesIn.get())

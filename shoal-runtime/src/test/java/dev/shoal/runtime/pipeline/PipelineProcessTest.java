@@ -166,7 +166,9 @@ class PipelineProcessTest {
     List<byte[]> stages = List.of(ChainModels.slice(WIDTH, LAYERS, 0, 1), ChainModels.slice(WIDTH, LAYERS, 2, 3));
     try (PlanBackend b = start(FixedPlacement.chain("chain", stages, List.of(w, w), "raw", new double[2]))) {
       assertThat(devices(b.plan())).containsExactly(w, w);
+      long before = b.status(endpoints.get(0)).getFramesInProcess();
       assertAllEqualTheWholeModel(sendAll(b, 0, 100), 0);
+      assertThat(b.status(endpoints.get(0)).getFramesInProcess() - before).isEqualTo(100);
     }
   }
 
