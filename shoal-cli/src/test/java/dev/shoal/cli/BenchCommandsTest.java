@@ -41,10 +41,18 @@ class BenchCommandsTest {
     assertThat(out.resolve("variants-accuracy-vs-macs.png")).isNotEmptyFile();
   }
 
+  /**
+   * The ensembles' merge wait is set far past any member's answer time: the claim here is which
+   * strategies keep answering as workers die, not how fast. With the bench's default 500 ms, a
+   * member that is merely slow counts as missing (the answer is degraded, "no answer in time"): at
+   * load 21-26 on this 2-core host members took up to 5 s (p99) and 0-killed rows came out
+   * degraded. A killed member is not waited for: its worker is declared down within a few
+   * heartbeats (refused connections), well inside the bench's 1.5 s settle.
+   */
   @Test
   void variantParallelismKeepsAnsweringWhileClassParallelismAndAFixedPipelineDoNot() throws Exception {
     Result r = ModelCommandsTest.shoal("bench", "availability", "--models", MODELS, "--data", SAMPLE, "--images", "20",
-        "--out", out.toString());
+        "--deadline-ms", "10000", "--out", out.toString());
     assertThat(r.status()).as(r.err()).isZero();
     JsonNode rows = JSON.readTree(out.resolve("availability.json").toFile()).get("rows");
     for (JsonNode row : rows) {
@@ -52,14 +60,15 @@ class BenchCommandsTest {
       int killed = row.get("killed").asInt();
       int answered = row.get("answered").asInt();
       int degraded = row.get("degraded").asInt();
+      String leftOut = row.get("first_missing").asText();
       switch (strategy) {
         case "variant parallel" -> {
           assertThat(answered).as("VP, %d killed", killed).isEqualTo(20);
-          assertThat(degraded).as("VP, %d killed", killed).isEqualTo(killed == 0 ? 0 : 20);
+          assertThat(degraded).as("VP, %d killed (left out: %s)", killed, leftOut).isEqualTo(killed == 0 ? 0 : 20);
         }
         case "class parallel" -> {
           assertThat(answered).as("CP, %d killed", killed).isEqualTo(20);
-          assertThat(degraded).as("CP, %d killed", killed).isEqualTo(killed == 0 ? 0 : 20);
+          assertThat(degraded).as("CP, %d killed (left out: %s)", killed, leftOut).isEqualTo(killed == 0 ? 0 : 20);
         }
         case "pipeline MP, no re-plan" -> assertThat(answered).as("fixed pipeline, %d killed", killed)
             .isEqualTo(killed == 0 ? 20 : 0);

@@ -1,15 +1,16 @@
 package dev.shoal.bench.availability;
 
 import dev.shoal.bench.KServeClient;
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.graph.ModelGraph;
 import dev.shoal.plan.cluster.Cluster;
 import dev.shoal.plan.solve.ExactSolver;
+import dev.shoal.runtime.coordinator.ClusterServing;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
-import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.plan.strategy.PipelineProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.serving.ServingBackend;
@@ -85,7 +86,8 @@ public final class AvailabilityBench {
 
   private ResultTable availability(WorkerPool pool, List<WorkerEndpoint> cluster) throws IOException {
     ResultTable t = new ResultTable("strategy", "killed", "killed_workers", "requests", "answered", "failed",
-        "degraded", "degraded_fraction", "accuracy", "accuracy_of_answered", "p50_ms", "p99_ms", "first_error");
+        "degraded", "degraded_fraction", "accuracy", "accuracy_of_answered", "p50_ms", "p99_ms", "first_error",
+        "first_missing");
     Cluster spec = FashionServingSetup.clusterOf(cluster);
     ModelProfile baseProfile = ModelProfile.of(ModelGraph.load(setup.baseFile));
     List<Strategy> strategies = List.of(
@@ -108,8 +110,8 @@ public final class AvailabilityBench {
       pool.restartDead();
       log.println(s.name() + ": deploying on " + FashionServingSetup.names(cluster));
       ServingBackend backend = s.deploy().on(cluster);
-      try (Gateway gateway = Gateway.start(backend, 0, 0)) {
-        KServeClient client = setup.client(gateway, backend.models().get(0).name());
+      try (Gateway gateway = Gateway.start(backend, 0, 0);
+          KServeClient client = setup.client(gateway, backend.models().get(0).name())) {
         List<String> killed = new ArrayList<>();
         for (int k = 0; k <= MAX_KILLED; k++) {
           if (k > 0) {
@@ -132,7 +134,7 @@ public final class AvailabilityBench {
     t.meta("worker_slowdown", config.slowdown());
     t.meta("deadline_ms", config.deadline().toMillis());
     t.meta("settle_ms", SETTLE.toMillis());
-    t.meta("load_average_at_end", FashionServingSetup.loadAverage());
+    t.meta("load_average_at_end", LoadAverage.now().oneMinuteText());
     return t;
   }
 
@@ -142,6 +144,7 @@ public final class AvailabilityBench {
     int correct = 0;
     int correctAnswered = 0;
     String firstError = "";
+    String firstMissing = "";
     double[] ms = new double[setup.images.length];
     int timed = 0;
     for (int i = 0; i < setup.images.length; i++) {
@@ -150,6 +153,9 @@ public final class AvailabilityBench {
         answered++;
         ms[timed++] = a.millis();
         degraded += a.degraded() ? 1 : 0;
+        if (a.degraded() && firstMissing.isEmpty()) {
+          firstMissing = a.parameters().getOrDefault(PlanBackend.PARAM_MISSING, "");
+        }
         if (a.predictedClass() == setup.labels[i]) {
           correct++;
           correctAnswered++;
@@ -162,7 +168,7 @@ public final class AvailabilityBench {
     return new Object[] {strategy, killed.size(), String.join(" ", killed), setup.images.length, answered,
         setup.images.length - answered, degraded, degraded / (double) setup.images.length, correct / (double) setup.images.length,
         answered == 0 ? Double.NaN : correctAnswered / (double) answered, p == null ? Double.NaN : p.p50(),
-        p == null ? Double.NaN : p.p99(), firstError};
+        p == null ? Double.NaN : p.p99(), firstError, firstMissing};
   }
 
   /** Past the failure detector's worst case; a re-planning pipeline also gets time to redeploy. */

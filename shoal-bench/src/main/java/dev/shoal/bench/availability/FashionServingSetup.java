@@ -95,8 +95,9 @@ final class FashionServingSetup {
     return TensorData.ofFloats(family.input().name(), batchOfOne(), images[i]);
   }
 
+  /** A JSON client of {@code model} on the gateway, as a user would call it; the caller closes it. */
   KServeClient client(Gateway gateway, String model) {
-    return new KServeClient(gateway.httpPort(), model);
+    return new KServeClient(gateway.httpPort(), model, KServeClient.Encoding.JSON);
   }
 
   private long[] batchOfOne() {
@@ -122,15 +123,6 @@ final class FashionServingSetup {
       }
     }
     return new Cluster(devices, bandwidth, latency, null, Cluster.DEFAULT_MACS_PER_SECOND);
-  }
-
-  /** The host's 1-minute load average (the machine may be shared), or "" where unknown. */
-  static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-    } catch (IOException e) {
-      return "";
-    }
   }
 
   static byte[] read(Path file) {

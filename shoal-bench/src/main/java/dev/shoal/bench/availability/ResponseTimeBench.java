@@ -1,6 +1,7 @@
 package dev.shoal.bench.availability;
 
 import dev.shoal.bench.KServeClient;
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.bench.variants.Latencies;
@@ -8,9 +9,9 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.chart.LineChart;
 import dev.shoal.model.graph.ModelGraph;
 import dev.shoal.plan.strategy.FixedPlacement;
+import dev.shoal.runtime.coordinator.ClusterServing;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
-import dev.shoal.runtime.gateway.serve.ClusterServing;
 import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.pipeline.PreparedModel;
 import dev.shoal.runtime.serving.ServedModel;
@@ -110,7 +111,7 @@ public final class ResponseTimeBench {
     t.meta("deadline_ms", config.deadline().toMillis());
     t.meta("warmup", config.warmup());
     t.meta("host_cpus", Runtime.getRuntime().availableProcessors());
-    t.meta("load_average_at_end", FashionServingSetup.loadAverage());
+    t.meta("load_average_at_end", LoadAverage.now().oneMinuteText());
     t.print(log);
     t.writeCsv(out.resolve("response-time.csv"));
     t.writeJson(out.resolve("response-time.json"));
@@ -129,9 +130,9 @@ public final class ResponseTimeBench {
       var spec = FashionServingSetup.clusterOf(cluster);
       vp = ClusterServing.serve(List.of(ClusterServing.variants(setup.variantsDir, spec, config.deadline())), spec,
           setup.security, setup.options).backend();
-      try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0)) {
-        KServeClient baseClient = setup.client(baseGateway, baseModel.name());
-        KServeClient vpClient = setup.client(vpGateway, setup.family.name());
+      try (Gateway baseGateway = Gateway.start(base, 0, 0); Gateway vpGateway = Gateway.start(vp, 0, 0);
+          KServeClient baseClient = setup.client(baseGateway, baseModel.name());
+          KServeClient vpClient = setup.client(vpGateway, setup.family.name())) {
         String baseInput = baseModel.inputs().get(0).name();
         String vpModel = vp.models().get(0).name();
         int rounds = config.rounds();

@@ -2,6 +2,8 @@ package dev.shoal.bench.dataplane;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.shoal.bench.BenchCerts;
+import dev.shoal.bench.KServeClient;
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.bench.pipeline.TransportOverhead;
@@ -102,7 +104,7 @@ public final class DataplaneBench {
     String modelName = "resnet";
     log.printf(Locale.ROOT, "bench dataplane: ResNet-style model %dx%d width %.2f: %d nodes, %.1f M MACs, %d stages;"
         + " load average %s%n", config.resolution(), config.resolution(), config.width(), profile.nodes().size(),
-        profile.totalMacs() / 1e6, config.stages(), ProcessCpu.loadAverage());
+        profile.totalMacs() / 1e6, config.stages(), LoadAverage.now().oneMinuteText());
     table.meta("model", String.format(Locale.ROOT, "ResNet-50-style %dx%d width %.2f (zoo, random weights)",
         config.resolution(), config.resolution(), config.width()));
     table.meta("nodes", profile.nodes().size());
@@ -111,7 +113,7 @@ public final class DataplaneBench {
     table.meta("connections", config.connections());
     table.meta("warm_up_seconds", config.warmUpSeconds());
     table.meta("host_cpus", Runtime.getRuntime().availableProcessors());
-    table.meta("load_average_at_start", ProcessCpu.loadAverage());
+    table.meta("load_average_at_start", LoadAverage.now().oneMinuteText());
     List<String> workers = new ArrayList<>();
     for (int i = 1; i <= Math.max(config.stages(), 4); i++) {
       workers.add("w" + i);
@@ -145,7 +147,7 @@ public final class DataplaneBench {
       replicated(profile, certs, slow, security);
     }
     transport();
-    table.meta("load_average_at_end", ProcessCpu.loadAverage());
+    table.meta("load_average_at_end", LoadAverage.now().oneMinuteText());
     log.println();
     table.print(log);
     table.writeCsv(config.out().resolve("dataplane.csv"));
@@ -220,7 +222,7 @@ public final class DataplaneBench {
     try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline", p.stageBytes(),
         devices, null)), security, PlanBackend.Options.DEFAULT);
         Gateway gateway = Gateway.start(backend, 0, 0);
-        BinaryRestClient client = new BinaryRestClient(gateway.httpPort(), p.name())) {
+        KServeClient client = new KServeClient(gateway.httpPort(), p.name(), KServeClient.Encoding.BINARY)) {
       int warmup = Math.max(20, config.rounds() / 5);
       double[] served = new double[config.rounds()];
       double[] local = new double[config.rounds()];
@@ -229,7 +231,7 @@ public final class DataplaneBench {
       for (int r = -warmup; r < config.rounds(); r++) {
         Load.Sample s = p.samples().get(Math.floorMod(r, p.samples().size()));
         long t0 = System.nanoTime();
-        BinaryRestClient.Reply reply = client.infer(s.input());
+        KServeClient.Answer reply = client.infer(s.input()).orThrow();
         long t1 = System.nanoTime();
         long c0 = CPU.getCurrentThreadCpuTime();
         p.chain().run(Map.of(s.input().name(), s.input()));
@@ -275,7 +277,7 @@ public final class DataplaneBench {
       for (int round = 0; round < 2; round++) {
         inProcess[round] = twoSessions(a, b, p.samples().get(0).input());
         log.printf(Locale.ROOT, "  round %d: two in-process sessions %.1f/s (load %s)%n", round + 1, inProcess[round],
-            ProcessCpu.loadAverage());
+            LoadAverage.now().oneMinuteText());
         for (Batching mode : modes) {
           try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline",
               p.stageBytes(), devices, mode)), security, PlanBackend.Options.DEFAULT);
@@ -293,7 +295,7 @@ public final class DataplaneBench {
             log.printf(Locale.ROOT, "  round %d: served%s %.1f/s, p50 %.1f ms, CPU %.2f ms/request, %d failed, %d wrong"
                 + " (load %s)%s%n", round + 1, mode.enabled() ? " with batching " + describe(mode) : "", r.perSecond(),
                 r.latencyMs().p50(), cpu * 1e3 / Math.max(1, r.answered()), r.failed(), r.wrong(),
-                ProcessCpu.loadAverage(), r.errors().isEmpty() ? "" : " first error: " + r.errors().get(0));
+                LoadAverage.now().oneMinuteText(), r.errors().isEmpty() ? "" : " first error: " + r.errors().get(0));
           }
         }
       }
@@ -386,17 +388,18 @@ public final class DataplaneBench {
             security, PlanBackend.Options.DEFAULT);
         Gateway baseGateway = Gateway.start(base, 0, 0);
         Gateway ensembleGateway = Gateway.start(ensemble, 0, 0);
-        BinaryRestClient baseClient = new BinaryRestClient(baseGateway.httpPort(), "base");
-        BinaryRestClient ensembleClient = new BinaryRestClient(ensembleGateway.httpPort(), family.name())) {
+        KServeClient baseClient = new KServeClient(baseGateway.httpPort(), "base", KServeClient.Encoding.BINARY);
+        KServeClient ensembleClient = new KServeClient(ensembleGateway.httpPort(), family.name(),
+            KServeClient.Encoding.BINARY)) {
       int warmup = Math.max(20, config.rounds() / 5);
       double[] b = new double[config.rounds()];
       double[] e = new double[config.rounds()];
       int degraded = 0;
       for (int r = -warmup; r < config.rounds(); r++) {
         long t0 = System.nanoTime();
-        baseClient.infer(x);
+        baseClient.infer(x).orThrow();
         long t1 = System.nanoTime();
-        BinaryRestClient.Reply reply = ensembleClient.infer(image);
+        KServeClient.Answer reply = ensembleClient.infer(image).orThrow();
         long t2 = System.nanoTime();
         if (r >= 0) {
           b[r] = (t1 - t0) / 1e6;
@@ -513,7 +516,7 @@ public final class DataplaneBench {
           Load.Result r = Load.run(gateway.httpPort(), "resnet", samples, config.connections(), config.seconds());
           perSecond[replicas - 1] = r.perSecond();
           log.printf(Locale.ROOT, "  first stage on %d worker(s): %.1f/s, p50 %.1f ms, %d failed, %d wrong (load %s)%n",
-              replicas, r.perSecond(), r.latencyMs().p50(), r.failed(), r.wrong(), ProcessCpu.loadAverage());
+              replicas, r.perSecond(), r.latencyMs().p50(), r.failed(), r.wrong(), LoadAverage.now().oneMinuteText());
         }
       }
       double k = config.slowdown();

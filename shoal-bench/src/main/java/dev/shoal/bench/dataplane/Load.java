@@ -1,8 +1,8 @@
 package dev.shoal.bench.dataplane;
 
+import dev.shoal.bench.KServeClient;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.model.TensorData;
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -56,6 +56,8 @@ final class Load {
     List<List<Double>> latencies = new ArrayList<>();
     AtomicLong clientCpuNanos = new AtomicLong();
     List<Thread> threads = new ArrayList<>();
+    // one connection per thread: each takes its own from the client's idle ones
+    KServeClient client = new KServeClient(port, model, KServeClient.Encoding.BINARY);
     long start = System.nanoTime();
     for (int c = 0; c < connections; c++) {
       int first = c;
@@ -63,47 +65,42 @@ final class Load {
       latencies.add(ms);
       Thread t = new Thread(() -> {
         int k = 0;
-        BinaryRestClient client = null;
         try {
           while (more.getAsBoolean()) {
             Sample s = samples.get((first + k) % samples.size());
             long t0 = System.nanoTime();
-            try {
-              if (client == null) {
-                client = new BinaryRestClient(port, model);
-              }
-              BinaryRestClient.Reply r = client.infer(s.input());
-              ms.add((System.nanoTime() - t0) / 1e6);
-              k++;
-              answered.incrementAndGet();
-              byPlan.merge(r.parameters().getOrDefault("shoal.plan", "?"), 1, Integer::sum);
-              if (!close(r.outputs().get(s.expected().name()), s.expected())) {
-                wrong.incrementAndGet();
-              }
-            } catch (IOException e) {
+            KServeClient.Answer r = client.infer(s.input());
+            if (!r.ok()) {
               failed.incrementAndGet();
               if (errors.size() < 5) {
-                errors.add(e.getMessage());
+                errors.add(r.error());
               }
-              closeQuietly(client);
-              client = null;
+              continue;
+            }
+            ms.add((System.nanoTime() - t0) / 1e6);
+            k++;
+            answered.incrementAndGet();
+            byPlan.merge(r.parameters().getOrDefault("shoal.plan", "?"), 1, Integer::sum);
+            if (!close(r.outputs().get(s.expected().name()), s.expected())) {
+              wrong.incrementAndGet();
             }
           }
         } finally {
-          closeQuietly(client);
           clientCpuNanos.addAndGet(CPU.getCurrentThreadCpuTime());
         }
       }, "load-" + c);
       t.start();
       threads.add(t);
     }
-    for (Thread t : threads) {
-      try {
+    try {
+      for (Thread t : threads) {
         t.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while the load ran", e);
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the load ran", e);
+    } finally {
+      client.close();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     List<Double> all = new ArrayList<>();
@@ -135,15 +132,5 @@ final class Load {
       }
     }
     return true;
-  }
-
-  private static void closeQuietly(BinaryRestClient c) {
-    if (c != null) {
-      try {
-        c.close();
-      } catch (IOException e) {
-        // the connection is dropped either way
-      }
-    }
   }
 }

@@ -73,13 +73,4 @@ final class ProcessCpu {
     return ms.entrySet().stream().filter(e -> e.getValue() > 0)
         .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).toList();
   }
-
-  /** The host's 1-minute load average, or "?" where unknown. */
-  static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-    } catch (IOException e) {
-      return "?";
-    }
-  }
 }

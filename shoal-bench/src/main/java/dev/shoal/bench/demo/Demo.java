@@ -127,6 +127,7 @@ public final class Demo {
     Runtime.getRuntime().addShutdownHook(stopWorkers);
     PlanBackend backend = null;
     Gateway gateway = null;
+    KServeClient client = null;
     ObjectNode report = json.createObjectNode();
     try {
       workers.addAll(startWorkers(certs, work));
@@ -155,8 +156,8 @@ public final class Demo {
           model.nodeSeconds(), devices, bw, lat, Solvers.byName(options.solver(), 1), "raw", false);
       backend = PlanBackend.start(endpoints, List.of(planner), security, PlanBackend.Options.DEFAULT);
       gateway = Gateway.start(backend, 0, 0);
-      LoadGenerator load = new LoadGenerator(new KServeClient(gateway.httpPort(), model.served().name()),
-          options.concurrency(), log);
+      client = new KServeClient(gateway.httpPort(), model.served().name(), KServeClient.Encoding.JSON);
+      LoadGenerator load = new LoadGenerator(client, options.concurrency(), log);
       log.println("serving: KServe v2 HTTP on port " + gateway.httpPort() + ", gRPC on port "
           + gateway.grpcPort() + ", metrics at http://127.0.0.1:" + gateway.httpPort() + "/metrics");
       Plan plan = backend.plan();
@@ -232,6 +233,9 @@ public final class Demo {
       log.printf(Locale.ROOT, "%ndemo finished in %.1f s; results in %s%n", wall, file);
       return report;
     } finally {
+      if (client != null) {
+        client.close();
+      }
       if (gateway != null) {
         gateway.close();
       }

@@ -103,7 +103,7 @@ final class LoadGenerator {
       }
       TensorData got;
       try {
-        got = a.floats(output);
+        got = a.output(output);
       } catch (RuntimeException e) {
         failed++;
         firstError = firstError == null ? e.getMessage() : firstError;

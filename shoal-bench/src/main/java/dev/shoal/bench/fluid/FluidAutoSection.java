@@ -1,5 +1,6 @@
 package dev.shoal.bench.fluid;
 
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.model.chart.LineChart;
 import dev.shoal.model.family.FluidManifest;
@@ -40,7 +41,7 @@ public final class FluidAutoSection implements FluidBenchSection {
       FluidCluster c = setup.cluster();
       FluidManifest.CombinedMode all = c.manifest().combined().get(c.manifest().combined().size() - 1);
       double capacity = 1 / all.stages().stream().mapToDouble(st -> c.deviceSeconds(st.file())).max().orElseThrow();
-      double load = FluidServingBench.loadAverage();
+      double load = LoadAverage.now().oneMinute();
       List<LoadDriver.Outcome> out;
       List<AutoMode.Switch> switches;
       long startNanos;

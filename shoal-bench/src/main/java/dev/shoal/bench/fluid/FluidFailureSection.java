@@ -1,5 +1,6 @@
 package dev.shoal.bench.fluid;
 
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.plan.strategy.FluidProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;
@@ -67,7 +68,7 @@ public final class FluidFailureSection implements FluidBenchSection {
     ServingBackend b = start.start();
     try {
       setup.driver().closedLoop(b, s.window(), Math.min(3, half / 3), -1, () -> {});
-      double load = FluidServingBench.loadAverage();
+      double load = LoadAverage.now().oneMinute();
       List<LoadDriver.Outcome> out = setup.driver().closedLoop(b, s.window(), 2 * half, half,
           () -> setup.cluster().kill(killed));
       LoadDriver.Window before = LoadDriver.Window.of(out, 0.5, half);

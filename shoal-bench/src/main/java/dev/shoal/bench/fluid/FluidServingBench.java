@@ -45,13 +45,4 @@ final class FluidServingBench {
       throw e;
     }
   }
-
-  /** The 1-minute load average now (what every figure is reported beside). */
-  static double loadAverage() {
-    try {
-      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-    } catch (IOException | RuntimeException e) {
-      return Double.NaN;
-    }
-  }
 }

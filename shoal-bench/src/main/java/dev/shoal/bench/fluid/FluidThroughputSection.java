@@ -1,5 +1,6 @@
 package dev.shoal.bench.fluid;
 
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.model.family.FluidManifest;
 import dev.shoal.plan.strategy.FluidProducer;
@@ -81,7 +82,7 @@ public final class FluidThroughputSection implements FluidBenchSection {
     progress.printf("bench fluid: throughput, G=%d, %s: warm-up, then %.0f s at %d in flight ...%n", g, model,
         s.seconds(), s.window());
     setup.driver().closedLoop(b, s.window(), Math.min(3, s.seconds() / 3), -1, () -> {});
-    double load = FluidServingBench.loadAverage();
+    double load = LoadAverage.now().oneMinute();
     List<LoadDriver.Outcome> out = setup.driver().closedLoop(b, s.window(), s.seconds(), -1, () -> {});
     LoadDriver.Window w = LoadDriver.Window.of(out, 0.5, s.seconds());
     progress.printf(Locale.ROOT, "  %.1f/s (predicted %.1f/s), p50 %.0f ms, accuracy %.4f, %s%n", w.throughput(),

@@ -1,5 +1,6 @@
 package dev.shoal.bench.hardening;
 
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.Percentiles;
 import dev.shoal.model.DType;
@@ -101,7 +102,7 @@ public final class HardeningBench {
     table.meta("api_gateway", "shoal serve --local (MLP 784-64-10), -Xmx512m, own process, loopback")
         .meta("peers", "PlanBackend in this process, 3 worker processes (mutual TLS), plan 784->4096 | 4096->10")
         .meta("max_request_bytes", MAX_BODY).meta("max_batch", config.maxBatch())
-        .meta("load_average_at_end", loadAverage());
+        .meta("load_average_at_end", LoadAverage.now().toString());
     table.print(log);
     table.writeJson(out.resolve("hardening.json"));
     table.writeCsv(out.resolve("hardening.csv"));
@@ -474,14 +475,6 @@ public final class HardeningBench {
     double worst = java.util.Arrays.stream(ms).max().orElse(Double.NaN);
     return new Outcome(String.format(Locale.ROOT, "%s (%.1f MB binary)", what, bytes.length / 1e6), ms.length,
         answered, lost, wrong, worst, "413 expected within 1 s, whole body sent, " + ms.length + " tries; " + message);
-  }
-
-  private static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).strip();
-    } catch (IOException e) {
-      return "unknown";
-    }
   }
 
   private static void sleep(long ms) {

@@ -2,15 +2,14 @@ package dev.shoal.bench.pipeline;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shoal.bench.BenchCerts;
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.model.zoo.ModelZoo;
 import dev.shoal.plan.PipelineSolver;
 import dev.shoal.runtime.pipeline.PreparedModel;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -60,7 +59,7 @@ public final class TlsOverheadBench {
     Arrays.fill(slowdowns, 1.0);
     List<Transport> transport = new ArrayList<>();
     List<Throughput> throughput = new ArrayList<>();
-    String loadAtStart = loadAverage();
+    String loadAtStart = LoadAverage.now().toString();
     for (int round = 0; round < o.rounds(); round++) {
       List<String> order = round % 2 == 0 ? List.of("plaintext", "tls") : List.of("tls", "plaintext");
       for (String links : order) {
@@ -87,7 +86,7 @@ public final class TlsOverheadBench {
     root.put("transportSamples", o.transportSamples());
     root.put("model", "MobileNetV2 " + o.modelResolution() + "x" + o.modelResolution() + " width 0.5, no emulated slowdown");
     root.put("loadAverageAtStart", loadAtStart);
-    root.put("loadAverageAtEnd", loadAverage());
+    root.put("loadAverageAtEnd", LoadAverage.now().toString());
     root.set("transport", json.valueToTree(transport));
     root.set("throughput", json.valueToTree(throughput));
     Files.writeString(out.resolve("results.json"), json.writeValueAsString(root), StandardCharsets.UTF_8);
@@ -139,7 +138,7 @@ public final class TlsOverheadBench {
     }
     long errors = throughput.stream().mapToLong(Throughput::errors).sum();
     t.append(String.format(Locale.ROOT, "errors: %d; load average at the start: %s; at the end: %s%n", errors,
-        loadAtStart, loadAverage()));
+        loadAtStart, LoadAverage.now()));
     return t.toString();
   }
 
@@ -167,13 +166,5 @@ public final class TlsOverheadBench {
     double[] s = v.clone();
     Arrays.sort(s);
     return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  }
-
-  private static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).trim();
-    } catch (IOException e) {
-      return "unknown";
-    }
   }
 }

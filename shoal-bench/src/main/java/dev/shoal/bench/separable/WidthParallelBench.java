@@ -3,6 +3,7 @@ package dev.shoal.bench.separable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.bench.BenchCerts;
+import dev.shoal.bench.LoadAverage;
 import dev.shoal.bench.ResultTable;
 import dev.shoal.bench.pipeline.NetNamespaces;
 import dev.shoal.bench.pipeline.PipelineThroughput;
@@ -110,7 +111,7 @@ public final class WidthParallelBench {
               r = PipelineThroughput.probe(prefix, WidthParallelProbe.class.getName(), args, probeLog);
               bytes = r.get("workerBytesOutPerInference").asDouble();
             }
-            String load = Files.readString(Path.of("/proc/loadavg")).trim().split(" ")[0];
+            String load = LoadAverage.now().oneMinuteText();
             Object policyBytes = plan.equals("pipeline") ? "-"
                 : SeparableManifest.read(plan.equals("searched") ? searched : baseline).bytesPerInference();
             table.row(network, plan, groups, policyBytes, Math.round(bytes), round(r.get("throughput").asDouble(), 1),

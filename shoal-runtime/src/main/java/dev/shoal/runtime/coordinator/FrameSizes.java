@@ -3,6 +3,7 @@ package dev.shoal.runtime.coordinator;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.shoal.model.DType;
+import dev.shoal.model.TensorSpec;
 import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.plan.graph.Edge;
 import dev.shoal.plan.graph.Plan;
@@ -28,6 +29,11 @@ import java.util.Set;
  * the stages before it have run (issue 16: a batch of 5,000 images made a 188 MB frame that the
  * next worker refused, and the client waited 30 s for a 504).
  *
+ * <p>The same sizes bound dynamic batching: a plan whose max batch size would make a frame larger
+ * than the limit is refused when it starts ({@link #checkMaxBatch}), since the batcher joins
+ * admitted requests into one frame that no single request's check saw. The request's own frame
+ * to the stages that read it counts too (its size from the model's declared inputs).
+ *
  * <p>Only frames whose every tensor declares its shape (the first dimension may be the batch,
  * the others fixed) are known; a frame with any other dynamic dimension is left out, so nothing
  * is refused on a guess.
@@ -47,6 +53,19 @@ final class FrameSizes {
     long maxBatch(long limit) {
       return perSampleBytes == 0 ? Long.MAX_VALUE : Math.max(0, (limit - fixedBytes) / perSampleBytes);
     }
+
+    /** Who sends the frame and to whom, in words: "stage 'a' would send stage 'b'". */
+    String hop() {
+      String sender = from.equals(Plan.REQUEST) ? "the coordinator (the request)" : "stage '" + from + "'";
+      String receiver = to.equals(Plan.RESPONSE) ? "the coordinator (the response)" : "stage '" + to + "'";
+      return sender + " would send " + receiver;
+    }
+
+    /** The frame's tensors and their size: "h: 16,384 bytes per sample" (+ the fixed bytes, if any). */
+    String contents() {
+      return String.join(", ", tensors) + ": " + String.format(Locale.ROOT, "%,d bytes per sample", perSampleBytes)
+          + (fixedBytes > 0 ? String.format(Locale.ROOT, " + %,d", fixedBytes) : "");
+    }
   }
 
   private final String plan;
@@ -64,7 +83,8 @@ final class FrameSizes {
   /** The known frames of a plan, read from its stage models' declared outputs. */
   static FrameSizes of(PlanBundle bundle) {
     Plan plan = bundle.plan();
-    Map<String, Map<String, long[]>> sizes = new HashMap<>(); // stage -> output -> {fixed, perSample}, null if unknown
+    // node (a stage, or the request) -> tensor it sends -> {fixed, perSample}, null if unknown
+    Map<String, Map<String, long[]>> sizes = new HashMap<>();
     for (Stage s : plan.stages()) {
       Map<String, long[]> outputs = new HashMap<>();
       for (ValueInfoProto v : OnnxModelIO.parse(bundle.model(s), s.model().file()).getGraph().getOutputList()) {
@@ -72,11 +92,14 @@ final class FrameSizes {
       }
       sizes.put(s.id(), outputs);
     }
+    Map<String, long[]> request = new HashMap<>();
+    for (TensorSpec t : plan.inputs()) {
+      request.put(t.name(), declaredBytes(t.dtype(), t.shape()));
+    }
+    sizes.put(Plan.REQUEST, request);
     Map<List<String>, Set<String>> byHop = new LinkedHashMap<>(); // [from, to] -> tensors
     for (Edge e : plan.links()) {
-      if (!e.from().node().equals(Plan.REQUEST)) {
-        byHop.computeIfAbsent(List.of(e.from().node(), e.to().node()), k -> new LinkedHashSet<>()).add(e.from().tensor());
-      }
+      byHop.computeIfAbsent(List.of(e.from().node(), e.to().node()), k -> new LinkedHashSet<>()).add(e.from().tensor());
     }
     List<Frame> frames = new ArrayList<>();
     for (Map.Entry<List<String>, Set<String>> hop : byHop.entrySet()) {
@@ -114,20 +137,29 @@ final class FrameSizes {
       return null;
     }
     TensorShapeProto shape = v.getType().getTensorType().getShape();
+    long[] dims = new long[shape.getDimCount()];
+    for (int i = 0; i < dims.length; i++) {
+      TensorShapeProto.Dimension d = shape.getDim(i);
+      dims[i] = d.hasDimValue() ? d.getDimValue() : -1;
+    }
+    return declaredBytes(dtype, dims);
+  }
+
+  /** {fixed bytes, bytes per sample} of a shape whose dynamic dimensions are negative; null if unknown. */
+  private static long[] declaredBytes(DType dtype, long[] dims) {
     long bytes = dtype.byteSize();
     boolean batched = false;
-    for (int i = 0; i < shape.getDimCount(); i++) {
-      TensorShapeProto.Dimension d = shape.getDim(i);
-      if (!d.hasDimValue() || d.getDimValue() < 0) {
+    for (int i = 0; i < dims.length; i++) {
+      if (dims[i] < 0) {
         if (i != 0) {
           return null;
         }
         batched = true;
       } else {
-        if (d.getDimValue() != 0 && bytes > Long.MAX_VALUE / d.getDimValue()) {
+        if (dims[i] != 0 && bytes > Long.MAX_VALUE / dims[i]) {
           return null;
         }
-        bytes *= d.getDimValue();
+        bytes *= dims[i];
       }
     }
     return batched ? new long[] {0, bytes} : new long[] {bytes, 0};
@@ -148,12 +180,31 @@ final class FrameSizes {
       return;
     }
     Frame f = over.get();
-    long most = frames.stream().mapToLong(x -> x.maxBatch(limit)).min().orElse(Long.MAX_VALUE);
-    String to = f.to().equals(Plan.RESPONSE) ? "the coordinator (the response)" : "stage '" + f.to() + "'";
     throw new InferenceException(Kind.TOO_LARGE, String.format(Locale.ROOT,
-        "a batch of %,d is too large for plan '%s': stage '%s' would send %s a frame of %,d bytes (%s: %,d bytes"
-            + " per sample%s), over the %,d-byte frame limit; this plan carries at most %,d per request, split it",
-        batch, plan, f.from(), to, f.bytes(batch), String.join(", ", f.tensors()), f.perSampleBytes(),
-        f.fixedBytes() > 0 ? String.format(Locale.ROOT, " + %,d", f.fixedBytes()) : "", limit, most));
+        "a batch of %,d is too large for plan '%s': %s a frame of %,d bytes (%s), over the %,d-byte frame limit;"
+            + " this plan carries at most %,d per request, split it",
+        batch, plan, f.hop(), f.bytes(batch), f.contents(), limit, mostPerRequest(limit)));
+  }
+
+  /**
+   * Refuses dynamic batching up to {@code maxBatchSize} samples when a batch that large would make
+   * a frame larger than {@code limit} (one line naming the stage, the frame's size and the largest
+   * max batch size that fits).
+   */
+  void checkMaxBatch(int maxBatchSize, long limit) {
+    Optional<Frame> over = overLimit(maxBatchSize, limit);
+    if (over.isEmpty()) {
+      return;
+    }
+    Frame f = over.get();
+    throw new IllegalArgumentException(String.format(Locale.ROOT,
+        "plan '%s': dynamic batching up to %,d samples would pass the frame limit: at %,d samples %s a frame of"
+            + " %,d bytes (%s), over the %,d-byte limit; set the max batch size to at most %,d",
+        plan, maxBatchSize, maxBatchSize, f.hop(), f.bytes(maxBatchSize), f.contents(), limit, mostPerRequest(limit)));
+  }
+
+  /** The largest batch whose every frame fits {@code limit}. */
+  private long mostPerRequest(long limit) {
+    return frames.stream().mapToLong(x -> x.maxBatch(limit)).min().orElse(Long.MAX_VALUE);
   }
 }

@@ -363,7 +363,11 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     for (PlanProducer p : plans) {
       Batching batching;
       try {
-        batching = entryBatching(b.deployments.get(p.name()).plan);
+        Deployment d = b.deployments.get(p.name());
+        batching = entryBatching(d.plan);
+        if (batching.enabled()) {
+          d.frameSizes.checkMaxBatch(batching.maxBatchSize(), options.maxFrameBytes());
+        }
       } catch (IllegalArgumentException e) {
         b.close();
         throw e;
@@ -543,10 +547,17 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     return b;
   }
 
-  /** Sends a batch that {@link EntryBatcher} formed: one request alone as it is, several joined along dimension 0. */
+  /**
+   * Sends a batch that {@link EntryBatcher} formed: one request alone as it is, several joined along
+   * dimension 0. The plan was checked to carry its max batch when it started; a re-plan may cut it
+   * otherwise, so a batch whose frames the plan deployed now cannot carry goes as its requests.
+   */
   private void sendBatch(List<Pending> members) {
-    if (members.size() == 1) {
-      dispatch(members.get(0));
+    Deployment deployed = deployments.get(members.get(0).planName);
+    long rows = members.stream().mapToLong(m -> BatchTensors.rows(m.inputs)).sum();
+    if (members.size() == 1
+        || deployed != null && deployed.frameSizes.overLimit(rows, options.maxFrameBytes()).isPresent()) {
+      members.forEach(this::dispatch);
       return;
     }
     Map<String, TensorData> joined = BatchTensors.concat(members.stream().map(m -> m.inputs).toList());

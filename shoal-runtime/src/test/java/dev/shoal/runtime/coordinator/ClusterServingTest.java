@@ -1,4 +1,4 @@
-package dev.shoal.runtime.gateway.serve;
+package dev.shoal.runtime.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,4 +1,4 @@
-package dev.shoal.runtime.gateway.serve;
+package dev.shoal.runtime.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -23,7 +23,6 @@ import dev.shoal.runtime.gateway.kserve.InferTensorContents;
 import dev.shoal.runtime.gateway.kserve.ModelInferRequest;
 import dev.shoal.runtime.gateway.kserve.ModelInferResponse;
 import dev.shoal.runtime.pipeline.ChainModels;
-import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.security.NodeCredentials;
 import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.security.certs.CertificateAuthority;

@@ -1,4 +1,4 @@
-package dev.shoal.runtime.gateway.serve;
+package dev.shoal.runtime.coordinator;
 
 import dev.shoal.model.cost.ModelProfile;
 import dev.shoal.model.graph.ModelGraph;
@@ -11,8 +11,6 @@ import dev.shoal.plan.strategy.EnsembleProducer;
 import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.plan.strategy.PipelineProducer;
 import dev.shoal.plan.strategy.WidthParallelProducer;
-import dev.shoal.runtime.coordinator.PlanBackend;
-import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.ServingBackend;
 import java.io.IOException;
