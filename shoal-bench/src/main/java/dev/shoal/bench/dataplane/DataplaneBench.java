@@ -207,7 +207,7 @@ public final class DataplaneBench {
       }
       log.printf(Locale.ROOT, "  last quarter: %.1f/s, %d failed, %d wrong; JIT compiler threads %.0f%% of the CPU"
           + " (load %s)%n", r.perSecond(), r.failed(), r.wrong(), all == 0 ? 0 : 100 * jit / all,
-          ProcessCpu.loadAverage());
+          LoadAverage.now().oneMinuteText());
     }
   }
 
