@@ -73,18 +73,23 @@ public final class BenchDataplaneCommand implements Callable<Integer> {
   @Option(names = "--switches", defaultValue = "10", description = "plan switches under load (default: ${DEFAULT-VALUE})")
   int switches;
 
+  @Option(names = "--warm-up-seconds", defaultValue = "20",
+      description = "unmeasured load through the pipeline first, so that every JVM's JIT has compiled the data path"
+          + " (default: ${DEFAULT-VALUE})")
+  double warmUpSeconds;
+
   @Override
   public Integer call() throws Exception {
     if (stages < 2 || rounds < 10 || seconds < 1 || inFlight < 1 || transportSamples < 10 || switches < 1
-        || slowdown < 1) {
+        || slowdown < 1 || warmUpSeconds < 0) {
       throw new IllegalArgumentException("--stages >= 2, --rounds >= 10, --seconds >= 1, --in-flight >= 1,"
-          + " --transport-samples >= 10, --switches >= 1, --slowdown >= 1");
+          + " --transport-samples >= 10, --switches >= 1, --slowdown >= 1, --warm-up-seconds >= 0");
     }
     Batching batching = maxBatch > 1
         ? new Batching(maxBatch, preferredBatch.stream().filter(b -> b <= maxBatch).toList(), maxQueueDelayMicros)
         : null;
     DataplaneBench.run(new DataplaneBench.Config(out, models, resolution, width, stages, rounds, seconds, inFlight,
-        transportSamples, batching, slowdown, switches), System.out);
+        transportSamples, batching, slowdown, switches, warmUpSeconds), System.out);
     return 0;
   }
 }

@@ -66,9 +66,10 @@ public final class DataplaneBench {
    * @param batching dynamic batching of the concurrent section's second served run; null: skipped
    * @param slowdown emulated device slowdown of the replicated-plan section's workers
    * @param switches plan switches under load
+   * @param warmUpSeconds unmeasured load through the pipeline before the first section (JIT warm-up)
    */
   public record Config(Path out, Path models, int resolution, double width, int stages, int rounds, double seconds,
-      int connections, int transportSamples, Batching batching, double slowdown, int switches) {}
+      int connections, int transportSamples, Batching batching, double slowdown, int switches, double warmUpSeconds) {}
 
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   private static final int DISTINCT_INPUTS = 8;
@@ -110,6 +111,7 @@ public final class DataplaneBench {
     table.meta("macs", profile.totalMacs());
     table.meta("stages", config.stages());
     table.meta("connections", config.connections());
+    table.meta("warm_up_seconds", config.warmUpSeconds());
     table.meta("host_cpus", Runtime.getRuntime().availableProcessors());
     table.meta("load_average_at_start", LoadAverage.now().oneMinuteText());
     List<String> workers = new ArrayList<>();
@@ -134,6 +136,7 @@ public final class DataplaneBench {
         }
         List<Long> pids = new ArrayList<>(List.of(ProcessHandle.current().pid()));
         processes.forEach(wp -> pids.add(wp.pid()));
+        warmUp(p, endpoints, security, pids);
         double computeCpuMs = latency(p, endpoints, security);
         concurrency(p, proto, endpoints, security, pids, computeCpuMs);
         variants(endpoints, security);
@@ -173,6 +176,39 @@ public final class DataplaneBench {
     PlanBundle b = fixed.original();
     List<Stage> batched = b.plan().stages().stream().map(s -> s.withBatching(batching)).toList();
     return new FixedPlacement(b.with(b.plan().withStages(batched)));
+  }
+
+  /**
+   * Runs the pipeline under load, unmeasured: the workers, the gateway and the coordinator start
+   * as cold JVMs whose JIT compilers were still busy after a thousand requests; measured on a cold
+   * start, a request's CPU was mostly compilation (docs/runtime.md, "Where a hop's time goes").
+   * Prints the JIT's share of the CPU in the last quarter of the warm-up, to show it has settled.
+   */
+  private void warmUp(Pipeline p, List<WorkerEndpoint> workers, PeerSecurity security, List<Long> pids)
+      throws IOException {
+    if (config.warmUpSeconds() <= 0) {
+      return;
+    }
+    log.printf(Locale.ROOT, "%n== warm-up: %.0f s of %d requests in flight through the pipeline over REST, unmeasured%n",
+        config.warmUpSeconds(), config.connections());
+    List<String> devices = workers.subList(0, config.stages()).stream().map(WorkerEndpoint::name).toList();
+    try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline", p.stageBytes(),
+        devices, null)), security, PlanBackend.Options.DEFAULT);
+        Gateway gateway = Gateway.start(backend, 0, 0)) {
+      Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(), config.warmUpSeconds() * 0.75);
+      Map<String, Long> before = ProcessCpu.ticksByThreadKind(pids);
+      Load.Result r = Load.run(gateway.httpPort(), p.name(), p.samples(), config.connections(),
+          config.warmUpSeconds() * 0.25);
+      double all = 0;
+      double jit = 0;
+      for (Map.Entry<String, Double> e : ProcessCpu.millisBetween(before, ProcessCpu.ticksByThreadKind(pids))) {
+        all += e.getValue();
+        jit += e.getKey().startsWith("C# CompilerThre") ? e.getValue() : 0;
+      }
+      log.printf(Locale.ROOT, "  last quarter: %.1f/s, %d failed, %d wrong; JIT compiler threads %.0f%% of the CPU"
+          + " (load %s)%n", r.perSecond(), r.failed(), r.wrong(), all == 0 ? 0 : 100 * jit / all,
+          LoadAverage.now().oneMinuteText());
+    }
   }
 
   /**

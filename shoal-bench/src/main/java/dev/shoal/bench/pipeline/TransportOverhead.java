@@ -50,6 +50,13 @@ public final class TransportOverhead {
 
   public record Row(String path, int bytes, Percentiles rttMillis) {}
 
+  /**
+   * Each size's paths first run interleaved, unmeasured, this long: every process on them is a
+   * fresh JVM, and with only 10 warm-up round trips gRPC's own 4 KB echo measured 2.8 ms against
+   * 0.25 ms once its code was compiled (docs/runtime.md, "Where a hop's time goes").
+   */
+  static final Duration WARM_UP = Duration.ofSeconds(3);
+
   private TransportOverhead() {}
 
   static byte[] identityModel(String in, String out) {
@@ -102,22 +109,25 @@ public final class TransportOverhead {
           List.of(identityModel("x", "y"), identityModel("y", "z")), List.of("hop1", "hop2"), "raw", new double[2])),
           security, PlanBackend.Options.DEFAULT);
       HostPort hp = HostPort.parse(echo.address());
+      // replies are taken on the transport thread, as the echo server answers on its own
       echoChannel = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
-          .maxInboundMessageSize(64 << 20).build();
+          .maxInboundMessageSize(64 << 20).directExecutor().build();
       List<String> names = List.of("tcp-echo", "grpc-echo", "shoal-1-stage", "shoal-2-stage");
       for (int size : sizes) {
         log.printf("  transport: %d bytes, %d round trips per path, interleaved%n", size, samples);
         EchoStream echoStream = new EchoStream(echoChannel);
         List<RoundTrip> paths = List.of(tcpEcho::once, echoStream::once, pipeline(one, size), pipeline(two, size));
         TensorData x = tensor(size, size);
-        int warmup = Math.max(10, samples / 10);
+        long warmUntil = System.nanoTime() + WARM_UP.toNanos();
+        for (int i = 0; i < 10 || System.nanoTime() < warmUntil; i++) {
+          for (RoundTrip p : paths) {
+            p.once(x);
+          }
+        }
         double[][] ms = new double[paths.size()][samples];
-        for (int i = -warmup; i < samples; i++) {
+        for (int i = 0; i < samples; i++) {
           for (int p = 0; p < paths.size(); p++) {
-            long t = paths.get(p).once(x);
-            if (i >= 0) {
-              ms[p][i] = t / 1e6;
-            }
+            ms[p][i] = paths.get(p).once(x) / 1e6;
           }
         }
         echoStream.close();

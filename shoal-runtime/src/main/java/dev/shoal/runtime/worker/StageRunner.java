@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Logger;
@@ -30,7 +31,8 @@ import java.util.logging.Logger;
  * One hosted stage of a plan graph: a join table that collects each request's inputs (they may
  * come from several producers, on several workers), a bounded queue of requests whose inputs are
  * all there, one compute thread running the ONNX Runtime session, and the routes of its outputs:
- * straight to every consumer stage's worker (replicas round robin by request id) and to the
+ * straight to every consumer stage's worker (replicas round robin by request id; a consumer on this
+ * worker takes it from the compute thread, without a socket) and to the
  * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
  * a request the coordinator cancelled ({@link #cancel}).
  *
@@ -51,6 +53,17 @@ final class StageRunner implements AutoCloseable {
    * later): frames of it still on their way from other workers are dropped when they arrive.
    */
   private static final long CANCEL_MEMORY_MICROS = 10_000_000L;
+
+  /** The stages this worker hosts, taking a frame from one of them without a socket. */
+  interface LocalStages {
+    /**
+     * Hands a frame to the stage it is addressed to; {@code onRoom} runs once, when that stage has
+     * taken it (at once unless its queue is full).
+     *
+     * @return why the frame is refused, or null
+     */
+    String accept(Frame frame, Runnable onRoom);
+  }
 
   /** Hosted stages are keyed by plan epoch and stage id. */
   record Key(long epoch, String stage) {
@@ -90,6 +103,7 @@ final class StageRunner implements AutoCloseable {
   private final WorkerStats stats;
   private final ResultSubscribers results;
   private final PeerLinks links;
+  private final LocalStages local;
   private final DeviceClock device;
   private final Map<Long, Partial> joins = new ConcurrentHashMap<>();
   /** Cancelled requests, with when to forget them (microseconds since 1970). */
@@ -105,7 +119,7 @@ final class StageRunner implements AutoCloseable {
   private volatile Work current;
 
   StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
-      ResultSubscribers results, PeerLinks links, DeviceClock device) {
+      ResultSubscribers results, PeerLinks links, LocalStages local, DeviceClock device) {
     this.key = new Key(d.getPlanEpoch(), d.getStageId());
     this.plan = d.getPlan();
     this.inputNames = session.inputs().stream().map(s -> s.name()).toList();
@@ -117,6 +131,7 @@ final class StageRunner implements AutoCloseable {
     this.stats = stats;
     this.results = results;
     this.links = links;
+    this.local = local;
     this.device = device;
     this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
     this.computeThread = new Thread(null, this::computeLoop, "stage-" + key, OrtStack.STACK_BYTES);
@@ -360,7 +375,11 @@ final class StageRunner implements AutoCloseable {
         int replica = Math.floorMod(w.requestId(), r.getReplicasCount());
         String to = r.getReplicas(replica);
         try {
-          links.send(r.getReplicaNames(replica), to, frame, BLOCK_MILLIS);
+          if (r.getReplicaNames(replica).equals(config.name())) {
+            sendHere(frame);
+          } else {
+            links.send(r.getReplicaNames(replica), to, frame, BLOCK_MILLIS);
+          }
           stats.framesOut.incrementAndGet();
           stats.bytesOut.addAndGet(Frames.wireBytes(frame));
         } catch (IOException e) {
@@ -368,6 +387,27 @@ final class StageRunner implements AutoCloseable {
           LOG.warning(() -> "stage " + key + " dropped request " + w.requestId() + " for " + to + ": " + e.getMessage());
         }
       }
+    }
+  }
+
+  /**
+   * A consumer stage on this worker takes the frame from this thread: no socket, TLS, event loop or
+   * thread hand-off besides its own queue. Waits, as a link would, while that stage's queue is full.
+   */
+  private void sendHere(Frame frame) throws IOException {
+    CountDownLatch taken = new CountDownLatch(1);
+    String refusal = local.accept(frame, taken::countDown);
+    if (refusal != null) {
+      throw new IOException("refused here: " + refusal);
+    }
+    stats.framesInProcess.incrementAndGet();
+    try {
+      if (!taken.await(BLOCK_MILLIS, TimeUnit.MILLISECONDS)) {
+        LOG.warning(() -> "stage " + key + ": request " + frame.getRequestId() + " waits for room in stage "
+            + frame.getStage() + " on this worker longer than " + BLOCK_MILLIS + " ms");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -68,6 +68,7 @@ public final class Worker implements AutoCloseable {
     return t;
   });
   private final WorkerLease lease;
+  private final Data data = new Data();
   private final Server server;
   /** Stages of abandoned plans (a coordinator that died without draining) are dropped beyond this. */
   static final int MAX_STAGES = 64;
@@ -77,7 +78,7 @@ public final class Worker implements AutoCloseable {
     this.links = new PeerLinks(config.security(), config.maxFrameBytes());
     this.lease = new WorkerLease(config.name(), this::dropStages);
     this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
-        config.maxFrameBytes(), List.of(new Control(), new Data()));
+        config.maxFrameBytes(), List.of(new Control(), data));
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "worker-join-sweeper");
       t.setDaemon(true);
@@ -221,7 +222,7 @@ public final class Worker implements AutoCloseable {
         }
         warmRunNanos = loaded.warmRunNanos();
         StageRunner old = stages.put(key, new StageRunner(req, session, warmRunNanos, config, stats, results, links,
-            device));
+            data::accept, device));
         if (old != null) {
           old.close();
         }
@@ -338,6 +339,7 @@ public final class Worker implements AutoCloseable {
           .setFramesRejected(stats.framesRejected.get())
           .setFramesExpired(stats.framesExpired.get())
           .setFramesCancelled(stats.framesCancelled.get())
+          .setFramesInProcess(stats.framesInProcess.get())
           .setDeviceIdleSeconds(device.idleSeconds())
           .setDeviceOverrunSeconds(device.overrunSeconds())
           .setBytesIn(stats.bytesIn.get())

@@ -13,4 +13,5 @@ final class WorkerStats {
   final AtomicLong queueNanos = new AtomicLong();
   final AtomicLong framesExpired = new AtomicLong();
   final AtomicLong framesCancelled = new AtomicLong();
+  final AtomicLong framesInProcess = new AtomicLong();
 }

@@ -161,6 +161,18 @@ class PipelineProcessTest {
   }
 
   @Test
+  void stagesOnOneWorkerHandFramesOverInProcessAndAnswerExactlyLikeTheWholeModel() throws Exception {
+    String w = endpoints.get(0).name();
+    List<byte[]> stages = List.of(ChainModels.slice(WIDTH, LAYERS, 0, 1), ChainModels.slice(WIDTH, LAYERS, 2, 3));
+    try (PlanBackend b = start(FixedPlacement.chain("chain", stages, List.of(w, w), "raw", new double[2]))) {
+      assertThat(devices(b.plan())).containsExactly(w, w);
+      long before = b.status(endpoints.get(0)).getFramesInProcess();
+      assertAllEqualTheWholeModel(sendAll(b, 0, 100), 0);
+      assertThat(b.status(endpoints.get(0)).getFramesInProcess() - before).isEqualTo(100);
+    }
+  }
+
+  @Test
   void lossyLinksStayCloseToTheWholeModel() throws Exception {
     try (PlanBackend b = start(split("int8", 1, 3))) {
       for (int i = 0; i < 20; i++) {
