@@ -379,9 +379,9 @@ final class StageRunner implements AutoCloseable {
             sendHere(frame);
           } else {
             links.send(r.getReplicaNames(replica), to, frame, BLOCK_MILLIS);
+            stats.bytesOut.addAndGet(Frames.wireBytes(frame)); // bytes that crossed the network only
           }
           stats.framesOut.incrementAndGet();
-          stats.bytesOut.addAndGet(Frames.wireBytes(frame));
         } catch (IOException e) {
           // The coordinator finds the dead peer by heartbeat and replays; nothing is answered twice.
           LOG.warning(() -> "stage " + key + " dropped request " + w.requestId() + " for " + to + ": " + e.getMessage());
