@@ -222,7 +222,7 @@ public final class Worker implements AutoCloseable {
         }
         warmRunNanos = loaded.warmRunNanos();
         StageRunner old = stages.put(key, new StageRunner(req, session, warmRunNanos, config, stats, results, links,
-            data::accept, device));
+            (frame, onRoom) -> data.accept(frame, onRoom, false), device));
         if (old != null) {
           old.close();
         }
@@ -378,7 +378,7 @@ public final class Worker implements AutoCloseable {
       return new StreamObserver<>() {
         @Override
         public void onNext(Frame frame) {
-          String refusal = accept(frame, () -> call.request(1));
+          String refusal = accept(frame, () -> call.request(1), true);
           if (refusal != null) {
             stats.framesRejected.incrementAndGet();
             LOG.warning(() -> "worker " + config.name() + " rejected a frame: " + refusal);
@@ -405,9 +405,10 @@ public final class Worker implements AutoCloseable {
 
     /**
      * Hands a frame to its stage; returns why it was refused, or null. {@code next} runs once the
-     * stream may read its next frame.
+     * stream may read its next frame. Its bytes count as received only when it came over the
+     * network (not from a co-located stage).
      */
-    private String accept(Frame frame, Runnable next) {
+    private String accept(Frame frame, Runnable next, boolean overNetwork) {
       if (frame.hasCancel()) {
         cancel(frame);
         next.run();
@@ -421,7 +422,9 @@ public final class Worker implements AutoCloseable {
             + " (request " + frame.getRequestId() + "; it hosts " + stages.keySet() + ")";
       }
       stats.framesIn.incrementAndGet();
-      stats.bytesIn.addAndGet(Frames.wireBytes(frame));
+      if (overNetwork) {
+        stats.bytesIn.addAndGet(Frames.wireBytes(frame));
+      }
       Map<String, TensorData> inputs;
       try {
         inputs = Frames.decode(frame, config.maxFrameBytes());

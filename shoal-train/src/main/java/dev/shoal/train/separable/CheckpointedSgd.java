@@ -9,9 +9,9 @@ import java.util.Map;
 
 /**
  * SGD with heavy-ball momentum and weight decay, on the recipe's schedule (linear warm-up, then
- * cosine to 0), as DJL's SGD computes it for the other recipes, but with its whole state — the step count and every momentum buffer — can be saved and
- * restored, so that a resumed run continues exactly where the interrupted one stopped. (DJL's own
- * SGD keeps both private.)
+ * cosine to 0), computed as DJL's SGD computes it for the other recipes, whose whole state — the
+ * step count and every momentum buffer — can be saved and restored, so that a resumed run
+ * continues exactly where the interrupted one stopped. (DJL's own SGD keeps both private.)
  */
 final class CheckpointedSgd extends Optimizer {
 
