@@ -44,9 +44,8 @@ public final class FluidExport {
   public static final String CROSS_LINKS =
       "one-way, earlier to later group only, at the lowest resolution: group j's layer-2 output (pooled) feeds a "
           + "3x3 conv-BN added before group k's last ReLU, for every j < k; pooled features of groups 1..k feed the "
-          + "combined head on device k; the combined mode of all G groups has its own copies of groups 1..G-1's last "
-          + "convs and of the links into them, and on device G a 3x3 conv over all G trunk maps whose pooled output "
-          + "joins its head's features";
+          + "combined head on device k; the combined mode of all G groups runs its own copies of groups 1..G-1's last "
+          + "convs and of the links into them";
   private static final int EVAL_BATCH = 500;
 
   private FluidExport() {}
@@ -192,7 +191,7 @@ public final class FluidExport {
     Files.createDirectories(dir);
     Shape one = new Shape(1, 1, data.rows(), data.cols());
     try (NDManager manager = NDManager.newBaseManager()) {
-      FluidNet net = new FluidNet(layout, FluidRecipe.design(layout));
+      FluidNet net = new FluidNet(layout, FluidRecipe.DESIGN);
       net.initialize(manager, DataType.FLOAT32, one);
       Weights.load(net, TrainingPlan.checkpoint(checkpoints, new TrainingPlan.FluidPhase(groups, groups)));
       List<SubNetwork> subs = new ArrayList<>();

@@ -110,9 +110,7 @@ public final class FluidRecipe {
   }
 
   /** The design every Fluid network of this recipe is trained and exported with. */
-  static FluidNet.Design design(FluidLayout layout) {
-    return FluidNet.Design.full(layout);
-  }
+  static final FluidNet.Design DESIGN = FluidNet.Design.OWN_LAYER3;
 
   /** Attempts per unit: a diverged attempt (NaN loss) starts the unit again from its first step. */
   static final int ATTEMPTS = 3;
@@ -158,7 +156,7 @@ public final class FluidRecipe {
       outputs = DYNAMIC_WIDTHS.stream().map(w -> "dynamic-" + w.label()).toList();
     } else {
       FluidPhase f = (FluidPhase) unit;
-      net = new FluidNet(layout.withGroups(f.groups()), design(layout.withGroups(f.groups())));
+      net = new FluidNet(layout.withGroups(f.groups()), DESIGN);
       objective = new Objective.EachOutput();
       outputs = f.phase() == 1
           ? List.of("sub1")

@@ -157,7 +157,7 @@ class FluidRecipeTest {
   }
 
   private static FluidNet load(FluidLayout layout, Path checkpoints, int phase, NDManager manager) throws IOException {
-    FluidNet net = new FluidNet(layout, FluidRecipe.design(layout));
+    FluidNet net = new FluidNet(layout, FluidRecipe.DESIGN);
     net.initialize(manager, DataType.FLOAT32, new Shape(1, 1, 28, 28));
     Weights.load(net, TrainingPlan.checkpoint(checkpoints, new TrainingPlan.FluidPhase(layout.groups(), phase)));
     return net;
