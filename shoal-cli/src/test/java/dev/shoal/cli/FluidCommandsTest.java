@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * {@code shoal train fluid} refuses bad settings before reading data; {@code shoal bench fluid}
@@ -29,6 +30,16 @@ class FluidCommandsTest {
       assertThat(r.err()).contains("shoal train: a Fluid network needs 2 to 4 groups, got " + groups.substring(groups.length() - 1));
       assertThat(out).doesNotExist();
     }
+  }
+
+  @Test
+  void trainFluidNoBaselinesLeavesThemOut() {
+    TrainCommand plain = new TrainCommand();
+    new CommandLine(plain).parseArgs("fluid");
+    assertThat(plain.fluid.settings(List.of(3)).baselines()).isTrue();
+    TrainCommand none = new TrainCommand();
+    new CommandLine(none).parseArgs("fluid", "--no-baselines");
+    assertThat(none.fluid.settings(List.of(3)).baselines()).isFalse();
   }
 
   @Test

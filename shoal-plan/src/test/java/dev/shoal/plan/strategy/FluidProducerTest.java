@@ -40,7 +40,10 @@ class FluidProducerTest {
         .containsEntry(FluidProducer.PARAM_MODE, "high-accuracy").containsEntry(FluidProducer.PARAM_SUBNETS, "1,2,3");
 
     Plan withoutC = ha.plan(List.of("a", "b", "spare")).plan();
-    assertThat(withoutC.stages()).extracting(Stage::id).containsExactly("stage1-features", "stage2-combined");
+    // device 1's stage of the smaller mode: the full mode has its own copy of group 1's last conv
+    assertThat(withoutC.stages()).extracting(Stage::id).containsExactly("stage1-features-1to2", "stage2-combined");
+    assertThat(withoutC.edges()).extracting(e -> e.from() + "->" + e.to()).contains(
+        "stage1-features-1to2/trunk1->stage2-combined/trunk1", "stage1-features-1to2/features1->stage2-combined/features1");
     assertThat(ha.answerParameters(withoutC, Set.of("stage2-combined")))
         .containsEntry(FluidProducer.PARAM_SUBNETS, "1,2");
 

@@ -26,8 +26,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -42,7 +44,8 @@ public final class FluidExport {
   public static final String CROSS_LINKS =
       "one-way, earlier to later group only, at the lowest resolution: group j's layer-2 output (pooled) feeds a "
           + "3x3 conv-BN added before group k's last ReLU, for every j < k; pooled features of groups 1..k feed the "
-          + "combined head on device k";
+          + "combined head on device k; the combined mode of all G groups runs its own copies of groups 1..G-1's last "
+          + "convs and of the links into them";
   private static final int EVAL_BATCH = 500;
 
   private FluidExport() {}
@@ -53,6 +56,15 @@ public final class FluidExport {
 
   public static String featuresFile(int k) {
     return "stage" + k + "-features.onnx";
+  }
+
+  /**
+   * Device k's features stage in the combined mode of devices 1..m of a network with
+   * {@code groups} groups: {@link #featuresFile(int)}, except where the design gives that mode its
+   * own links into group k and a larger mode uses the file too ({@code stage<k>-features-1to<m>.onnx}).
+   */
+  public static String featuresFile(FluidNet.Design design, int groups, int k, int m) {
+    return (design.ownLinks() && k >= 2 || design.ownLasts()) && m < groups ? "stage" + k + "-features-1to" + m + ".onnx" : featuresFile(k);
   }
 
   public static String combinedFile(int k) {
@@ -72,18 +84,19 @@ public final class FluidExport {
   }
 
   /**
-   * Device k's stage in a combined mode where a later device answers: reads the image and the trunk
-   * outputs of devices 1..k-1; returns its trunk output (for every later device) and its
-   * combined-mode pooled features (for the device with the combined head).
+   * Device k's stage in the combined mode of devices 1..m (k < m), where device m answers: reads
+   * the image and the trunk outputs of devices 1..k-1; returns its trunk output (for every later
+   * device) and its combined-mode pooled features (for the device with the combined head).
    */
-  public static ModelProto featuresStage(FluidNet net, int k) {
+  public static ModelProto featuresStage(FluidNet net, int k, int m) {
     FluidLayout l = net.layout();
-    GraphBuilder g = new GraphBuilder("fluid-g" + l.groups() + "-stage" + k + "-features");
+    String file = featuresFile(net.design(), l.groups(), k, m);
+    GraphBuilder g = new GraphBuilder("fluid-g" + l.groups() + "-" + file.substring(0, file.length() - ".onnx".length()));
     OnnxExport out = new OnnxExport(g);
     String x = g.input(OnnxModels.INPUT, DType.FLOAT, GraphBuilder.BATCH, 1, l.rows(), l.cols());
     List<String> earlier = trunkInputs(g, l, k);
     String t = net.trunk(k).export(out, x);
-    String f = combinedFeatures(out, net, k, t, earlier);
+    String f = combinedFeatures(out, net, k, m, t, earlier);
     g.node("Identity", t).outputs(CrossDeviceBytes.trunk(k)).out();
     g.output(CrossDeviceBytes.trunk(k), DType.FLOAT, GraphBuilder.BATCH, l.groupChannels(2), l.lowRows(), l.lowCols());
     return withOutput(g, f, CrossDeviceBytes.features(k), l.groupChannels(3));
@@ -104,7 +117,14 @@ public final class FluidExport {
       features.add(g.input(CrossDeviceBytes.features(j), DType.FLOAT, GraphBuilder.BATCH, l.groupChannels(3)));
     }
     String t = net.trunk(m).export(out, x);
-    features.add(combinedFeatures(out, net, m, t, earlier));
+    features.add(combinedFeatures(out, net, m, m, t, earlier));
+    if (net.mix(m).isPresent()) {
+      // the mix conv reads every trunk map of the mode, in group order
+      List<String> trunks = new ArrayList<>(earlier);
+      trunks.add(t);
+      String all = g.node("Concat", trunks.toArray(String[]::new)).attr("axis", 1L).out();
+      features.add(new GlobalPool().export(out, net.mix(m).get().export(out, all)));
+    }
     String concat = g.node("Concat", features.toArray(String[]::new)).attr("axis", 1L).out();
     return withOutput(g, net.combinedHead(m).export(out, concat), OnnxModels.LOGITS, l.classes());
   }
@@ -117,11 +137,15 @@ public final class FluidExport {
     return names;
   }
 
-  /** Group k's combined-mode features: its last conv plus the links from earlier trunks, ReLU, pooled. */
-  private static String combinedFeatures(OnnxExport out, FluidNet net, int k, String trunk, List<String> earlierTrunks) {
-    String sum = net.last(k).export(out, trunk);
+  /**
+   * Group k's features in the combined mode of groups 1..m: its last conv plus the mode's links from
+   * earlier trunks, ReLU, pooled.
+   */
+  private static String combinedFeatures(
+      OnnxExport out, FluidNet net, int k, int m, String trunk, List<String> earlierTrunks) {
+    String sum = net.last(k, m).export(out, trunk);
     for (int j = 1; j < k; j++) {
-      String link = net.cross(j, k).export(out, earlierTrunks.get(j - 1));
+      String link = net.cross(j, k, m).export(out, earlierTrunks.get(j - 1));
       sum = out.graph().node("Add", sum, link).out();
     }
     return new GlobalPool().export(out, out.graph().node("Relu", sum).out());
@@ -136,8 +160,8 @@ public final class FluidExport {
     return g.build();
   }
 
-  /** The combined mode of devices 1..m as stages and transfers (sizes filled in by {@link #run}). */
-  static List<Stage> combinedStages(int m) {
+  /** The combined mode of devices 1..m as stages (sizes filled in by {@link #run}). */
+  static List<Stage> combinedStages(FluidNet.Design design, int groups, int m) {
     List<Stage> stages = new ArrayList<>();
     for (int k = 1; k <= m; k++) {
       List<String> inputs = new ArrayList<>(List.of(OnnxModels.INPUT));
@@ -145,7 +169,7 @@ public final class FluidExport {
         inputs.add(CrossDeviceBytes.trunk(j));
       }
       if (k < m) {
-        stages.add(new Stage(k, featuresFile(k), inputs, List.of(CrossDeviceBytes.trunk(k), CrossDeviceBytes.features(k))));
+        stages.add(new Stage(k, featuresFile(design, groups, k, m), inputs, List.of(CrossDeviceBytes.trunk(k), CrossDeviceBytes.features(k))));
       } else {
         for (int j = 1; j < k; j++) {
           inputs.add(CrossDeviceBytes.features(j));
@@ -167,15 +191,20 @@ public final class FluidExport {
     Files.createDirectories(dir);
     Shape one = new Shape(1, 1, data.rows(), data.cols());
     try (NDManager manager = NDManager.newBaseManager()) {
-      FluidNet net = new FluidNet(layout);
+      FluidNet net = new FluidNet(layout, FluidRecipe.DESIGN);
       net.initialize(manager, DataType.FLOAT32, one);
       Weights.load(net, TrainingPlan.checkpoint(checkpoints, new TrainingPlan.FluidPhase(groups, groups)));
       List<SubNetwork> subs = new ArrayList<>();
       for (int k = 1; k <= groups; k++) {
         Path file = dir.resolve(subFile(k));
         OnnxModelIO.write(subNetwork(net, k), file);
-        if (k < groups) {
-          OnnxModelIO.write(featuresStage(net, k), dir.resolve(featuresFile(k)));
+        // one file per distinct stage: modes that share device k's features share its file
+        Set<String> written = new HashSet<>();
+        for (int m = k + 1; m <= groups; m++) {
+          String features = featuresFile(net.design(), groups, k, m);
+          if (written.add(features)) {
+            OnnxModelIO.write(featuresStage(net, k, m), dir.resolve(features));
+          }
         }
         if (k > 1) {
           OnnxModelIO.write(combinedStage(net, k), dir.resolve(combinedFile(k)));
@@ -189,7 +218,7 @@ public final class FluidExport {
       }
       List<CombinedMode> combined = new ArrayList<>();
       for (int m = 2; m <= groups; m++) {
-        List<Stage> stages = combinedStages(m);
+        List<Stage> stages = combinedStages(net.design(), groups, m);
         List<Transfer> transfers = CrossDeviceBytes.fluidCombined(layout, m);
         long params = 0;
         long macs = 0;

@@ -109,6 +109,9 @@ public final class FluidRecipe {
     return "g" + groups;
   }
 
+  /** The design every Fluid network of this recipe is trained and exported with. */
+  static final FluidNet.Design DESIGN = FluidNet.Design.OWN_LAYER3;
+
   /** Attempts per unit: a diverged attempt (NaN loss) starts the unit again from its first step. */
   static final int ATTEMPTS = 3;
 
@@ -153,7 +156,7 @@ public final class FluidRecipe {
       outputs = DYNAMIC_WIDTHS.stream().map(w -> "dynamic-" + w.label()).toList();
     } else {
       FluidPhase f = (FluidPhase) unit;
-      net = new FluidNet(layout.withGroups(f.groups()));
+      net = new FluidNet(layout.withGroups(f.groups()), DESIGN);
       objective = new Objective.EachOutput();
       outputs = f.phase() == 1
           ? List.of("sub1")
@@ -167,7 +170,10 @@ public final class FluidRecipe {
         FluidNet fluid = (FluidNet) net;
         if (f.phase() > 1) {
           Path previous = TrainingPlan.checkpoint(checkpoints, new FluidPhase(f.groups(), f.phase() - 1));
-          Weights.load(fluid, previous);
+          Weights.load(fluid, previous, fluid.trainedParameterNames(f.phase()));
+          if (f.phase() == f.groups()) {
+            fluid.startFullMode();
+          }
           log.accept(unit.name() + ": resumed from " + previous);
         }
         fluid.setPhase(f.phase());

@@ -69,6 +69,14 @@ final class Weights {
    * the block's parameters with the same shapes.
    */
   static void load(Block block, Path file) throws IOException {
+    load(block, file, Set.of());
+  }
+
+  /**
+   * As {@link #load(Block, Path)}, but the parameters named in {@code mayDiffer} may be missing from
+   * {@code file} or have another shape there: those keep their values.
+   */
+  static void load(Block block, Path file, Set<String> mayDiffer) throws IOException {
     Map<String, Parameter> params = new java.util.HashMap<>();
     block.getParameters().forEach(p -> params.put(p.getKey(), p.getValue()));
     Set<String> seen = new HashSet<>();
@@ -86,6 +94,10 @@ final class Weights {
           size *= shape[d];
         }
         Parameter p = params.get(name);
+        if ((p == null || !Arrays.equals(p.getArray().getShape().getShape(), shape)) && mayDiffer.contains(name)) {
+          in.skipNBytes(4 * size);
+          continue;
+        }
         if (p == null) {
           throw new IOException(file + ": parameter " + name + " is not in this network (a checkpoint of another shape?)");
         }
@@ -101,9 +113,10 @@ final class Weights {
         seen.add(name);
       }
     }
-    if (seen.size() != params.size()) {
-      Set<String> missing = new HashSet<>(params.keySet());
-      missing.removeAll(seen);
+    Set<String> missing = new HashSet<>(params.keySet());
+    missing.removeAll(seen);
+    missing.removeAll(mayDiffer);
+    if (!missing.isEmpty()) {
       throw new IOException(file + ": checkpoint lacks parameters " + missing);
     }
   }

@@ -46,25 +46,45 @@ class FluidExportTest {
 
   @Test
   void fluidSubNetworksAndChainedCombinedStagesMatchDjl() throws Exception {
+    assertExportMatchesDjl(LAYOUT, FluidNet.Design.PLAIN, dir.resolve("plain"));
+  }
+
+  /**
+   * With every mode's own links and a mix conv, every mode's stages still compute the DJL network:
+   * the 4-group layout has a features stage that differs between modes 1..3 and 1..4.
+   */
+  @Test
+  void ownLinksAndMixExportEveryModeAsDjlComputesIt() throws Exception {
+    FluidNet.Design design = new FluidNet.Design(true, true, 4);
+    assertExportMatchesDjl(LAYOUT, design, dir.resolve("g3"));
+    assertExportMatchesDjl(new FluidLayout(12, 12, 5, 8, 16, 16, 4), design, dir.resolve("g4"));
+    assertThat(FluidExport.featuresFile(design, 4, 2, 3)).isEqualTo("stage2-features-1to3.onnx");
+    assertThat(FluidExport.featuresFile(design, 4, 2, 4)).isEqualTo("stage2-features.onnx");
+    assertThat(FluidExport.featuresFile(design, 4, 1, 3)).isEqualTo("stage1-features-1to3.onnx");
+  }
+
+  private static void assertExportMatchesDjl(FluidLayout layout, FluidNet.Design design, Path dir) throws Exception {
+    java.nio.file.Files.createDirectories(dir);
+    int groups = layout.groups();
     try (NDManager m = NDManager.newBaseManager()) {
-      FluidNet net = new FluidNet(LAYOUT);
+      FluidNet net = new FluidNet(layout, design);
       net.initialize(m, DataType.FLOAT32, new Shape(N, 1, 12, 12));
       randomise(net, 1);
       float[] images = images(2);
       TensorData input = TensorData.ofFloats(OnnxModels.INPUT, new long[] {N, 1, 12, 12}, images);
-      for (int k = 1; k <= LAYOUT.groups(); k++) {
+      for (int k = 1; k <= groups; k++) {
         net.setPhase(k);
         NDList djl = net.forward(new ParameterStore(m, false), new NDList(m.create(images, new Shape(N, 1, 12, 12))), false);
         Path sub = dir.resolve(FluidExport.subFile(k));
         OnnxModelIO.write(FluidExport.subNetwork(net, k), sub);
         assertClose(run(sub, Map.of(OnnxModels.INPUT, input)), djl.get(0));
-        if (k < LAYOUT.groups()) {
-          OnnxModelIO.write(FluidExport.featuresStage(net, k), dir.resolve(FluidExport.featuresFile(k)));
-        }
         if (k > 1) {
+          for (int j = 1; j < k; j++) {
+            OnnxModelIO.write(FluidExport.featuresStage(net, j, k), dir.resolve(FluidExport.featuresFile(design, groups, j, k)));
+          }
           OnnxModelIO.write(FluidExport.combinedStage(net, k), dir.resolve(FluidExport.combinedFile(k)));
-          var mode = new FluidManifest.CombinedMode(k, FluidExport.combinedStages(k), CrossDeviceBytes.fluidCombined(LAYOUT, k),
-              OnnxModels.LOGITS, 0, 0, 0, 0);
+          var mode = new FluidManifest.CombinedMode(k, FluidExport.combinedStages(design, groups, k),
+              CrossDeviceBytes.fluidCombined(layout, k), OnnxModels.LOGITS, 0, 0, 0, 0);
           try (CombinedModeRunner runner = new CombinedModeRunner(dir, mode)) {
             assertClose(runner.run(input), djl.get(1));
           }
