@@ -28,8 +28,8 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
 /**
@@ -43,8 +43,9 @@ import java.util.logging.Logger;
  *
  * <p>Frames are taken on the gRPC transport thread that read them (the worker's {@link DataLoop})
  * and never block it. A request whose last input arrives there while the stage is idle, with
- * nothing queued, is computed on that thread and its outputs are written from it ({@link
- * #computesInline}): the links share the loop, so the hop costs no thread hand-off at all. A
+ * nothing queued, is computed on that thread and its outputs are written from it (a stage of at
+ * most {@link #INLINE_MAX_NANOS} on a worker without emulated slowdown): the links share the loop,
+ * so the hop costs no thread hand-off at all. A
  * link that cannot take a frame at once gets it from a hand-off thread, and the stage counts as
  * busy until every such frame is gone, so what comes meanwhile queues. Otherwise (the stage busy,
  * a backlog, an emulated slow device, a long stage) the request goes to the queue and its compute
@@ -123,7 +124,7 @@ final class StageRunner implements AutoCloseable {
   private final DataLoop loop;
   /** Sends frames that a link could not take at once from the transport thread. */
   private final Executor handOff;
-  /** Whether a request may be computed on the transport thread (see {@link #computesInline}). */
+  /** Whether a request may be computed on the transport thread (the class comment says when). */
   private final boolean computesInline;
   /**
    * One request at a time runs the session, on the compute thread or inline; an inline request
