@@ -54,11 +54,14 @@ final class PeerLinks implements AutoCloseable {
 
   /**
    * Sends a frame to the worker at {@code address} if its link can take it now, without waiting.
+   * A link that does not exist yet is not made here: building its channel (TLS context included)
+   * can take long enough to hold up the data loop this is called on.
    *
-   * @return false when it cannot (not ready, not yet open, broken, stopping): {@link #send} it
+   * @return false when it cannot (not ready, not yet made, broken, stopping): {@link #send} it
    */
   boolean trySend(String name, String address, Frame frame) {
-    return !closed && link(name, address).stream().trySend(frame);
+    Link link = links.get(name + "@" + address);
+    return !closed && link != null && link.stream().trySend(frame);
   }
 
   /** A new deployment names these peers: a peer that was down may be back, so connect at once. */

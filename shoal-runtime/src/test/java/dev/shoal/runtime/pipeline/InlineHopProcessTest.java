@@ -10,8 +10,13 @@ import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.security.NodeCredentials;
 import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.security.certs.CertificateAuthority;
+import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.wire.FrameStream;
+import dev.shoal.runtime.wire.Frames;
+import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.StatusReply;
 import dev.shoal.runtime.worker.WorkerProcess;
+import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -141,6 +146,44 @@ class InlineHopProcessTest {
         assertThat(w0.getSendsHandedOff()).isGreaterThanOrEqualTo(1);
         // while a handed-off frame is on its way the stage is busy: later requests took its queue
         assertThat(w0.getComputedInline()).isLessThan(n);
+      }
+    }
+  }
+
+  /**
+   * A frame that arrives after its request was cancelled is dropped, and the stream it came on
+   * reads on: the next frame on it is computed and sent on (it used to stall the stream).
+   */
+  @Test
+  void aFrameOfACancelledRequestIsDroppedAndItsStreamReadsOn() throws Exception {
+    try (PlanBackend b = twoStages()) {
+      long epoch = b.epoch();
+      WorkerEndpoint first = endpoints.get(0);
+      long outBefore = b.status(first).getFramesOut();
+      long cancelledBefore = b.status(first).getFramesCancelled();
+      ManagedChannel ch = GrpcChannels.client(first.name(), first.address(), security, Frames.DEFAULT_MAX_FRAME_BYTES);
+      try (FrameStream s = new FrameStream(ch, new FrameStream.Listener() {
+        @Override
+        public void rejected(long requestId, String error) {}
+
+        @Override
+        public void broken(Throwable cause) {}
+      })) {
+        long deadline = (System.currentTimeMillis() + 60_000) * 1000;
+        s.send(Frames.cancel(2_000_001, epoch, deadline, "test"), 5_000);
+        s.send(Frames.encode(2_000_001, epoch, "s0", "", deadline, List.of(input(1, 1)), TensorCodec.parse("raw")), 5_000);
+        s.send(Frames.encode(2_000_002, epoch, "s0", "", deadline, List.of(input(2, 1)), TensorCodec.parse("raw")), 5_000);
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (b.status(first).getFramesOut() == outBefore && System.nanoTime() < until) {
+          Thread.sleep(20);
+        }
+      } finally {
+        ch.shutdownNow();
+      }
+      if (b.epoch() == epoch) {
+        StatusReply after = b.status(first);
+        assertThat(after.getFramesCancelled() - cancelledBefore).isEqualTo(1); // 2000001, dropped
+        assertThat(after.getFramesOut() - outBefore).isEqualTo(1); // 2000002, read after it and sent on
       }
     }
   }
