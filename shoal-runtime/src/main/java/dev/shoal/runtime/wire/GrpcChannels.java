@@ -57,6 +57,18 @@ public final class GrpcChannels {
         .executor(ON_TRANSPORT).build();
   }
 
+  /**
+   * A worker's link to its peer {@code peerName}, as {@link #client}, with its I/O on the worker's
+   * {@code loop}: a frame sent from the loop's thread is written without a thread hand-off.
+   */
+  public static ManagedChannel peerClient(String peerName, String hostPort, PeerSecurity security, int maxFrameBytes,
+      DataLoop loop) {
+    NettyChannelBuilder b = builder(peerName, hostPort, security).maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
+        .executor(ON_TRANSPORT);
+    loop.dial(b);
+    return b.build();
+  }
+
   /** A channel for heartbeats only, to the worker {@code peerName} (its own connection and threads). */
   public static ManagedChannel heartbeatClient(String peerName, String hostPort, PeerSecurity security) {
     return builder(peerName, hostPort, security)
@@ -87,10 +99,11 @@ public final class GrpcChannels {
    * Binds a worker's server; {@code port} 0 picks a free one ({@link Server#getPort()} tells
    * which). Every call is authorised by the caller's certificate role, then by the lease.
    * Heartbeats are served on their own high-priority thread, frames ({@code Push}) on the
-   * transport thread that read them.
+   * transport thread that read them: the one thread of {@code loop}, which the worker's links to
+   * its peers share.
    */
   public static Server server(String host, int port, PeerSecurity security, WorkerLease lease, int maxFrameBytes,
-      List<BindableService> services) throws IOException {
+      DataLoop loop, List<BindableService> services) throws IOException {
     if (!security.tls()) {
       requireLoopback(host, "listen on");
     }
@@ -98,6 +111,7 @@ public final class GrpcChannels {
         .maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
         // a restarted worker must get its port back while the killed one's sockets linger
         .withOption(ChannelOption.SO_REUSEADDR, true);
+    loop.serve(b);
     if (security.tls()) {
       b.sslContext(security.serverContext());
     }

@@ -1,6 +1,7 @@
 package dev.shoal.runtime.worker;
 
 import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.wire.DataLoop;
 import dev.shoal.runtime.wire.FrameStream;
 import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.Frame;
@@ -13,7 +14,8 @@ import java.util.logging.Logger;
 
 /**
  * This worker's links to its peers, one {@code Push} stream per peer address, shared by every
- * stage it hosts (of any plan and epoch: frames carry their own address).
+ * stage it hosts (of any plan and epoch: frames carry their own address). Their I/O runs on the
+ * worker's {@link DataLoop}, the thread its data server reads frames on.
  */
 final class PeerLinks implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PeerLinks.class.getName());
@@ -22,13 +24,15 @@ final class PeerLinks implements AutoCloseable {
 
   private final PeerSecurity security;
   private final int maxFrameBytes;
+  private final DataLoop loop;
   /** By peer node name and address (mutual TLS accepts only that node's certificate there). */
   private final Map<String, Link> links = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  PeerLinks(PeerSecurity security, int maxFrameBytes) {
+  PeerLinks(PeerSecurity security, int maxFrameBytes, DataLoop loop) {
     this.security = security;
     this.maxFrameBytes = maxFrameBytes;
+    this.loop = loop;
   }
 
   /**
@@ -48,6 +52,18 @@ final class PeerLinks implements AutoCloseable {
     }
   }
 
+  /**
+   * Sends a frame to the worker at {@code address} if its link can take it now, without waiting.
+   * A link that does not exist yet is not made here: building its channel (TLS context included)
+   * can take long enough to hold up the data loop this is called on.
+   *
+   * @return false when it cannot (not ready, not yet made, broken, stopping): {@link #send} it
+   */
+  boolean trySend(String name, String address, Frame frame) {
+    Link link = links.get(name + "@" + address);
+    return !closed && link != null && link.stream().trySend(frame);
+  }
+
   /** A new deployment names these peers: a peer that was down may be back, so connect at once. */
   void reconnect(List<String> names, List<String> addresses) {
     for (int i = 0; i < addresses.size(); i++) {
@@ -60,7 +76,7 @@ final class PeerLinks implements AutoCloseable {
 
   private Link link(String name, String address) {
     return links.computeIfAbsent(name + "@" + address, a -> {
-      ManagedChannel ch = GrpcChannels.client(name, address, security, maxFrameBytes);
+      ManagedChannel ch = GrpcChannels.peerClient(name, address, security, maxFrameBytes, loop);
       return new Link(ch, new FrameStream(ch, new FrameStream.Listener() {
         @Override
         public void rejected(long requestId, String error) {

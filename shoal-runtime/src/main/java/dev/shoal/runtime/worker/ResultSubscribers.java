@@ -36,6 +36,22 @@ final class ResultSubscribers {
     }
   }
 
+  /** What became of a result offered without waiting. */
+  enum Delivery {
+    SENT,
+    /** Its epoch's subscriber went away: nobody will take it. */
+    NO_SUBSCRIBER,
+    /** No subscriber yet, or it cannot take more now: deliver it with {@link #deliver}. */
+    NOT_NOW
+  }
+
+  /** Sends a result if its subscriber can take it now; never waits. */
+  Delivery tryDeliver(Frame result) {
+    synchronized (lock) {
+      return offer(result);
+    }
+  }
+
   /**
    * Sends a result; false when its epoch's subscriber went away, or when none listens or is ready
    * within the timeout.
@@ -46,13 +62,9 @@ final class ResultSubscribers {
       while (true) {
         // With no subscriber yet, wait: the coordinator subscribes right after deploying, and
         // its first frames may overtake its subscription.
-        if (ended.contains(result.getPlanEpoch())) {
-          return false;
-        }
-        ServerCallStreamObserver<Frame> o = byEpoch.get(result.getPlanEpoch());
-        if (o != null && !o.isCancelled() && o.isReady()) {
-          o.onNext(result);
-          return true;
+        Delivery d = offer(result);
+        if (d != Delivery.NOT_NOW) {
+          return d == Delivery.SENT;
         }
         long left = (deadline - System.nanoTime()) / 1_000_000;
         if (left <= 0) {
@@ -61,6 +73,18 @@ final class ResultSubscribers {
         lock.wait(left);
       }
     }
+  }
+
+  private Delivery offer(Frame result) {
+    if (ended.contains(result.getPlanEpoch())) {
+      return Delivery.NO_SUBSCRIBER;
+    }
+    ServerCallStreamObserver<Frame> o = byEpoch.get(result.getPlanEpoch());
+    if (o != null && !o.isCancelled() && o.isReady()) {
+      o.onNext(result);
+      return Delivery.SENT;
+    }
+    return Delivery.NOT_NOW;
   }
 
   /** Ends the subscription of an epoch whose stages are gone. */

@@ -4,6 +4,7 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.wire.DataLoop;
 import dev.shoal.runtime.wire.Frames;
 import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.Frame;
@@ -23,8 +24,12 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
 /**
@@ -36,10 +41,16 @@ import java.util.logging.Logger;
  * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
  * a request the coordinator cancelled ({@link #cancel}).
  *
- * <p>Frames are taken on the gRPC transport thread that read them and never block it: when the
- * queue is full the request is parked and its stream reads nothing more until the compute thread
- * makes room (gRPC flow control then holds the sender back), so the only hand-off between the
- * wire and ONNX Runtime is the queue.
+ * <p>Frames are taken on the gRPC transport thread that read them (the worker's {@link DataLoop})
+ * and never block it. A request whose last input arrives there while the stage is idle, with
+ * nothing queued, is computed on that thread and its outputs are written from it (a stage of at
+ * most {@link #INLINE_MAX_NANOS} on a worker without emulated slowdown): the links share the loop,
+ * so the hop costs no thread hand-off at all. A
+ * link that cannot take a frame at once gets it from a hand-off thread, and the stage counts as
+ * busy until every such frame is gone, so what comes meanwhile queues. Otherwise (the stage busy,
+ * a backlog, an emulated slow device, a long stage) the request goes to the queue and its compute
+ * thread; when the queue is full it is parked and its stream reads nothing more until the compute
+ * thread makes room (gRPC flow control then holds the sender back).
  */
 final class StageRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StageRunner.class.getName());
@@ -53,6 +64,11 @@ final class StageRunner implements AutoCloseable {
    * later): frames of it still on their way from other workers are dropped when they arrive.
    */
   private static final long CANCEL_MEMORY_MICROS = 10_000_000L;
+  /**
+   * Only a stage whose warm run is at most this long computes on the transport thread: the worker's
+   * heartbeat connection shares that thread's loop, and must not wait behind a long computation.
+   */
+  static final long INLINE_MAX_NANOS = 20_000_000L;
 
   /** The stages this worker hosts, taking a frame from one of them without a socket. */
   interface LocalStages {
@@ -105,6 +121,20 @@ final class StageRunner implements AutoCloseable {
   private final PeerLinks links;
   private final LocalStages local;
   private final DeviceClock device;
+  private final DataLoop loop;
+  /** Sends frames that a link could not take at once from the transport thread. */
+  private final Executor handOff;
+  /** Whether a request may be computed on the transport thread (the class comment says when). */
+  private final boolean computesInline;
+  /**
+   * One request at a time runs the session, on the compute thread or inline; an inline request
+   * holds it until its frames have all left.
+   */
+  private final Semaphore stageFree = new Semaphore(1);
+  /** Held while the session runs: closing it then would crash the process. */
+  private final ReentrantLock sessionLock = new ReentrantLock();
+  /** Guarded by sessionLock. */
+  private boolean sessionClosed;
   private final Map<Long, Partial> joins = new ConcurrentHashMap<>();
   /** Cancelled requests, with when to forget them (microseconds since 1970). */
   private final Map<Long, Long> cancelled = new ConcurrentHashMap<>();
@@ -114,12 +144,12 @@ final class StageRunner implements AutoCloseable {
   private final Thread computeThread;
   private volatile boolean accepting = true;
   private volatile boolean running = true;
-  private volatile boolean busy;
   /** The work the compute thread runs now, or null: a cancel of its request wakes the thread. */
   private volatile Work current;
 
   StageRunner(DeployRequest d, OnnxSession session, long warmRunNanos, WorkerConfig config, WorkerStats stats,
-      ResultSubscribers results, PeerLinks links, LocalStages local, DeviceClock device) {
+      ResultSubscribers results, PeerLinks links, LocalStages local, DeviceClock device, DataLoop loop,
+      Executor handOff) {
     this.key = new Key(d.getPlanEpoch(), d.getStageId());
     this.plan = d.getPlan();
     this.inputNames = session.inputs().stream().map(s -> s.name()).toList();
@@ -133,6 +163,9 @@ final class StageRunner implements AutoCloseable {
     this.links = links;
     this.local = local;
     this.device = device;
+    this.loop = loop;
+    this.handOff = handOff;
+    this.computesInline = config.slowdown() <= 1.0 && warmRunNanos > 0 && warmRunNanos <= INLINE_MAX_NANOS;
     this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
     this.computeThread = new Thread(null, this::computeLoop, "stage-" + key, OrtStack.STACK_BYTES);
     this.computeThread.setDaemon(true);
@@ -181,6 +214,7 @@ final class StageRunner implements AutoCloseable {
     }
     if (cancelled.containsKey(requestId)) {
       stats.framesCancelled.incrementAndGet(); // on its way when the cancel came: dropped, not refused
+      onRoom.run(); // its stream reads on
       return null;
     }
     for (String name : tensors.keySet()) {
@@ -208,6 +242,15 @@ final class StageRunner implements AutoCloseable {
       }
     }
     Work work = new Work(requestId, deadlineMicros, complete, System.nanoTime());
+    if (computesInline && loop.inLoop() && queue.isEmpty() && parkedCount() == 0 && stageFree.tryAcquire()) {
+      stats.computedInline.incrementAndGet();
+      try {
+        process(work, new Outstanding());
+      } finally {
+        onRoom.run();
+      }
+      return null;
+    }
     boolean queued;
     synchronized (parked) {
       queued = parked.isEmpty() && queue.offer(work);
@@ -283,10 +326,15 @@ final class StageRunner implements AutoCloseable {
   boolean drain(long timeoutMillis) throws InterruptedException {
     accepting = false;
     long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-    while ((!queue.isEmpty() || parkedCount() > 0 || busy) && System.nanoTime() < deadline) {
+    while ((!queue.isEmpty() || parkedCount() > 0 || busy()) && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
-    return queue.isEmpty() && parkedCount() == 0 && !busy;
+    return queue.isEmpty() && parkedCount() == 0 && !busy();
+  }
+
+  /** A request is being computed, or an inline one's frames are still on their way out. */
+  private boolean busy() {
+    return stageFree.availablePermits() == 0;
   }
 
   private int parkedCount() {
@@ -307,16 +355,35 @@ final class StageRunner implements AutoCloseable {
       if (w == null) {
         continue;
       }
-      busy = true;
       try {
-        process(w);
+        stageFree.acquire();
+      } catch (InterruptedException e) {
+        return;
+      }
+      try {
+        process(w, null);
       } finally {
-        busy = false;
+        stageFree.release();
       }
     }
   }
 
-  private void process(Work w) {
+  /**
+   * Computes a request and sends its outputs on. {@code inline}: it runs on the transport thread,
+   * which must not wait (a frame that cannot leave at once is handed off; the stage is released
+   * when all have left); null: on the compute thread, which waits for unready links.
+   */
+  private void process(Work w, Outstanding inline) {
+    try {
+      computeAndRoute(w, inline);
+    } finally {
+      if (inline != null) {
+        inline.done();
+      }
+    }
+  }
+
+  private void computeAndRoute(Work w, Outstanding inline) {
     stats.queueNanos.addAndGet(System.nanoTime() - w.enqueuedNanos());
     if (w.deadlineMicros() > 0 && w.deadlineMicros() < nowMicros()) {
       stats.framesExpired.incrementAndGet(); // the coordinator has answered it already
@@ -330,15 +397,18 @@ final class StageRunner implements AutoCloseable {
     current = w;
     try {
       long t0 = System.nanoTime();
-      long cpu0 = CPU.getCurrentThreadCpuTime();
-      out = session.run(w.inputs());
+      long cpu0 = config.slowdown() > 1.0 ? CPU.getCurrentThreadCpuTime() : 0;
+      out = runSession(w.inputs());
+      if (out == null) {
+        return; // the stage closed meanwhile
+      }
       stats.computeNanos.addAndGet(System.nanoTime() - t0);
       if (config.slowdown() > 1.0) {
         emulateSlowDevice(w, CPU.getCurrentThreadCpuTime() - cpu0);
       }
     } catch (OnnxRuntimeError e) {
-      deliver(Frames.error(w.requestId(), key.epoch(), key.stage(),
-          "stage " + key.stage() + " on worker " + config.name() + ": " + e.getMessage()));
+      toCoordinator(Frames.error(w.requestId(), key.epoch(), key.stage(),
+          "stage " + key.stage() + " on worker " + config.name() + ": " + e.getMessage()), inline);
       return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -354,11 +424,21 @@ final class StageRunner implements AutoCloseable {
       stats.framesExpired.incrementAndGet(); // held past its deadline on the emulated device
       return;
     }
-    route(w, out);
+    route(w, out, inline);
+  }
+
+  /** Runs the session, unless the stage closed it; null then. */
+  private Map<String, TensorData> runSession(Map<String, TensorData> inputs) {
+    sessionLock.lock();
+    try {
+      return sessionClosed ? null : session.run(inputs);
+    } finally {
+      sessionLock.unlock();
+    }
   }
 
   /** Sends each output to every consumer; a tensor going to several consumers with one codec is encoded once. */
-  private void route(Work w, Map<String, TensorData> out) {
+  private void route(Work w, Map<String, TensorData> out, Outstanding inline) {
     Map<String, TensorFrame> encoded = new LinkedHashMap<>();
     for (Route r : routes) {
       Frame.Builder f = Frames.header(w.requestId(), key.epoch(), r.getToStage(), key.stage(), w.deadlineMicros());
@@ -370,37 +450,69 @@ final class StageRunner implements AutoCloseable {
       }
       Frame frame = f.build();
       if (r.getReplicasCount() == 0) {
-        deliver(frame);
-      } else {
-        int replica = Math.floorMod(w.requestId(), r.getReplicasCount());
-        String to = r.getReplicas(replica);
-        try {
-          if (r.getReplicaNames(replica).equals(config.name())) {
-            sendHere(frame);
-          } else {
-            links.send(r.getReplicaNames(replica), to, frame, BLOCK_MILLIS);
-            stats.bytesOut.addAndGet(Frames.wireBytes(frame)); // bytes that crossed the network only
-          }
-          stats.framesOut.incrementAndGet();
-        } catch (IOException e) {
-          // The coordinator finds the dead peer by heartbeat and replays; nothing is answered twice.
-          LOG.warning(() -> "stage " + key + " dropped request " + w.requestId() + " for " + to + ": " + e.getMessage());
+        toCoordinator(frame, inline);
+        continue;
+      }
+      int replica = Math.floorMod(w.requestId(), r.getReplicasCount());
+      String name = r.getReplicaNames(replica);
+      String to = r.getReplicas(replica);
+      if (name.equals(config.name())) {
+        if (inline == null) {
+          sendHere(frame);
+        } else {
+          // the consumer takes it on this thread too (inline, or into its queue); this stage stays
+          // busy while that queue has no room for it
+          inline.add();
+          handOverHere(frame, inline::done);
         }
+      } else if (inline == null) {
+        sendToPeer(frame, name, to);
+      } else if (links.trySend(name, to, frame)) {
+        sentToPeer(frame);
+      } else {
+        handOff(inline, () -> sendToPeer(frame, name, to));
       }
     }
+  }
+
+  /** Sends a frame to another worker, waiting while its link is not ready. */
+  private void sendToPeer(Frame frame, String name, String to) {
+    try {
+      links.send(name, to, frame, BLOCK_MILLIS);
+      sentToPeer(frame);
+    } catch (IOException e) {
+      // The coordinator finds the dead peer by heartbeat and replays; nothing is answered twice.
+      LOG.warning(() -> "stage " + key + " dropped request " + frame.getRequestId() + " for " + to + ": " + e.getMessage());
+    }
+  }
+
+  private void sentToPeer(Frame frame) {
+    stats.bytesOut.addAndGet(Frames.wireBytes(frame)); // bytes that crossed the network only
+    stats.framesOut.incrementAndGet();
+  }
+
+  /** Runs a send that would wait on a hand-off thread; the stage stays busy until it is done. */
+  private void handOff(Outstanding inline, Runnable send) {
+    inline.add();
+    stats.sendsHandedOff.incrementAndGet();
+    handOff.execute(() -> {
+      try {
+        send.run();
+      } finally {
+        inline.done();
+      }
+    });
   }
 
   /**
    * A consumer stage on this worker takes the frame from this thread: no socket, TLS, event loop or
    * thread hand-off besides its own queue. Waits, as a link would, while that stage's queue is full.
    */
-  private void sendHere(Frame frame) throws IOException {
+  private void sendHere(Frame frame) {
     CountDownLatch taken = new CountDownLatch(1);
-    String refusal = local.accept(frame, taken::countDown);
-    if (refusal != null) {
-      throw new IOException("refused here: " + refusal);
+    if (!handOverHere(frame, taken::countDown)) {
+      return;
     }
-    stats.framesInProcess.incrementAndGet();
     try {
       if (!taken.await(BLOCK_MILLIS, TimeUnit.MILLISECONDS)) {
         LOG.warning(() -> "stage " + key + ": request " + frame.getRequestId() + " waits for room in stage "
@@ -411,16 +523,71 @@ final class StageRunner implements AutoCloseable {
     }
   }
 
+  /**
+   * Hands a frame to a consumer stage on this worker; {@code taken} runs once, when it has taken
+   * it (or refused it). Returns whether it was accepted.
+   */
+  private boolean handOverHere(Frame frame, Runnable taken) {
+    String refusal = local.accept(frame, taken);
+    if (refusal != null) {
+      // the coordinator's deadline ends the request; nothing is answered twice
+      LOG.warning(() -> "stage " + key + " dropped request " + frame.getRequestId() + ", refused here: " + refusal);
+      return false;
+    }
+    stats.framesInProcess.incrementAndGet();
+    stats.framesOut.incrementAndGet();
+    return true;
+  }
+
+  /** Sends a frame to the coordinator: at once when it can take it, else waiting (handed off when inline). */
+  private void toCoordinator(Frame frame, Outstanding inline) {
+    if (inline == null) {
+      deliver(frame);
+      return;
+    }
+    switch (results.tryDeliver(frame)) {
+      case SENT -> delivered(frame);
+      case NO_SUBSCRIBER -> noSubscriber(frame);
+      case NOT_NOW -> handOff(inline, () -> deliver(frame));
+    }
+  }
+
   private void deliver(Frame frame) {
     try {
       if (results.deliver(frame, BLOCK_MILLIS)) {
-        stats.framesOut.incrementAndGet();
-        stats.bytesOut.addAndGet(Frames.wireBytes(frame));
+        delivered(frame);
       } else {
-        LOG.warning(() -> "no coordinator listens for epoch " + key.epoch() + "; dropped request " + frame.getRequestId());
+        noSubscriber(frame);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  private void delivered(Frame frame) {
+    stats.framesOut.incrementAndGet();
+    stats.bytesOut.addAndGet(Frames.wireBytes(frame));
+  }
+
+  private void noSubscriber(Frame frame) {
+    LOG.warning(() -> "no coordinator listens for epoch " + key.epoch() + "; dropped request " + frame.getRequestId());
+  }
+
+  /**
+   * The frames of one inline-computed request still on their way out, and the computation itself
+   * (counted from the start): the stage is free again when none is left.
+   */
+  private final class Outstanding {
+    private final AtomicInteger left = new AtomicInteger(1);
+
+    void add() {
+      left.incrementAndGet();
+    }
+
+    void done() {
+      if (left.decrementAndGet() == 0) {
+        stageFree.release();
+      }
     }
   }
 
@@ -470,9 +637,24 @@ final class StageRunner implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    // Closing a session while ONNX Runtime still runs it would crash the process: leak it instead.
-    if (!computeThread.isAlive()) {
+    // Closing a session while ONNX Runtime still runs it (on the compute thread or inline on the
+    // transport thread) would crash the process: leak it instead.
+    boolean locked;
+    try {
+      locked = sessionLock.tryLock(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      locked = false;
+    }
+    if (!locked) {
+      LOG.warning(() -> "stage " + key + ": its session still runs after 10 s; left open");
+      return;
+    }
+    try {
+      sessionClosed = true;
       session.close();
+    } finally {
+      sessionLock.unlock();
     }
   }
 }

@@ -9,6 +9,7 @@ import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.security.PeerIdentity;
 import dev.shoal.runtime.security.WorkerLease;
 import dev.shoal.runtime.wire.Checksums;
+import dev.shoal.runtime.wire.DataLoop;
 import dev.shoal.runtime.wire.FrameException;
 import dev.shoal.runtime.wire.Frames;
 import dev.shoal.runtime.wire.GrpcChannels;
@@ -67,6 +68,14 @@ public final class Worker implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
+  /** The one thread that reads frames, computes short stages and writes their outputs (see StageRunner). */
+  private final DataLoop loop;
+  /** Sends that could not leave the loop's thread at once, without blocking it. */
+  private final ExecutorService handOff = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "worker-send-handoff");
+    t.setDaemon(true);
+    return t;
+  });
   private final WorkerLease lease;
   private final Data data = new Data();
   private final Server server;
@@ -75,10 +84,11 @@ public final class Worker implements AutoCloseable {
 
   private Worker(WorkerConfig config) throws IOException {
     this.config = config;
-    this.links = new PeerLinks(config.security(), config.maxFrameBytes());
+    this.loop = new DataLoop("worker-data-loop", OrtStack.STACK_BYTES);
+    this.links = new PeerLinks(config.security(), config.maxFrameBytes(), loop);
     this.lease = new WorkerLease(config.name(), this::dropStages);
     this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
-        config.maxFrameBytes(), List.of(new Control(), data));
+        config.maxFrameBytes(), loop, List.of(new Control(), data));
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "worker-join-sweeper");
       t.setDaemon(true);
@@ -127,6 +137,8 @@ public final class Worker implements AutoCloseable {
       stages.clear();
     }
     links.close();
+    handOff.shutdownNow();
+    loop.close();
   }
 
   private long newestEpoch() {
@@ -222,7 +234,7 @@ public final class Worker implements AutoCloseable {
         }
         warmRunNanos = loaded.warmRunNanos();
         StageRunner old = stages.put(key, new StageRunner(req, session, warmRunNanos, config, stats, results, links,
-            (frame, onRoom) -> data.accept(frame, onRoom, false), device));
+            (frame, onRoom) -> data.accept(frame, onRoom, false), device, loop, handOff));
         if (old != null) {
           old.close();
         }
@@ -340,6 +352,8 @@ public final class Worker implements AutoCloseable {
           .setFramesExpired(stats.framesExpired.get())
           .setFramesCancelled(stats.framesCancelled.get())
           .setFramesInProcess(stats.framesInProcess.get())
+          .setComputedInline(stats.computedInline.get())
+          .setSendsHandedOff(stats.sendsHandedOff.get())
           .setDeviceIdleSeconds(device.idleSeconds())
           .setDeviceOverrunSeconds(device.overrunSeconds())
           .setBytesIn(stats.bytesIn.get())
@@ -370,8 +384,9 @@ public final class Worker implements AutoCloseable {
   private final class Data extends StageDataGrpc.StageDataImplBase {
     @Override
     public StreamObserver<Frame> push(StreamObserver<Ack> acks) {
-      // Frames are taken on the transport thread (GrpcChannels.server): one frame at a time is
-      // read, the next once the stage has room for this one.
+      // Frames are taken on the transport thread (GrpcChannels.server, the data loop): one frame
+      // at a time is read, the next once the stage has taken this one (computed it inline, or
+      // found room in its queue).
       ServerCallStreamObserver<Ack> call = (ServerCallStreamObserver<Ack>) acks;
       call.disableAutoRequest();
       call.request(1);

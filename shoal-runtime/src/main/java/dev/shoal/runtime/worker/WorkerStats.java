@@ -14,4 +14,6 @@ final class WorkerStats {
   final AtomicLong framesExpired = new AtomicLong();
   final AtomicLong framesCancelled = new AtomicLong();
   final AtomicLong framesInProcess = new AtomicLong();
+  final AtomicLong computedInline = new AtomicLong();
+  final AtomicLong sendsHandedOff = new AtomicLong();
 }
