@@ -7,7 +7,7 @@
 # stopped (finished epochs, evaluations and fine-tunes are kept under $RUNS). Training runs under
 # `nice -n 19` through ./shoal, which selects the PyTorch kernels that compute correctly here.
 # Environment: DATA, RUNS, GROUP_COUNTS ("4", or e.g. "4 2 3"), EPOCHS, REFERENCE_EPOCHS, TRAIN_LIMIT,
-# LEARNING_RATE, BUDGET, SEARCH_IMAGES, FINALISTS, FINE_TUNE_IMAGES, THREADS, OUT.
+# LEARNING_RATE, BUDGET, SEARCH_IMAGES, FINALISTS, FINE_TUNE_IMAGES, FINE_TUNE_LEARNING_RATE, THREADS, OUT.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -19,10 +19,11 @@ EPOCHS="${EPOCHS:-2}"
 REFERENCE_EPOCHS="${REFERENCE_EPOCHS:-$EPOCHS}"
 TRAIN_LIMIT="${TRAIN_LIMIT:-55000}"
 LEARNING_RATE="${LEARNING_RATE:-0.1}"
-BUDGET="${BUDGET:-40}"
+BUDGET="${BUDGET:-60}"
 SEARCH_IMAGES="${SEARCH_IMAGES:-1000}"
-FINALISTS="${FINALISTS:-2}"
-FINE_TUNE_IMAGES="${FINE_TUNE_IMAGES:-10000}"
+FINALISTS="${FINALISTS:-3}"
+FINE_TUNE_IMAGES="${FINE_TUNE_IMAGES:-$TRAIN_LIMIT}"
+FINE_TUNE_LEARNING_RATE="${FINE_TUNE_LEARNING_RATE:-0.05}"
 THREADS="${THREADS:-1}"
 OUT="${OUT:-bench-results/policy}"
 
@@ -40,7 +41,7 @@ for g in $GROUP_COUNTS; do
     --seed 42 --out "$dir")
   nice -n 19 ./shoal train separable --part SUPERNET --epochs "$EPOCHS" "${common[@]}"
   nice -n 19 ./shoal search-policy --model "$dir" --data "$DATA" --budget "$BUDGET" --search-images "$SEARCH_IMAGES" \
-    --finalists "$FINALISTS" --fine-tune-images "$FINE_TUNE_IMAGES" --threads "$THREADS" --seed 42 --out "$dir/search"
+    --finalists "$FINALISTS" --fine-tune-images "$FINE_TUNE_IMAGES" --fine-tune-learning-rate "$FINE_TUNE_LEARNING_RATE" --threads "$THREADS" --seed 42 --out "$dir/search"
   nice -n 19 ./shoal train separable --part REFERENCE --epochs "$EPOCHS" --reference-epochs "$REFERENCE_EPOCHS" "${common[@]}"
   cp "$dir/reference.onnx" "$dir/search/reference.onnx"
 done

@@ -64,7 +64,7 @@ public final class SearchPolicyCommand implements Callable<Integer> {
   @Option(
       names = "--fine-tune-learning-rate",
       description = "peak learning rate of the fine-tuning (default: ${DEFAULT-VALUE})")
-  float fineTuneLearningRate = 0.005f;
+  float fineTuneLearningRate = 0.05f;
 
   @Option(names = "--seed", description = "seed of the searches and the fine-tuning (default: ${DEFAULT-VALUE})")
   long seed = 42;

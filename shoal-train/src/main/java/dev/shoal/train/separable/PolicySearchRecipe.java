@@ -29,8 +29,8 @@ import java.util.function.Consumer;
 /**
  * {@code shoal search-policy}: loads a trained supernet, searches transmission policies on the
  * validation split (evolution and/or random search at the same budget), plots the Pareto fronts,
- * picks the most accurate policy within the byte limit, fine-tunes it (and the same policy with
- * every codec at fp32) from the shared weights, exports them and the every-block baseline exports each for the
+ * picks the most accurate policy within the byte limit, fine-tunes it, the same policy with every
+ * codec at fp32 and the every-block baseline alike from the shared weights, exports each for the
  * devices and measures it on the full test set. Every evaluation is appended to
  * {@code evaluations.jsonl} and every fine-tune checkpoints, so a run started again skips finished
  * work.
@@ -158,10 +158,10 @@ public final class PolicySearchRecipe {
           new BatchMaker(
               SeparableData.range(data.train().data(), 0, Math.min(settings.fineTuneImages(), data.train().data().count())),
               Normalisation.FASHION_MNIST);
-      // The baseline as the supernet left it (it trained on a quarter of the batches); the searched
-      // policy fine-tuned, and the same with every link at fp32 (the search's share apart from the codecs').
-      measured.add(measure("baseline", TransmissionPolicy.baseline(arch), 0, modelDir, data, fineTuneSet, fineTune,
-          outDir, baselineBytes, log));
+      // Every measured policy is fine-tuned alike from the shared weights: the searched policy, the
+      // same with every link at fp32 (the search's share apart from the codecs'), and the baseline
+      // (last, as the least needed; listed first). The supernet's weights serve every policy and fit
+      // none (docs/separable.md, "What the gap is made of").
       TransmissionPolicy fp32 = chosen.policy().withCodec(LinkCodec.FP32);
       Measured searchedFp32 =
           measure("searched-fp32", fp32, settings.fineTuneEpochs(), modelDir, data, fineTuneSet, fineTune, outDir,
@@ -173,6 +173,10 @@ public final class PolicySearchRecipe {
                   searchedFp32.validationAccuracy(), searchedFp32.testAccuracy(), searchedFp32.policy())
               : measure("searched", chosen.policy(), settings.fineTuneEpochs(), modelDir, data, fineTuneSet, fineTune,
                   outDir, baselineBytes, log));
+      measured.add(
+          0,
+          measure("baseline", TransmissionPolicy.baseline(arch), settings.fineTuneEpochs(), modelDir, data, fineTuneSet,
+              fineTune, outDir, baselineBytes, log));
     }
     Path referenceModel = modelDir.resolve(SeparableRecipe.REFERENCE_MODEL);
     if (Files.isRegularFile(referenceModel) && trained.reference() != null) {
