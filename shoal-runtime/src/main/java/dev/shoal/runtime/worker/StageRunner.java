@@ -37,7 +37,7 @@ import java.util.logging.Logger;
  * come from several producers, on several workers), a bounded queue of requests whose inputs are
  * all there, one compute thread running the ONNX Runtime session, and the routes of its outputs:
  * straight to every consumer stage's worker (replicas round robin by request id; a consumer on this
- * worker takes it from the compute thread, without a socket) and to the
+ * worker takes it from the thread that computed it, without a socket) and to the
  * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
  * a request the coordinator cancelled ({@link #cancel}).
  *
@@ -468,7 +468,7 @@ final class StageRunner implements AutoCloseable {
       } else if (inline == null) {
         sendToPeer(frame, name, to);
       } else if (links.trySend(name, to, frame)) {
-        sentToPeer(frame);
+        sentOverNetwork(frame);
       } else {
         handOff(inline, () -> sendToPeer(frame, name, to));
       }
@@ -479,16 +479,17 @@ final class StageRunner implements AutoCloseable {
   private void sendToPeer(Frame frame, String name, String to) {
     try {
       links.send(name, to, frame, BLOCK_MILLIS);
-      sentToPeer(frame);
+      sentOverNetwork(frame);
     } catch (IOException e) {
       // The coordinator finds the dead peer by heartbeat and replays; nothing is answered twice.
       LOG.warning(() -> "stage " + key + " dropped request " + frame.getRequestId() + " for " + to + ": " + e.getMessage());
     }
   }
 
-  private void sentToPeer(Frame frame) {
-    stats.bytesOut.addAndGet(Frames.wireBytes(frame)); // bytes that crossed the network only
+  /** Counts a frame that left over the network, to a peer or the coordinator. */
+  private void sentOverNetwork(Frame frame) {
     stats.framesOut.incrementAndGet();
+    stats.bytesOut.addAndGet(Frames.wireBytes(frame)); // in-process hand-overs are not counted here
   }
 
   /** Runs a send that would wait on a hand-off thread; the stage stays busy until it is done. */
@@ -546,7 +547,7 @@ final class StageRunner implements AutoCloseable {
       return;
     }
     switch (results.tryDeliver(frame)) {
-      case SENT -> delivered(frame);
+      case SENT -> sentOverNetwork(frame);
       case NO_SUBSCRIBER -> noSubscriber(frame);
       case NOT_NOW -> handOff(inline, () -> deliver(frame));
     }
@@ -555,18 +556,13 @@ final class StageRunner implements AutoCloseable {
   private void deliver(Frame frame) {
     try {
       if (results.deliver(frame, BLOCK_MILLIS)) {
-        delivered(frame);
+        sentOverNetwork(frame);
       } else {
         noSubscriber(frame);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  private void delivered(Frame frame) {
-    stats.framesOut.incrementAndGet();
-    stats.bytesOut.addAndGet(Frames.wireBytes(frame));
   }
 
   private void noSubscriber(Frame frame) {
