@@ -25,6 +25,7 @@ final class CheckpointedSgd extends Optimizer {
   private final float momentum;
   private final long warmUpSteps;
   private final long totalSteps;
+  private final java.util.function.LongToDoubleFunction rateScale;
   private final Map<String, NDArray> velocity = new LinkedHashMap<>();
   private long step;
 
@@ -36,7 +37,15 @@ final class CheckpointedSgd extends Optimizer {
   }
 
   CheckpointedSgd(float learningRate, float momentum, float weightDecay, long stepsPerEpoch, long totalSteps) {
+    this(learningRate, momentum, weightDecay, stepsPerEpoch, totalSteps, step -> 1);
+  }
+
+  /** As above, with the schedule's rate at each step multiplied by {@code rateScale} of the step. */
+  CheckpointedSgd(
+      float learningRate, float momentum, float weightDecay, long stepsPerEpoch, long totalSteps,
+      java.util.function.LongToDoubleFunction rateScale) {
     super(new Settings().optWeightDecays(weightDecay));
+    this.rateScale = rateScale;
     this.learningRate = learningRate;
     this.momentum = momentum;
     this.totalSteps = Math.max(1, totalSteps);
@@ -49,11 +58,14 @@ final class CheckpointedSgd extends Optimizer {
   }
 
   float learningRateAt(long s) {
+    float scheduled;
     if (s < warmUpSteps) {
-      return learningRate * (s + 1) / warmUpSteps;
+      scheduled = learningRate * (s + 1) / warmUpSteps;
+    } else {
+      double progress = Math.min(1.0, (s - warmUpSteps) / (double) Math.max(1, totalSteps - warmUpSteps));
+      scheduled = (float) (learningRate * 0.5 * (1 + Math.cos(Math.PI * progress)));
     }
-    double progress = Math.min(1.0, (s - warmUpSteps) / (double) Math.max(1, totalSteps - warmUpSteps));
-    return (float) (learningRate * 0.5 * (1 + Math.cos(Math.PI * progress)));
+    return (float) (scheduled * rateScale.applyAsDouble(s));
   }
 
   @Override

@@ -19,10 +19,10 @@ final class SeparableProgress {
       }
 
       @Override
-      public void rolledBack(int epoch, int step, long toStep) {
+      public void rolledBack(SeparableTrainer.Rollback r) {
         log.accept(String.format(
-            "%s %s: epoch %d/%d, step %d: loss not finite, back to the weights after step %d", java.time.LocalTime.now()
-                .withNano(0), what, epoch, config.epochs(), step, toStep));
+            "%s %s: epoch %d/%d, step %d: %s, back to the weights after step %d", java.time.LocalTime.now().withNano(0),
+            what, r.epoch(), config.epochs(), r.step(), r.reason(), r.toStep()));
       }
 
       @Override

@@ -49,8 +49,22 @@ public final class SeparableTrainer implements AutoCloseable {
 
   /** Progress of {@link #fit}: epochs, steps, and each step it went back on. */
   public interface Progress extends Listener {
-    /** The loss at {@code step} was not finite; the weights went back to those after {@code toStep} steps. */
-    default void rolledBack(int epoch, int step, long toStep) {}
+    /** A step's loss was refused; the step was not taken and the weights went back. */
+    default void rolledBack(Rollback rollback) {}
+  }
+
+  /**
+   * A refused step: the loss at {@code step} of {@code epoch} was not finite or blew up (more than
+   * {@link LossGuard#BLOW_UP_FACTOR} times {@code recentMean}, NaN for a loss that was not finite);
+   * the weights went back to those after {@code toStep} steps.
+   */
+  public record Rollback(int epoch, int step, long toStep, float loss, double recentMean) {
+    /** Why the step was refused, for a log line. */
+    public String reason() {
+      return Float.isFinite(loss)
+          ? String.format("loss %.4g blew up (over %.0fx the recent mean %.4f)", loss, LossGuard.BLOW_UP_FACTOR, recentMean)
+          : "loss " + loss + " not finite";
+    }
   }
 
   /** What a checkpoint records besides the arrays; {@code config} must match to resume. */
@@ -62,9 +76,9 @@ public final class SeparableTrainer implements AutoCloseable {
   private static final int EVAL_BATCH = 500;
   /** Training images a policy's batch-norm statistics are recomputed on ({@link #recalibrate}). */
   public static final int CALIBRATION_IMAGES = 256;
-  /** Steps between the in-memory copies of the weights a non-finite loss goes back to. */
+  /** Steps between the in-memory copies of the weights a refused loss goes back to. */
   private static final int SNAPSHOT_EVERY = 25;
-  /** Non-finite losses a run goes back on before it gives up as diverged. */
+  /** Refused losses (not finite or blown up) a run goes back on before it gives up as diverged. */
   private static final int MAX_ROLLBACKS = 20;
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -78,6 +92,14 @@ public final class SeparableTrainer implements AutoCloseable {
   private final Objective objective = new Objective.Single();
 
   public SeparableTrainer(SeparableNet net, TrainConfig config, int trainCount) {
+    this(net, config, trainCount, step -> 1);
+  }
+
+  /**
+   * As {@link #SeparableTrainer(SeparableNet, TrainConfig, int)}, with the schedule's learning rate
+   * at each step multiplied by {@code rateScale} of the step (a test drives one step off the schedule).
+   */
+  SeparableTrainer(SeparableNet net, TrainConfig config, int trainCount, java.util.function.LongToDoubleFunction rateScale) {
     this.net = net;
     this.config = config;
     var arch = net.architecture();
@@ -87,7 +109,7 @@ public final class SeparableTrainer implements AutoCloseable {
     this.sgd =
         new CheckpointedSgd(
             config.learningRate(), config.momentum(), config.weightDecay(), stepsPerEpoch,
-            (long) stepsPerEpoch * config.epochs());
+            (long) stepsPerEpoch * config.epochs(), rateScale);
     DefaultTrainingConfig djl =
         new DefaultTrainingConfig(objective.asDjlLoss(config.labelSmoothing()))
             .optOptimizer(sgd)
@@ -118,6 +140,7 @@ public final class SeparableTrainer implements AutoCloseable {
     long steps = 0;
     int first = 1;
     int rollbacks = 0;
+    LossGuard guard = new LossGuard();
     Snapshot lastGood = new Snapshot();
     Optional<Checkpoint> saved = readCheckpoint(checkpointDir);
     if (saved.isPresent()) {
@@ -149,6 +172,7 @@ public final class SeparableTrainer implements AutoCloseable {
         }
         sgd.beginStep(steps);
         float value;
+        LossGuard.Verdict verdict;
         try (NDManager batch = trainer.getManager().newSubManager()) {
           NDArray x =
               batch.create(train.images(order, from, to, config.augmentation(), random), new Shape(to - from).addAll(sampleShape));
@@ -157,25 +181,28 @@ public final class SeparableTrainer implements AutoCloseable {
             NDList out = trainer.forward(new NDList(x));
             NDArray loss = objective.loss(new Objective.Targets(y, Optional.empty()), out, config.labelSmoothing());
             value = loss.getFloat();
-            if (Float.isFinite(value)) {
+            verdict = guard.judge(value);
+            if (verdict instanceof LossGuard.Verdict.Take) {
               gc.backward(loss);
             }
           }
-          if (Float.isFinite(value)) {
+          if (verdict instanceof LossGuard.Verdict.Take) {
             trainer.step();
           }
         }
-        if (!Float.isFinite(value)) {
+        if (!(verdict instanceof LossGuard.Verdict.Take)) {
           // PyTorch on this project's VMs gives a NaN now and then that the same step does not give
-          // again (docs/fluid.md, "PyTorch on this machine"): go back to the last good weights and go
-          // on with the next batch; a run that keeps failing is a real divergence.
+          // again (docs/fluid.md, "PyTorch on this machine"), and a loss can blow up while staying
+          // finite: go back to the last good weights and go on with the next batch; a run that keeps
+          // failing is a real divergence.
           if (++rollbacks > MAX_ROLLBACKS) {
             throw new IllegalStateException(String.format(
-                "training diverged: the loss was not finite %d times (last at epoch %d, step %d); try a lower learning "
-                    + "rate than %s", rollbacks, epoch, batches + 1, config.learningRate()));
+                "training diverged: the loss was not finite or blew up %d times (last at epoch %d, step %d, loss %s); "
+                    + "try a lower learning rate than %s", rollbacks, epoch, batches + 1, value, config.learningRate()));
           }
-          listener.rolledBack(epoch, batches + 1, lastGood.steps());
           lastGood.restore();
+          double mean = verdict instanceof LossGuard.Verdict.BlewUp b ? b.recentMean() : Double.NaN;
+          listener.rolledBack(new Rollback(epoch, batches + 1, lastGood.steps(), value, mean));
         } else {
           lossSum += value;
           counted++;

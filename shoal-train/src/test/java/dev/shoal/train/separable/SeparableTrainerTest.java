@@ -87,6 +87,65 @@ class SeparableTrainerTest {
   }
 
   /**
+   * A step taken at a thousand times the scheduled learning rate leaves weights whose next loss is
+   * finite but far above the recent ones (as a G = 4 run's went to 1e15): that step is refused like
+   * a NaN one, the weights go back to the last in-memory copy (taken at the start of the epoch), and
+   * training goes on to the end.
+   */
+  @Test
+  void aStepWhoseLossBlowsUpIsRolledBack() throws IOException {
+    FashionData data = FashionData.load(SampleData.dir(), 300, line -> {});
+    SeparableArchitecture reference = SeparableArchitecture.fashion(4, 28, 28, 10).nonSeparable();
+    int count = data.train().data().count();
+    int batch = 20;
+    int stepsPerEpoch = count / batch;
+    // Epoch 2's sixth step goes wild; the guard's mean has warmed up on epoch 1 by then.
+    long wild = stepsPerEpoch + 5;
+    TrainConfig config = new TrainConfig(3, batch, 0.1f, 0.9f, 5e-5f, 0.1f, Augmentation.NONE, 11);
+    List<float[]> afterEpoch1 = new ArrayList<>();
+    List<float[]> afterRollback = new ArrayList<>();
+    List<SeparableTrainer.Rollback> rollbacks = new ArrayList<>();
+    List<TrainingSession.EpochReport> reports;
+    try (SeparableTrainer t =
+        new SeparableTrainer(new SeparableNet(reference), config, count, step -> step == wild ? 1000 : 1)) {
+      reports =
+          t.fit(data.train(), Optional.empty(), dir, new SeparableTrainer.Progress() {
+            @Override
+            public void epoch(TrainingSession.EpochReport r) {
+              if (r.epoch() == 1) {
+                afterEpoch1.addAll(parameters(t.net()));
+              }
+            }
+
+            @Override
+            public void rolledBack(SeparableTrainer.Rollback r) {
+              rollbacks.add(r);
+              afterRollback.addAll(parameters(t.net()));
+            }
+          });
+    }
+    assertThat(rollbacks).hasSize(1);
+    SeparableTrainer.Rollback r = rollbacks.get(0);
+    assertThat(r.epoch()).isEqualTo(2);
+    assertThat(r.step()).as("the step after the wild one").isEqualTo(7);
+    assertThat(r.toStep()).as("the copy taken at the start of epoch 2").isEqualTo(stepsPerEpoch);
+    assertThat(r.loss()).as("a finite blow-up, not a NaN").matches(Float::isFinite);
+    assertThat((double) r.loss()).isGreaterThan(LossGuard.BLOW_UP_FACTOR * r.recentMean());
+    assertThat(r.recentMean()).isLessThan(reports.get(0).meanLoss() * 1.5);
+    for (int p = 0; p < afterEpoch1.size(); p++) {
+      assertThat(afterRollback.get(p)).as("parameter %d after the rollback", p).containsExactly(afterEpoch1.get(p));
+    }
+    assertThat(reports).hasSize(3);
+    assertThat(reports.get(2).meanLoss()).as("training went on from the copy").isFinite().isLessThan(reports.get(0).meanLoss());
+  }
+
+  private static List<float[]> parameters(SeparableNet net) {
+    List<float[]> copy = new ArrayList<>();
+    net.getParameters().forEach(p -> copy.add(p.getValue().getArray().toFloatArray()));
+    return copy;
+  }
+
+  /**
    * Three steps on the first 100 images with {@code optimiser}; the loss is scaled by 100 so that
    * gradients pass 1, where a clip would show. Returns every parameter afterwards.
    */
