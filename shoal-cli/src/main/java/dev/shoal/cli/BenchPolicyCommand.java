@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
     description = {"Width-parallel separable networks (issue 14): the non-separable reference, the separable",
         "baseline exchanging at every block, the searched policy with fp32 links and with codecs — bytes per",
         "inference, reduction against the baseline and full-test-set accuracy, measured from the exported",
-        "ONNX (per-device segments chained, codecs applied). Target: >= 90%% fewer bytes at <= 1 point below",
-        "the non-separable network. Reads what `shoal search-policy` wrote under --models."})
+        "ONNX (per-device segments chained, codecs applied). Target: >= 90%% fewer bytes for <= 1 point of",
+        "accuracy, against the same G's every-block baseline and, stricter, against the non-separable network",
+        "(both columns). Reads what `shoal search-policy` wrote under --models."})
 public final class BenchPolicyCommand implements Callable<Integer> {
 
   @Option(names = "--models", description = "search output, or a directory holding several (default: ${DEFAULT-VALUE})")

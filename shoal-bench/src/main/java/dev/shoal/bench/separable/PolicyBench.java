@@ -28,14 +28,19 @@ import java.util.stream.Stream;
  * non-separable reference, the separable baseline exchanging at every block, and the searched
  * policy with fp32 links and with its codecs — bytes per inference, reduction against the
  * baseline, and accuracy on the full test set, measured here from the exported ONNX files (the
- * separable ones chained device by device, codecs applied to every exchanged chunk).
+ * separable ones chained device by device, codecs applied to every exchanged chunk). Each row's
+ * accuracy is compared with the same G's every-block baseline (the target as papers phrase it:
+ * at least 90% fewer bytes than that baseline for at most one point) and with the non-separable
+ * network (the issue's stricter target, and what a user also wants).
  */
 public final class PolicyBench {
 
-  /** The target: at least 90% fewer bytes than the baseline ... */
+  /** The target: at least 90% fewer bytes than the every-block baseline ... */
   public static final double TARGET_REDUCTION = 0.90;
-  /** ... for at most one point of accuracy below the non-separable network. */
+  /** ... for at most one point of accuracy below the compared network. */
   public static final double TARGET_ACCURACY_DROP = 0.01;
+  /** The name search-policy gives the every-block baseline's row. */
+  static final String BASELINE = "baseline";
 
   private PolicyBench() {}
 
@@ -45,7 +50,8 @@ public final class PolicyBench {
     ResultTable table =
         new ResultTable(
             "groups", "model", "bytes_per_inference", "reduction_vs_baseline", "test_accuracy",
-            "points_vs_non_separable", "target_met", "validation_accuracy", "policy");
+            "points_vs_every_block", "target_met_vs_every_block", "points_vs_non_separable",
+            "target_met_vs_non_separable", "validation_accuracy", "policy");
     table.meta("testImages", test.data().count());
     table.meta("targetReduction", TARGET_REDUCTION);
     table.meta("targetAccuracyDropPoints", 100 * TARGET_ACCURACY_DROP);
@@ -57,30 +63,38 @@ public final class PolicyBench {
         // The reference was trained after the search ran (`shoal train separable --part REFERENCE`).
         rows.add(0, new Measured("non-separable", SeparableRecipe.REFERENCE_MODEL, 0, Double.NaN, Double.NaN, Double.NaN, null));
       }
+      double[] accuracies = new double[rows.size()];
       double reference = Double.NaN;
-      Long searchedFp32Bytes = null;
-      Long searchedBytes = null;
-      for (Measured m : rows) {
+      double baseline = Double.NaN;
+      for (int i = 0; i < rows.size(); i++) {
+        Measured m = rows.get(i);
         Path file = dir.resolve(m.dir());
-        double accuracy;
         if (m.policy() == null) {
-          accuracy = Accuracy.of(OnnxEvaluator.run(file, test, 500, 1).get(OnnxModels.LOGITS).floats(), test.data());
-          reference = accuracy;
+          accuracies[i] = Accuracy.of(OnnxEvaluator.run(file, test, 500, 1).get(OnnxModels.LOGITS).floats(), test.data());
+          reference = accuracies[i];
         } else {
           try (SegmentChain chain = new SegmentChain(file)) {
-            accuracy = Accuracy.of(chain.logits(test, 500), test.data());
+            accuracies[i] = Accuracy.of(chain.logits(test, 500), test.data());
           }
         }
+        if (m.name().equals(BASELINE)) {
+          baseline = accuracies[i];
+        }
+        log.printf(Locale.ROOT, "G=%d %-14s measured %.4f on %d test images%n", results.groups(), m.name(), accuracies[i],
+            test.data().count());
+      }
+      Long searchedFp32Bytes = null;
+      Long searchedBytes = null;
+      for (int i = 0; i < rows.size(); i++) {
+        Measured m = rows.get(i);
         boolean separable = m.policy() != null;
-        double drop = reference - accuracy;
-        boolean met = separable && m.reduction() >= TARGET_REDUCTION && drop <= TARGET_ACCURACY_DROP + 1e-12;
         table.row(
             results.groups(), m.name(), separable ? (Object) m.bytesPerInference() : "-",
-            separable ? (Object) round(m.reduction(), 4) : "-", round(accuracy, 4), round(-100 * drop, 2),
-            separable ? (met ? "yes" : "no") : "-", Double.isNaN(m.validationAccuracy()) ? "-" : (Object) round(m.validationAccuracy(), 4),
+            separable ? (Object) round(m.reduction(), 4) : "-", round(accuracies[i], 4),
+            separable ? points(accuracies[i], baseline) : "-", separable ? met(m, accuracies[i], baseline) : "-",
+            points(accuracies[i], reference), separable ? met(m, accuracies[i], reference) : "-",
+            Double.isNaN(m.validationAccuracy()) ? "-" : (Object) round(m.validationAccuracy(), 4),
             separable ? m.policy() : "-");
-        log.printf(Locale.ROOT, "G=%d %-14s measured %.4f on %d test images%n", results.groups(), m.name(), accuracy,
-            test.data().count());
         if (m.name().equals("searched-fp32")) {
           searchedFp32Bytes = m.bytesPerInference();
         } else if (m.name().equals("searched")) {
@@ -118,6 +132,19 @@ public final class PolicyBench {
       throw new IOException(models + ": no " + PolicySearchRecipe.RESULTS + " here or below (run `shoal search-policy` first)");
     }
     return dirs;
+  }
+
+  /** Accuracy points of {@code accuracy} against {@code compared}; "-" when that network was not measured. */
+  private static Object points(double accuracy, double compared) {
+    return Double.isNaN(compared) ? "-" : round(100 * (accuracy - compared), 2);
+  }
+
+  /** Whether a separable row meets the target against {@code compared}; "-" when that was not measured. */
+  private static Object met(Measured m, double accuracy, double compared) {
+    if (Double.isNaN(compared)) {
+      return "-";
+    }
+    return m.reduction() >= TARGET_REDUCTION && compared - accuracy <= TARGET_ACCURACY_DROP + 1e-12 ? "yes" : "no";
   }
 
   private static double round(double v, int digits) {
