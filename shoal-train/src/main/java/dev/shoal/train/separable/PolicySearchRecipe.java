@@ -191,7 +191,8 @@ public final class PolicySearchRecipe {
       log.accept(String.format("non-separable reference: test %.4f", referenceTest));
     } else {
       log.accept("no trained reference in " + modelDir + " yet: the table has no non-separable row (train it with "
-          + "`shoal train separable --part REFERENCE`, then run this again: finished work is kept)");
+          + "`shoal train separable --part REFERENCE`, then run this again: finished work is kept; or copy a trained "
+          + "reference.onnx, which does not depend on G, into " + outDir + ": `shoal bench policy` reads it there)");
     }
     Map<String, SearchSummary> summaries = new LinkedHashMap<>();
     for (var e : results.entrySet()) {
