@@ -31,7 +31,10 @@ import java.util.stream.Stream;
  * separable ones chained device by device, codecs applied to every exchanged chunk). Each row's
  * accuracy is compared with the same G's every-block baseline (the target as papers phrase it:
  * at least 90% fewer bytes than that baseline for at most one point) and with the non-separable
- * network (the issue's stricter target, and what a user also wants).
+ * network (the issue's stricter target, and what a user also wants). A file
+ * {@code reference-<label>.onnx} beside the search's results is another non-separable network
+ * (e.g. one trained as many steps as a fine-tuned policy): it gets a control row of its own,
+ * "non-separable <label>", compared with the reference like every other row.
  */
 public final class PolicyBench {
 
@@ -39,8 +42,12 @@ public final class PolicyBench {
   public static final double TARGET_REDUCTION = 0.90;
   /** ... for at most one point of accuracy below the compared network. */
   public static final double TARGET_ACCURACY_DROP = 0.01;
-  /** The name search-policy gives the every-block baseline's row. */
+  /** The names search-policy gives the every-block baseline's and the reference's rows. */
   static final String BASELINE = "baseline";
+  static final String REFERENCE = "non-separable";
+  /** Prefix and suffix of a control network's file beside the reference. */
+  private static final String CONTROL_PREFIX = "reference-";
+  private static final String CONTROL_SUFFIX = ".onnx";
 
   private PolicyBench() {}
 
@@ -61,8 +68,9 @@ public final class PolicyBench {
       List<Measured> rows = new ArrayList<>(results.measured());
       if (rows.stream().allMatch(m -> m.policy() != null) && Files.isRegularFile(dir.resolve(SeparableRecipe.REFERENCE_MODEL))) {
         // The reference was trained after the search ran (`shoal train separable --part REFERENCE`).
-        rows.add(0, new Measured("non-separable", SeparableRecipe.REFERENCE_MODEL, 0, Double.NaN, Double.NaN, Double.NaN, null));
+        rows.add(0, new Measured(REFERENCE, SeparableRecipe.REFERENCE_MODEL, 0, Double.NaN, Double.NaN, Double.NaN, null));
       }
+      rows.addAll(controls(dir));
       double[] accuracies = new double[rows.size()];
       double reference = Double.NaN;
       double baseline = Double.NaN;
@@ -71,7 +79,6 @@ public final class PolicyBench {
         Path file = dir.resolve(m.dir());
         if (m.policy() == null) {
           accuracies[i] = Accuracy.of(OnnxEvaluator.run(file, test, 500, 1).get(OnnxModels.LOGITS).floats(), test.data());
-          reference = accuracies[i];
         } else {
           try (SegmentChain chain = new SegmentChain(file)) {
             accuracies[i] = Accuracy.of(chain.logits(test, 500), test.data());
@@ -79,6 +86,8 @@ public final class PolicyBench {
         }
         if (m.name().equals(BASELINE)) {
           baseline = accuracies[i];
+        } else if (m.name().equals(REFERENCE)) {
+          reference = accuracies[i];
         }
         log.printf(Locale.ROOT, "G=%d %-14s measured %.4f on %d test images%n", results.groups(), m.name(), accuracies[i],
             test.data().count());
@@ -115,6 +124,19 @@ public final class PolicyBench {
     table.writeJson(out.resolve("policy.json"));
     log.println("-> " + out.resolve("policy.csv") + ", " + out.resolve("policy.json"));
     return table;
+  }
+
+  /** A row for every {@code reference-<label>.onnx} in {@code dir}, by file name. */
+  private static List<Measured> controls(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files
+          .map(f -> f.getFileName().toString())
+          .filter(n -> n.startsWith(CONTROL_PREFIX) && n.endsWith(CONTROL_SUFFIX))
+          .sorted()
+          .map(n -> new Measured(REFERENCE + " " + n.substring(CONTROL_PREFIX.length(), n.length() - CONTROL_SUFFIX.length()),
+              n, 0, Double.NaN, Double.NaN, Double.NaN, null))
+          .toList();
+    }
   }
 
   private static List<Path> searchDirs(Path models) throws IOException {

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The policy table end to end on a G = 2 supernet and reference trained for one epoch on the
  * shipped sample (250 training, 50 validation, 200 test images), searched with a budget of 4:
  * every separable row is compared with its own every-block baseline and with the non-separable
- * network, each difference computed from the accuracies the table itself measured.
+ * network, each difference computed from the accuracies the table itself measured; a copy of the
+ * reference as {@code reference-copy.onnx} is a control row that scores as the reference does.
  */
 class PolicyBenchTest {
 
@@ -45,6 +46,7 @@ class PolicyBenchTest {
     PolicySearchRecipe.run(model, SAMPLE, new PolicySearchRecipe.Settings(List.of("evolution"), 4, 1.0, 50, 1, 0,
         Integer.MAX_VALUE, 0.05f, 3), model.resolve("search"), l -> {});
 
+    java.nio.file.Files.copy(model.resolve("search/reference.onnx"), model.resolve("search/reference-copy.onnx"));
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     ResultTable table =
         PolicyBench.run(dir, SAMPLE, dir.resolve("results"), new PrintStream(printed, true, StandardCharsets.UTF_8));
@@ -60,11 +62,13 @@ class PolicyBenchTest {
       }
       rows.put((String) named.get("model"), named);
     }
-    assertThat(rows).containsOnlyKeys("non-separable", "baseline", "searched-fp32", "searched");
+    assertThat(rows).containsOnlyKeys("non-separable", "baseline", "searched-fp32", "searched", "non-separable copy");
     double reference = (double) rows.get("non-separable").get("test_accuracy");
     double baseline = (double) rows.get("baseline").get("test_accuracy");
     assertThat(rows.get("non-separable").get("points_vs_every_block")).isEqualTo("-");
     assertThat(rows.get("non-separable").get("points_vs_non_separable")).isEqualTo(0.0);
+    assertThat(rows.get("non-separable copy").get("test_accuracy")).isEqualTo(reference);
+    assertThat(rows.get("non-separable copy").get("points_vs_non_separable")).isEqualTo(0.0);
     assertThat(rows.get("baseline").get("points_vs_every_block")).isEqualTo(0.0);
     assertThat(rows.get("baseline").get("target_met_vs_every_block")).as("the baseline saves nothing").isEqualTo("no");
     for (String name : List.of("baseline", "searched-fp32", "searched")) {
