@@ -7,7 +7,8 @@
 # Every step checkpoints: run the script again after an interruption and it continues where it
 # stopped (finished epochs, evaluations and fine-tunes are kept under $RUNS). Training runs under
 # `nice -n 19` through ./shoal, which selects the PyTorch kernels that compute correctly here.
-# Expected time, one thread on this 2-core machine: see docs/separable.md (measured at the G = 2 run).
+# Expected time with the defaults, one thread on the project's 2-core machine among other work: about
+# 1 h 40 min to 2 h (the parts' measured times added up; docs/separable.md, "Expected time").
 # Environment: DATA, RUNS, GROUP_COUNTS ("4 2", or e.g. "4 2 3"), EPOCHS, REFERENCE_EPOCHS, TRAIN_LIMIT,
 # LEARNING_RATE, BUDGET, SEARCH_IMAGES, FINALISTS, FINE_TUNE_EPOCHS, FINE_TUNE_IMAGES,
 # FINE_TUNE_LEARNING_RATE, THREADS, OUT. FINE_TUNE_EPOCHS unset gives the committed models' recipe
