@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  * policy with fp32 links and with its codecs — bytes per inference, reduction against the
  * baseline, and accuracy on the full test set, measured here from the exported ONNX files (the
  * separable ones chained device by device, codecs applied to every exchanged chunk). Each row's
- * accuracy is compared with the same G's every-block baseline (the target as papers phrase it:
+ * accuracy is compared with the same G's every-block baseline (the design target:
  * at least 90% fewer bytes than that baseline for at most one point) and with the non-separable
  * network (the issue's stricter target, and what a user also wants). A file
  * {@code reference-<label>.onnx} beside the search's results is another non-separable network

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.optimizer.Optimizer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongToDoubleFunction;
 
 /**
  * SGD with heavy-ball momentum and weight decay, on the recipe's schedule (linear warm-up, then
@@ -25,7 +26,7 @@ final class CheckpointedSgd extends Optimizer {
   private final float momentum;
   private final long warmUpSteps;
   private final long totalSteps;
-  private final java.util.function.LongToDoubleFunction rateScale;
+  private final LongToDoubleFunction rateScale;
   private final Map<String, NDArray> velocity = new LinkedHashMap<>();
   private long step;
 
@@ -43,7 +44,7 @@ final class CheckpointedSgd extends Optimizer {
   /** As above, with the schedule's rate at each step multiplied by {@code rateScale} of the step. */
   CheckpointedSgd(
       float learningRate, float momentum, float weightDecay, long stepsPerEpoch, long totalSteps,
-      java.util.function.LongToDoubleFunction rateScale) {
+      LongToDoubleFunction rateScale) {
     super(new Settings().optWeightDecays(weightDecay));
     this.rateScale = rateScale;
     this.learningRate = learningRate;

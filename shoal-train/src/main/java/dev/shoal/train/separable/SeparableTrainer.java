@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.function.LongToDoubleFunction;
 
 /**
  * Trains a {@link SeparableNet} with the project's recipe (SGD momentum, warm-up + cosine, weight
@@ -99,7 +100,7 @@ public final class SeparableTrainer implements AutoCloseable {
    * As {@link #SeparableTrainer(SeparableNet, TrainConfig, int)}, with the schedule's learning rate
    * at each step multiplied by {@code rateScale} of the step (a test drives one step off the schedule).
    */
-  SeparableTrainer(SeparableNet net, TrainConfig config, int trainCount, java.util.function.LongToDoubleFunction rateScale) {
+  SeparableTrainer(SeparableNet net, TrainConfig config, int trainCount, LongToDoubleFunction rateScale) {
     this.net = net;
     this.config = config;
     var arch = net.architecture();
