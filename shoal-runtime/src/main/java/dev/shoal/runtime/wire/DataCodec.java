@@ -63,12 +63,12 @@ public final class DataCodec extends ByteToMessageCodec<DataMessage> {
     int start = in.readerIndex();
     long size = in.getUnsignedInt(start);
     int kind = in.getByte(start + 4);
+    if (kind < DataMessage.HELLO || kind > DataMessage.SUBSCRIBE) {
+      throw fail("unknown message kind " + kind + " (a message of " + size + " bytes)");
+    }
     if (size > maxBodyBytes) {
       throw fail("a " + DataMessage.kindName(kind) + " of " + size + " bytes, over the " + maxBodyBytes
           + "-byte limit");
-    }
-    if (kind < DataMessage.HELLO || kind > DataMessage.SUBSCRIBE) {
-      throw fail("unknown message kind " + kind + " (a message of " + size + " bytes)");
     }
     if (in.readableBytes() < HEADER_BYTES + size) {
       return;

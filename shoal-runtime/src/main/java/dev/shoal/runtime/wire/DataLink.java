@@ -61,7 +61,7 @@ public final class DataLink implements AutoCloseable {
   private final Object lock = new Object();
   /** The current connection, null before the first; guarded by lock. */
   private Channel channel;
-  /** The hello is written: frames may follow. */
+  /** Connected (with TLS: handshake done) and the hello written: frames may follow. */
   private volatile boolean ready;
   private volatile boolean broken;
   private volatile String brokenWhy;
@@ -241,14 +241,20 @@ public final class DataLink implements AutoCloseable {
       if (epoch != null) {
         ctx.write(new DataMessage.Subscribe(ResultsRequest.newBuilder().setPlanEpoch(epoch).build()), ctx.voidPromise());
       }
-      ctx.flush();
+      ctx.flush(); // with TLS the hello waits in the SslHandler for the handshake
+      if (ctx.pipeline().get(SslHandler.class) == null) {
+        ready(ctx.channel());
+      }
+      super.channelActive(ctx);
+    }
+
+    private void ready(Channel ch) {
       synchronized (lock) {
-        if (channel == ctx.channel()) {
+        if (channel == ch) {
           ready = true;
         }
         lock.notifyAll();
       }
-      super.channelActive(ctx);
     }
 
     @Override
@@ -272,8 +278,12 @@ public final class DataLink implements AutoCloseable {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
-        ended(ctx.channel(), "TLS handshake failed: " + e.cause().getMessage());
+      if (evt instanceof SslHandshakeCompletionEvent e) {
+        if (e.isSuccess()) {
+          ready(ctx.channel());
+        } else {
+          ended(ctx.channel(), "TLS handshake failed: " + e.cause().getMessage());
+        }
       }
       super.userEventTriggered(ctx, evt);
     }

@@ -164,6 +164,8 @@ public final class DataServer implements AutoCloseable {
   /** What one connection is for and how far it got; runs on the loop thread only. */
   private final class Connection extends ChannelInboundHandlerAdapter {
     private DataHello.Purpose purpose;
+    /** Who is at the other end, once its hello came. */
+    private PeerIdentity peer;
     private boolean subscribed;
     /** Frames handed to the service whose {@code next} has not run yet: reading waits for them. */
     private int held;
@@ -228,6 +230,7 @@ public final class DataServer implements AutoCloseable {
         return;
       }
       purpose = hello.getPurpose();
+      this.peer = peer;
     }
 
     private void push(ChannelHandlerContext ctx, Frame frame) {
@@ -273,8 +276,9 @@ public final class DataServer implements AutoCloseable {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       if (cause instanceof DataProtocolException) {
         protocolErrors.incrementAndGet();
-        LOG.warning(() -> "data connection from " + ctx.channel().remoteAddress() + " closed, protocol error: "
-            + cause.getMessage());
+        PeerIdentity who = peer;
+        LOG.warning(() -> "data connection from " + (who == null ? "" : who + " at ") + ctx.channel().remoteAddress()
+            + " closed, protocol error: " + cause.getMessage());
       } else {
         LOG.fine(() -> "data connection from " + ctx.channel().remoteAddress() + " failed: " + cause);
       }
