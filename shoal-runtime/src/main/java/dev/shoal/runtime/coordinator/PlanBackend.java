@@ -85,7 +85,7 @@ import java.util.logging.Logger;
  * fails, or, if its merges have answers, is answered from them, marked degraded. Work a request no
  * longer needs (the caller cancelled, it failed or was answered without some members, it was
  * replayed on a new epoch) is cancelled on every worker of its deployment: a Cancel frame on a
- * stream of its own, so that it is not stuck behind data frames held back by flow control.
+ * link of its own, so that it is not stuck behind data frames held back by back-pressure.
  */
 public final class PlanBackend implements ServingBackend, PlanAdmin {
   private static final Logger LOG = Logger.getLogger(PlanBackend.class.getName());
