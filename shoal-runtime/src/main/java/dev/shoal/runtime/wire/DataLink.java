@@ -78,7 +78,11 @@ public final class DataLink implements AutoCloseable {
     this.maxBodyBytes = maxBodyBytes(maxFrameBytes);
     this.loop = loop;
     CoordinatorSession session = security.session();
-    this.hello = DataHello.newBuilder().setPurpose(purpose).setSession(session == null ? "" : session.id()).build();
+    DataHello.Builder h = DataHello.newBuilder().setPurpose(purpose);
+    if (session != null) {
+      h.setSession(session.id()).setHolder(session.holder());
+    }
+    this.hello = h.build();
     this.epoch = epoch;
     this.listener = listener;
   }

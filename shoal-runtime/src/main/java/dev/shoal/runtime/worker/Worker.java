@@ -394,14 +394,14 @@ public final class Worker implements AutoCloseable {
   /** The data port's service: who may connect, frames to the stages, result subscriptions. */
   private final class Data implements DataServer.Service {
     /**
-     * A worker may push frames; a coordinator may push frames and subscribe to results while it
-     * holds this worker's lease (as its control calls must).
+     * A worker may push frames; a coordinator may push frames and subscribe to results under this
+     * worker's lease: its connection takes or renews the lease as its control calls do, and is
+     * refused while another coordinator holds it.
      */
     @Override
     public String admit(PeerIdentity peer, DataHello hello) {
       if (peer.role() == NodeRole.COORDINATOR) {
-        return lease.heldBy(hello.getSession()) ? null
-            : peer + " does not hold the lease of worker " + config.name() + " (" + lease.describe() + ")";
+        return lease.claimForData(hello.getSession(), hello.getHolder().isEmpty() ? peer.toString() : hello.getHolder());
       }
       return hello.getPurpose() == DataHello.Purpose.PUSH ? null
           : peer + " may only push frames; results go to the coordinator holding the lease";

@@ -219,7 +219,7 @@ class DataPlaneProcessTest {
         dir.resolve("cluster").resolve("w1"))), 1 << 20, loop, backend.epoch(), listener)) {
       waitFor(() -> why.size() == 3, 10);
     }
-    assertThat(why.get(1)).contains("refused").contains("does not hold the lease of worker w0");
+    assertThat(why.get(1)).contains("refused").contains("worker w0 is leased to " + security.session().holder());
     assertThat(why.get(2)).contains("refused").contains("may only push frames");
     waitFor(() -> w0(StatusReply::getDataConnectionsRefused) - refused == 3, 10);
     stillServes(want);
