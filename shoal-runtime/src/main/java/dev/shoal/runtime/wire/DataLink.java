@@ -15,6 +15,7 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelInitializer;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.WriteBufferWaterMark;
 import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.flush.FlushConsolidationHandler;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.IOException;
@@ -108,12 +109,20 @@ public final class DataLink implements AutoCloseable {
     return (int) Math.min(Integer.MAX_VALUE, (long) maxFrameBytes + GrpcChannels.HEADER_SLACK);
   }
 
-  /** The data connections' pipeline, both ends: TLS (unless plaintext), framing, the handler. */
+  /**
+   * The data connections' pipeline, both ends: TLS (unless plaintext), flush consolidation,
+   * framing, the handler. Frames written in one turn of the loop leave with one flush: a flush
+   * while the connection reads is held until the read batch ends, and one from elsewhere (a write
+   * from another thread, or one made while the loop handles another connection's read, as when a
+   * stage computes inline and sends on) runs once the loop's current work is done. So TLS
+   * encrypts, and the socket takes, a turn's frames together.
+   */
   static void pipeline(Channel ch, SslHandler tls, int maxBodyBytes, ChannelHandler handler) {
     if (tls != null) {
       ch.pipeline().addLast(tls);
     }
-    ch.pipeline().addLast(new DataCodec(maxBodyBytes), handler);
+    ch.pipeline().addLast(new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES,
+        true), new DataCodec(maxBodyBytes), handler);
   }
 
   /** The HOST:PORT this link dials. */
