@@ -18,7 +18,8 @@ import java.util.List;
 /**
  * The data plane's framing, both ways: a 4-byte big-endian length of the body, a 1-byte kind
  * ({@link DataMessage}) and the protobuf body. A body is serialised straight into the outgoing
- * buffer (the one copy of a payload on send) and parsed straight from the incoming one.
+ * buffer (the one copy of a payload on send) and parsed straight from the incoming one, which is
+ * sized for the whole message as soon as its header is in.
  *
  * <p>A message whose body is longer than the limit is refused from its length alone, before any
  * of it is buffered; an unknown kind, a body that does not parse, or a connection that ends
@@ -71,6 +72,11 @@ public final class DataCodec extends ByteToMessageCodec<DataMessage> {
           + "-byte limit");
     }
     if (in.readableBytes() < HEADER_BYTES + size) {
+      // Make room for the whole message now: the bytes still to come are then appended once,
+      // instead of the buffer being copied into one twice as large again and again as they arrive.
+      if (in.refCnt() == 1 && !in.isReadOnly()) {
+        in.ensureWritable((int) (HEADER_BYTES + size - in.readableBytes()));
+      }
       return;
     }
     ByteBuffer body = in.nioBuffer(start + HEADER_BYTES, (int) size);
