@@ -16,6 +16,7 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.WriteBufferWaterMark;
 import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.flush.FlushConsolidationHandler;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.IOException;
@@ -190,6 +191,9 @@ public final class DataLink implements AutoCloseable {
     ready = false;
     broken = false;
     brokenWhy = null;
+    // the TLS context is made here, on the dialling thread: the first one for a peer takes long
+    // enough to hold up the data loop, where the channel is set up
+    SslContext tls = security.tls() ? security.clientContext(peerName) : null;
     Bootstrap b = new Bootstrap().group(loop.group()).channel(loop.channel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
@@ -197,8 +201,8 @@ public final class DataLink implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            pipeline(ch, security.tls() ? security.clientContext(peerName).newHandler(ch.alloc(), address.host(),
-                address.port()) : null, maxBodyBytes, new Handler());
+            pipeline(ch, tls == null ? null : tls.newHandler(ch.alloc(), address.host(), address.port()), maxBodyBytes,
+                new Handler());
           }
         });
     ChannelFuture f = b.connect(address.host(), address.port());
