@@ -15,8 +15,8 @@ import dev.shoal.runtime.wire.DataServer;
 import dev.shoal.runtime.wire.FrameException;
 import dev.shoal.runtime.wire.Frames;
 import dev.shoal.runtime.wire.GrpcChannels;
-import dev.shoal.runtime.wire.proto.DeployReply;
 import dev.shoal.runtime.wire.proto.DataHello;
+import dev.shoal.runtime.wire.proto.DeployReply;
 import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.DrainReply;
 import dev.shoal.runtime.wire.proto.DrainRequest;
@@ -89,8 +89,14 @@ public final class Worker implements AutoCloseable {
     this.lease = new WorkerLease(config.name(), this::dropStages);
     this.dataServer = DataServer.start(config.host(), config.dataPort(), config.security(), config.maxFrameBytes(),
         loop, data);
-    this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
-        config.maxFrameBytes(), List.of(new Control()));
+    try {
+      this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
+          config.maxFrameBytes(), List.of(new Control()));
+    } catch (IOException | RuntimeException e) {
+      dataServer.close();
+      loop.close();
+      throw e;
+    }
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "worker-join-sweeper");
       t.setDaemon(true);
