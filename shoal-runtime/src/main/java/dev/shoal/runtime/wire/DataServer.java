@@ -20,6 +20,7 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
@@ -173,7 +174,8 @@ public final class DataServer implements AutoCloseable {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
+      if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()
+          && !(e.cause() instanceof ClosedChannelException)) { // a caller that hung up first was not refused
         refused.incrementAndGet();
         LOG.warning(() -> "data connection from " + ctx.channel().remoteAddress() + " refused: TLS handshake failed: "
             + e.cause().getMessage());
