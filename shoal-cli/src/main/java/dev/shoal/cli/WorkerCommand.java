@@ -23,6 +23,10 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--listen", defaultValue = "127.0.0.1:7070", description = "HOST:PORT to serve on (port 0: any free one; default ${DEFAULT-VALUE})")
   String listen;
 
+  @Option(names = "--data-port", defaultValue = "0", description = {"port of the data plane (frames between stages, results to the coordinator),",
+      "on the --listen host; 0: any free one, announced to the coordinator in heartbeats (default ${DEFAULT-VALUE})"})
+  int dataPort;
+
   @Option(names = "--name", description = "device name, as the cluster file calls it (default: the one its certificate names)")
   String name;
 
@@ -50,7 +54,7 @@ public final class WorkerCommand implements Callable<Integer> {
     try {
       hp = HostPort.parse(listen);
       PeerSecurity security = PeerSecurity.mutualTls(WorkerMain.workerCredentials(credentials, name));
-      config = new WorkerConfig(hp.host(), hp.port(), security.self().name(), slowdown, threads, queue,
+      config = new WorkerConfig(hp.host(), hp.port(), dataPort, security.self().name(), slowdown, threads, queue,
           Math.min(maxFrameMb, 1024) << 20, security);
     } catch (IllegalArgumentException e) {
       System.err.println("shoal worker: " + e.getMessage());

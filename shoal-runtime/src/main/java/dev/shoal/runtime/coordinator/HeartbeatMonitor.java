@@ -49,6 +49,8 @@ public final class HeartbeatMonitor {
     volatile long lastSeenNanos = System.nanoTime();
     volatile boolean inFlight;
     volatile String downReason;
+    /** The data port its last heartbeat announced; 0 before the first answer. */
+    volatile int dataPort;
 
     Tracked(WorkerEndpoint endpoint, ManagedChannel channel) {
       this.endpoint = endpoint;
@@ -76,8 +78,10 @@ public final class HeartbeatMonitor {
   public void connect(java.time.Duration timeout) {
     for (Tracked t : workers.values()) {
       try {
-        WorkerControlGrpc.newBlockingStub(t.channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        HeartbeatReply r = WorkerControlGrpc.newBlockingStub(t.channel)
+            .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
             .heartbeat(HeartbeatRequest.newBuilder().setSequence(sequence.incrementAndGet()).build());
+        t.dataPort = r.getDataPort();
         t.lastSeenNanos = System.nanoTime();
       } catch (io.grpc.StatusRuntimeException e) {
         fail(t, "no answer at start: " + e.getMessage(), true);
@@ -107,6 +111,21 @@ public final class HeartbeatMonitor {
   public String downReason(String name) {
     Tracked t = workers.get(name);
     return t == null ? null : t.downReason;
+  }
+
+  /**
+   * HOST:PORT of a worker's data port: the endpoint's own when it names one, else its control
+   * address's host with the port its heartbeats announce; null before it answered one.
+   */
+  public String dataAddress(WorkerEndpoint w) {
+    if (w.dataAddress() != null) {
+      return w.dataAddress();
+    }
+    Tracked t = workers.get(w.name());
+    if (t == null || t.dataPort == 0) {
+      return null;
+    }
+    return dev.shoal.runtime.wire.GrpcChannels.HostPort.parse(w.address()).host() + ":" + t.dataPort;
   }
 
   public boolean isUp(String name) {
@@ -143,6 +162,7 @@ public final class HeartbeatMonitor {
               public void onNext(HeartbeatReply reply) {
                 t.lastSeenNanos = System.nanoTime();
                 t.misses = 0;
+                t.dataPort = reply.getDataPort(); // a restarted worker may have another
                 boolean cameBack;
                 synchronized (HeartbeatMonitor.this) {
                   cameBack = !t.up;

@@ -24,20 +24,18 @@ import dev.shoal.runtime.serving.ServedModel;
 import dev.shoal.runtime.serving.ServingBackend;
 import dev.shoal.runtime.wire.Checksums;
 import dev.shoal.runtime.wire.FrameException;
-import dev.shoal.runtime.wire.FrameStream;
+import dev.shoal.runtime.wire.DataLink;
+import dev.shoal.runtime.wire.DataLoop;
 import dev.shoal.runtime.wire.Frames;
 import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.DrainRequest;
 import dev.shoal.runtime.wire.proto.Frame;
-import dev.shoal.runtime.wire.proto.ResultsRequest;
 import dev.shoal.runtime.wire.proto.Route;
 import dev.shoal.runtime.wire.proto.RoutedTensor;
-import dev.shoal.runtime.wire.proto.StageDataGrpc;
 import dev.shoal.runtime.wire.proto.StatusReply;
 import dev.shoal.runtime.wire.proto.StatusRequest;
 import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
-import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -87,7 +85,7 @@ import java.util.logging.Logger;
  * fails, or, if its merges have answers, is answered from them, marked degraded. Work a request no
  * longer needs (the caller cancelled, it failed or was answered without some members, it was
  * replayed on a new epoch) is cancelled on every worker of its deployment: a Cancel frame on a
- * stream of its own, so that it is not stuck behind data frames held back by flow control.
+ * link of its own, so that it is not stuck behind data frames held back by back-pressure.
  */
 public final class PlanBackend implements ServingBackend, PlanAdmin {
   private static final Logger LOG = Logger.getLogger(PlanBackend.class.getName());
@@ -135,7 +133,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     final Map<String, List<WorkerEndpoint>> placement = new LinkedHashMap<>();
     /** Optional stages with no live replica: their merges do not wait for them. */
     final Set<String> lost = ConcurrentHashMap.newKeySet();
-    final List<Context.CancellableContext> subscriptions = new CopyOnWriteArrayList<>();
+    final List<DataLink> subscriptions = new CopyOnWriteArrayList<>();
     /** Request edges by the stage they feed. */
     final Map<String, List<Edge>> fromRequest = new LinkedHashMap<>();
     /** Response edges by the stage that makes them. */
@@ -221,9 +219,13 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private volatile ServedModel model;
   private final List<WorkerEndpoint> workers;
   private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
-  private final Map<String, FrameStream> streams = new ConcurrentHashMap<>();
-  /** One stream per worker for Cancel frames only (data frames may be held back by flow control). */
-  private final Map<String, FrameStream> cancelStreams = new ConcurrentHashMap<>();
+  /** Data links to the workers' data ports, by worker name; results come on links of their own. */
+  private final Map<String, DataLink> streams = new ConcurrentHashMap<>();
+  /** One link per worker for Cancel frames only (data frames may be held back by back-pressure). */
+  private final Map<String, DataLink> cancelStreams = new ConcurrentHashMap<>();
+  /** The I/O thread of every data link; results are taken on it. */
+  private final DataLoop loop = new DataLoop("coordinator-data-loop", 0);
+  private final PeerSecurity security;
   private final ExecutorService cancels = Executors.newSingleThreadExecutor(daemon("plan-cancels"));
   private final AtomicLong cancelFrames = new AtomicLong();
   private final Map<String, PlanProducer> producers = new LinkedHashMap<>();
@@ -268,6 +270,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private PlanBackend(List<WorkerEndpoint> workers, List<PlanProducer> plans, PeerSecurity security, Options options) {
     this.workers = List.copyOf(workers);
     this.options = options;
+    this.security = security;
     plans.forEach(p -> producers.put(p.name(), p));
     this.active = plans.get(0).name();
     Map<WorkerEndpoint, ManagedChannel> byWorker = new LinkedHashMap<>();
@@ -297,8 +300,8 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
         }
         CoordinatorMetrics.WORKER_UP.labelValues(w.name()).set(1);
         LOG.info(() -> "worker " + w.name() + " is up again");
-        // The data channel may still be backing off from the connections refused while the worker
-        // was away; without this the redeploy fails fast with the stale refusal.
+        // The control channel may still be backing off from the connections refused while the
+        // worker was away; without this the redeploy fails fast with the stale refusal.
         channels.get(w.name()).resetConnectBackoff();
         planThread.execute(() -> workerUp(w.name()));
       }
@@ -496,12 +499,20 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     WorkerEndpoint w = replicas.get(Math.floorMod(p.id, replicas.size()));
     Frame frame = requestFrame(p, d, stageId, target.getValue());
     p.bound = d; // before the frame leaves: its results may come back before trySend returns
-    if (stream(w).trySend(frame)) {
+    if (trySend(w, frame)) {
       bytesToStages.addAndGet(Frames.wireBytes(frame));
       framesToStages.incrementAndGet();
     } else {
       p.bound = null;
       sendQueue.add(p);
+    }
+  }
+
+  private boolean trySend(WorkerEndpoint w, Frame frame) {
+    try {
+      return stream(w).trySend(frame);
+    } catch (IOException e) {
+      return false; // the sender thread tries, and tells
     }
   }
 
@@ -774,6 +785,11 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     return worker(device);
   }
 
+  /** HOST:PORT of a worker's data port, as its heartbeats announce it; null before the first. */
+  public String dataAddress(WorkerEndpoint w) {
+    return monitor.dataAddress(w);
+  }
+
   // ---- planning and deployment (on the planner thread only) ----
 
   private List<String> liveNames() {
@@ -988,7 +1004,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   private Route.Builder newRoute(Deployment d, String toStage) {
     Route.Builder r = Route.newBuilder().setToStage(toStage);
     if (!toStage.isEmpty()) {
-      d.placement.get(toStage).forEach(w -> r.addReplicas(w.address()).addReplicaNames(w.name()));
+      // a worker that announced no data port gets an empty address, which the deploy refuses
+      d.placement.get(toStage).forEach(w -> r.addReplicas(Optional.ofNullable(monitor.dataAddress(w)).orElse(""))
+          .addReplicaNames(w.name()));
     }
     return r;
   }
@@ -996,22 +1014,22 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   /** Listens for what the deployment's stages send the coordinator, on every worker it uses. */
   private void subscribe(Deployment d) {
     for (String name : d.workers()) {
-      Context.CancellableContext ctx = Context.current().withCancellation();
-      d.subscriptions.add(ctx);
-      ctx.run(() -> StageDataGrpc.newStub(channels.get(name)).results(
-          ResultsRequest.newBuilder().setPlanEpoch(d.epoch).build(), new StreamObserver<>() {
+      String at = monitor.dataAddress(worker(name));
+      if (at == null) {
+        LOG.warning(() -> "worker " + name + " has announced no data port: no results of epoch " + d.epoch + " from it");
+        continue;
+      }
+      d.subscriptions.add(DataLink.results(name, at, security, options.maxFrameBytes(), loop, d.epoch,
+          new DataLink.Listener() {
             @Override
-            public void onNext(Frame f) {
+            public void result(Frame f) {
               onResult(f);
             }
 
             @Override
-            public void onError(Throwable t) {
-              LOG.fine(() -> "results stream of epoch " + d.epoch + " from " + name + " ended: " + t);
+            public void broken(String why) {
+              LOG.fine(() -> "results of epoch " + d.epoch + " from " + name + " ended: " + why);
             }
-
-            @Override
-            public void onCompleted() {}
           }));
     }
   }
@@ -1021,7 +1039,7 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
    * when they come back).
    */
   private void drain(Deployment d) {
-    d.subscriptions.forEach(c -> c.cancel(null));
+    d.subscriptions.forEach(DataLink::close);
     for (String name : d.workers()) {
       if (monitor.isUp(name)) {
         drain(name, d.epoch);
@@ -1144,18 +1162,43 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     });
   }
 
-  private FrameStream cancelStream(String worker) {
-    return cancelStreams.computeIfAbsent(worker, n -> new FrameStream(channels.get(n), new FrameStream.Listener() {
+  private DataLink cancelStream(String worker) throws IOException {
+    return link(cancelStreams, worker(worker), new DataLink.Listener() {
       @Override
       public void rejected(long requestId, String error) {
-        LOG.fine(() -> "worker " + n + " refused the cancel of request " + requestId + ": " + error);
+        LOG.fine(() -> "worker " + worker + " refused the cancel of request " + requestId + ": " + error);
       }
 
       @Override
-      public void broken(Throwable cause) {
-        LOG.fine(() -> "cancel link to " + n + " broke: " + cause);
+      public void broken(String why) {
+        LOG.fine(() -> "cancel link to " + worker + " broke: " + why);
       }
-    }));
+    });
+  }
+
+  /**
+   * The push link to a worker's data port, made on first use and made again when the port its
+   * heartbeats announce changed (a restarted worker).
+   *
+   * @throws IOException when the worker has announced no data port yet
+   */
+  private DataLink link(Map<String, DataLink> links, WorkerEndpoint w, DataLink.Listener listener) throws IOException {
+    String at = monitor.dataAddress(w);
+    if (at == null) {
+      throw new IOException("worker " + w.name() + " has announced no data port");
+    }
+    synchronized (links) {
+      DataLink l = links.get(w.name());
+      if (l != null && l.address().equals(at)) {
+        return l;
+      }
+      DataLink fresh = DataLink.push(w.name(), at, security, options.maxFrameBytes(), loop, listener);
+      if (l != null) {
+        l.close();
+      }
+      links.put(w.name(), fresh);
+      return fresh;
+    }
   }
 
   private static WorkerEndpoint replicaFor(Pending p, Deployment d, String stageId) {
@@ -1227,23 +1270,23 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     return false;
   }
 
-  private FrameStream stream(WorkerEndpoint w) {
-    return streams.computeIfAbsent(w.name(), n -> new FrameStream(channels.get(n), new FrameStream.Listener() {
+  private DataLink stream(WorkerEndpoint w) throws IOException {
+    return link(streams, w, new DataLink.Listener() {
       @Override
       public void rejected(long requestId, String error) {
         Pending p = pending.get(requestId);
         if (p != null && p.bound != null) {
-          LOG.warning(() -> "worker " + n + " refused request " + requestId + ": " + error + "; resending");
+          LOG.warning(() -> "worker " + w.name() + " refused request " + requestId + ": " + error + "; resending");
           p.bound = null;
           timer.schedule(() -> sendQueue.add(p), 50, TimeUnit.MILLISECONDS);
         }
       }
 
       @Override
-      public void broken(Throwable cause) {
-        LOG.fine(() -> "link to " + n + " broke: " + cause);
+      public void broken(String why) {
+        LOG.fine(() -> "link to " + w.name() + " broke: " + why);
       }
-    }));
+    });
   }
 
   private Deployment awaitDeployment(String planName) {
@@ -1501,8 +1544,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
     heartbeatTimer.shutdownNow();
     housekeeper.shutdownNow();
     heartbeatChannels.forEach(ManagedChannel::shutdownNow);
-    streams.values().forEach(FrameStream::close);
-    cancelStreams.values().forEach(FrameStream::close);
+    streams.values().forEach(DataLink::close);
+    cancelStreams.values().forEach(DataLink::close);
+    loop.close();
     channels.values().forEach(ManagedChannel::shutdown);
     for (ManagedChannel ch : channels.values()) {
       try {

@@ -14,16 +14,16 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
- * Authorises each call on a worker by the caller's role, read from the certificate it presented
- * in the TLS handshake (the handshake itself already refused anything not signed by the cluster
- * CA): only a coordinator may call {@code WorkerControl} (deploy, heartbeat, drain, status,
- * release) or subscribe to {@code Results}; a worker may only {@code Push} frames. So a worker's
+ * Authorises each call on a worker's control plane by the caller's role, read from the
+ * certificate it presented in the TLS handshake (the handshake itself already refused anything not
+ * signed by the cluster CA): only a coordinator may call {@code WorkerControl} (deploy, heartbeat,
+ * drain, status, release); a worker may only push frames, on the data port ({@code
+ * wire.DataServer}, which reads the caller's role the same way, {@link #fromTls}). So a worker's
  * certificate cannot deploy to another worker. The caller's identity is put in the call's
  * {@link #PEER} context for the lease check and the services.
  */
 public final class PeerAuthorization implements ServerInterceptor {
   public static final Context.Key<PeerIdentity> PEER = Context.key("shoal-peer");
-  private static final String PUSH = "shoal.v1.StageData/Push";
 
   private final PeerSecurity security;
 
@@ -38,18 +38,23 @@ public final class PeerAuthorization implements ServerInterceptor {
     PeerIdentity peer;
     try {
       peer = security.tls() ? fromTls(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION))
-          : plaintextPeer(headers);
+          : plaintextPeer(headers.containsKey(CoordinatorSession.SESSION));
     } catch (IllegalArgumentException e) {
       return refuse(call, Status.UNAUTHENTICATED, e.getMessage() + " (" + method + ")");
     }
-    if (peer.role() != NodeRole.COORDINATOR && !method.equals(PUSH)) {
-      return refuse(call, Status.PERMISSION_DENIED, peer + " may only push frames; " + method
+    if (peer.role() != NodeRole.COORDINATOR) {
+      return refuse(call, Status.PERMISSION_DENIED, peer + " may only push frames, on the data port; " + method
           + " needs a coordinator certificate");
     }
     return Contexts.interceptCall(Context.current().withValue(PEER, peer), call, headers, next);
   }
 
-  private static PeerIdentity fromTls(SSLSession session) {
+  /**
+   * The identity of the peer at the other end of a TLS session, from its certificate.
+   *
+   * @throws IllegalArgumentException when there is no session, no certificate, or it names no node
+   */
+  public static PeerIdentity fromTls(SSLSession session) {
     if (session == null) {
       throw new IllegalArgumentException("no TLS session");
     }
@@ -62,8 +67,8 @@ public final class PeerAuthorization implements ServerInterceptor {
   }
 
   /** Without TLS nothing is authenticated: a caller holding a lease session counts as a coordinator. */
-  private static PeerIdentity plaintextPeer(Metadata headers) {
-    return headers.containsKey(CoordinatorSession.SESSION)
+  public static PeerIdentity plaintextPeer(boolean hasLeaseSession) {
+    return hasLeaseSession
         ? new PeerIdentity("unauthenticated-coordinator", NodeRole.COORDINATOR)
         : new PeerIdentity("unauthenticated-worker", NodeRole.WORKER);
   }

@@ -18,7 +18,8 @@ import java.util.logging.Logger;
  * holder and when the lease ends, unless it asks to take over ({@code shoal serve --take-over}).
  * When the holder changes, the former holder's stage is dropped ({@code holderChanged}), so
  * epochs only need to grow within one lease: nobody can push a later coordinator out with a huge
- * epoch. Runs after {@link PeerAuthorization}; calls from workers (frame pushes) pass untouched.
+ * epoch. Runs after {@link PeerAuthorization}; calls from workers pass untouched. A coordinator's
+ * data connections ask through {@link #claimForData}.
  */
 public final class WorkerLease implements ServerInterceptor {
   private static final Logger LOG = Logger.getLogger(WorkerLease.class.getName());
@@ -82,6 +83,26 @@ public final class WorkerLease implements ServerInterceptor {
     }
     holder = new Holder(session, description, now + LEASE_MILLIS);
     return new Claim(null, h != null && !ours);
+  }
+
+  /**
+   * A coordinator's data connection ({@code wire.DataServer}) asks for the lease as a call does: it
+   * takes or renews it unless another coordinator holds it (never taking it over).
+   *
+   * @return why it is refused, or null
+   */
+  public String claimForData(String session, String description) {
+    if (session.isEmpty()) {
+      return "a coordinator's data connection without a lease session";
+    }
+    Claim claim = claim(session, description, false, System.currentTimeMillis());
+    if (claim.refusal() != null) {
+      return claim.refusal();
+    }
+    if (claim.changed()) {
+      holderChanged.run();
+    }
+    return null;
   }
 
   /** True while {@code session} holds the lease. */

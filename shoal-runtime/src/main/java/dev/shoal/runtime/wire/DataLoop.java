@@ -1,14 +1,14 @@
 package dev.shoal.runtime.wire;
 
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.ServerChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.FastThreadLocalThread;
@@ -16,11 +16,11 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One event-loop thread that a worker's data server and all its links to peers share. A frame
- * read on it can be computed on it and its outputs written from it: a write from a channel's own
- * event loop needs no wake-up of another thread (Netty queues gRPC's flush on the running loop
- * without an eventfd write), so a hop costs the wire, not four thread hand-offs.
- * Heartbeat connections stay off it ({@link GrpcChannels#heartbeatClient}).
+ * One event-loop thread that a node's data connections share: on a worker its {@link DataServer}
+ * and all its {@link DataLink}s to peers, on a coordinator its links to the workers. A frame read
+ * on it can be computed on it and its outputs written from it: a write from a channel's own event
+ * loop needs no wake-up of another thread, so a hop costs the wire, not thread hand-offs. The
+ * control plane (gRPC) runs on threads of its own.
  */
 public final class DataLoop implements AutoCloseable {
   private final boolean epoll = Epoll.isAvailable();
@@ -45,13 +45,16 @@ public final class DataLoop implements AutoCloseable {
     return group.next().inEventLoop();
   }
 
-  void serve(NettyServerBuilder b) {
-    b.bossEventLoopGroup(group).workerEventLoopGroup(group)
-        .channelType(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class);
+  EventLoopGroup group() {
+    return group;
   }
 
-  void dial(NettyChannelBuilder b) {
-    b.eventLoopGroup(group).channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class);
+  Class<? extends ServerChannel> serverChannel() {
+    return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+  }
+
+  Class<? extends SocketChannel> channel() {
+    return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
   }
 
   @Override

@@ -23,15 +23,15 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 
 /**
- * The one place Shoal's peers build gRPC channels and servers: mutual TLS (or loopback plaintext
- * for the overhead baseline), frame size limits, a coordinator's lease session on its calls, and
- * heartbeats kept apart from the data.
+ * The one place Shoal's peers build gRPC channels and servers, for the control plane (deploy,
+ * heartbeat, drain, status, release): mutual TLS (or loopback plaintext for the overhead
+ * baseline), message size limits, a coordinator's lease session on its calls, and heartbeats kept
+ * apart from the rest. The data plane is not gRPC ({@link DataServer}, {@link DataLink}).
  */
 public final class GrpcChannels {
   /** Room for a frame's header fields on top of its payload limit. */
-  private static final int HEADER_SLACK = 1 << 20;
+  static final int HEADER_SLACK = 1 << 20;
   private static final String HEARTBEAT = "shoal.v1.WorkerControl/Heartbeat";
-  private static final String PUSH = "shoal.v1.StageData/Push";
   /** Runs a callback on the thread that calls it: the transport's, for callbacks that never block. */
   private static final Executor ON_TRANSPORT = Runnable::run;
 
@@ -48,25 +48,13 @@ public final class GrpcChannels {
   private GrpcChannels() {}
 
   /**
-   * A channel to the worker {@code peerName} at HOST:PORT; TLS accepts only that node's certificate.
-   * Its callbacks (results, acks, replies) run on the transport thread, saving a hand-off per
+   * A control channel to the worker {@code peerName} at HOST:PORT; TLS accepts only that node's
+   * certificate. Its callbacks (replies) run on the transport thread, saving a hand-off per
    * message: whoever uses it must not block in them.
    */
   public static ManagedChannel client(String peerName, String hostPort, PeerSecurity security, int maxFrameBytes) {
     return builder(peerName, hostPort, security).maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
         .executor(ON_TRANSPORT).build();
-  }
-
-  /**
-   * A worker's link to its peer {@code peerName}, as {@link #client}, with its I/O on the worker's
-   * {@code loop}: a frame sent from the loop's thread is written without a thread hand-off.
-   */
-  public static ManagedChannel peerClient(String peerName, String hostPort, PeerSecurity security, int maxFrameBytes,
-      DataLoop loop) {
-    NettyChannelBuilder b = builder(peerName, hostPort, security).maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
-        .executor(ON_TRANSPORT);
-    loop.dial(b);
-    return b.build();
   }
 
   /** A channel for heartbeats only, to the worker {@code peerName} (its own connection and threads). */
@@ -96,14 +84,13 @@ public final class GrpcChannels {
   }
 
   /**
-   * Binds a worker's server; {@code port} 0 picks a free one ({@link Server#getPort()} tells
-   * which). Every call is authorised by the caller's certificate role, then by the lease.
-   * Heartbeats are served on their own high-priority thread, frames ({@code Push}) on the
-   * transport thread that read them: the one thread of {@code loop}, which the worker's links to
-   * its peers share.
+   * Binds a worker's control server; {@code port} 0 picks a free one ({@link Server#getPort()}
+   * tells which). Every call is authorised by the caller's certificate role, then by the lease.
+   * Heartbeats are served on their own high-priority thread. (Frames go to the data port:
+   * {@link DataServer}.)
    */
   public static Server server(String host, int port, PeerSecurity security, WorkerLease lease, int maxFrameBytes,
-      DataLoop loop, List<BindableService> services) throws IOException {
+      List<BindableService> services) throws IOException {
     if (!security.tls()) {
       requireLoopback(host, "listen on");
     }
@@ -111,7 +98,6 @@ public final class GrpcChannels {
         .maxInboundMessageSize(maxFrameBytes + HEADER_SLACK)
         // a restarted worker must get its port back while the killed one's sockets linger
         .withOption(ChannelOption.SO_REUSEADDR, true);
-    loop.serve(b);
     if (security.tls()) {
       b.sslContext(security.serverContext());
     }
@@ -119,8 +105,7 @@ public final class GrpcChannels {
       @Override
       public <Q, R> Executor getExecutor(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
         String method = call.getMethodDescriptor().getFullMethodName();
-        // frames are taken on the transport thread (the worker never blocks there); the rest on the default executor
-        return method.equals(HEARTBEAT) ? HEARTBEAT_ANSWERS : method.equals(PUSH) ? ON_TRANSPORT : null;
+        return method.equals(HEARTBEAT) ? HEARTBEAT_ANSWERS : null;
       }
     });
     PeerAuthorization authorization = new PeerAuthorization(security);
@@ -131,7 +116,8 @@ public final class GrpcChannels {
     return b.build().start();
   }
 
-  private static void requireLoopback(String host, String what) {
+  /** Plaintext is for the TLS-overhead baseline on loopback only. */
+  static void requireLoopback(String host, String what) {
     boolean loopback;
     try {
       loopback = InetAddress.getByName(host).isLoopbackAddress();

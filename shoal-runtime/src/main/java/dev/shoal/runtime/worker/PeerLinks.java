@@ -1,32 +1,27 @@
 package dev.shoal.runtime.worker;
 
 import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.wire.DataLink;
 import dev.shoal.runtime.wire.DataLoop;
-import dev.shoal.runtime.wire.FrameStream;
-import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.Frame;
-import io.grpc.ManagedChannel;
 import java.io.IOException;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 /**
- * This worker's links to its peers, one {@code Push} stream per peer address, shared by every
- * stage it hosts (of any plan and epoch: frames carry their own address). Their I/O runs on the
- * worker's {@link DataLoop}, the thread its data server reads frames on.
+ * This worker's links to its peers' data ports, one per peer, shared by every stage it hosts (of
+ * any plan and epoch: frames carry their own address). Their I/O runs on the worker's
+ * {@link DataLoop}, the thread its data server reads frames on.
  */
 final class PeerLinks implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PeerLinks.class.getName());
 
-  private record Link(ManagedChannel channel, FrameStream stream) {}
-
   private final PeerSecurity security;
   private final int maxFrameBytes;
   private final DataLoop loop;
-  /** By peer node name and address (mutual TLS accepts only that node's certificate there). */
-  private final Map<String, Link> links = new ConcurrentHashMap<>();
+  /** By peer node name and data address (mutual TLS accepts only that node's certificate there). */
+  private final Map<String, DataLink> links = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   PeerLinks(PeerSecurity security, int maxFrameBytes, DataLoop loop) {
@@ -36,68 +31,52 @@ final class PeerLinks implements AutoCloseable {
   }
 
   /**
-   * Sends a frame to the worker at {@code address}, waiting while its link is not ready. A link
-   * that broke (the peer restarted) is reopened once, without waiting out the channel's back-off.
+   * Sends a frame to the worker at {@code address}, waiting while its link is not writable. A
+   * link that broke (the peer restarted) is dialled again, once.
    */
   void send(String name, String address, Frame frame, long timeoutMillis) throws IOException {
     if (closed) {
       throw new IOException("worker stopping");
     }
-    Link link = link(name, address);
+    DataLink link = link(name, address);
     try {
-      link.stream().send(frame, timeoutMillis);
+      link.send(frame, timeoutMillis);
     } catch (IOException e) {
-      link.channel().resetConnectBackoff();
-      link.stream().send(frame, timeoutMillis);
+      link.send(frame, timeoutMillis);
     }
   }
 
   /**
    * Sends a frame to the worker at {@code address} if its link can take it now, without waiting.
-   * A link that does not exist yet is not made here: building its channel (TLS context included)
-   * can take long enough to hold up the data loop this is called on.
+   * A link that is not connected yet is not dialled here: setting up its TLS context can take long
+   * enough to hold up the data loop this is called on.
    *
-   * @return false when it cannot (not ready, not yet made, broken, stopping): {@link #send} it
+   * @return false when it cannot (not writable, not yet connected, broken, stopping): {@link #send} it
    */
   boolean trySend(String name, String address, Frame frame) {
-    Link link = links.get(name + "@" + address);
-    return !closed && link != null && link.stream().trySend(frame);
+    DataLink link = links.get(name + "@" + address);
+    return !closed && link != null && link.trySend(frame);
   }
 
-  /** A new deployment names these peers: a peer that was down may be back, so connect at once. */
-  void reconnect(List<String> names, List<String> addresses) {
-    for (int i = 0; i < addresses.size(); i++) {
-      Link l = links.get(names.get(i) + "@" + addresses.get(i));
-      if (l != null) {
-        l.channel().resetConnectBackoff();
-      }
-    }
-  }
+  private DataLink link(String name, String address) {
+    return links.computeIfAbsent(name + "@" + address, a -> DataLink.push(name, address, security, maxFrameBytes, loop,
+        new DataLink.Listener() {
+          @Override
+          public void rejected(long requestId, String error) {
+            LOG.warning(() -> "peer " + a + " rejected request " + requestId + ": " + error);
+          }
 
-  private Link link(String name, String address) {
-    return links.computeIfAbsent(name + "@" + address, a -> {
-      ManagedChannel ch = GrpcChannels.peerClient(name, address, security, maxFrameBytes, loop);
-      return new Link(ch, new FrameStream(ch, new FrameStream.Listener() {
-        @Override
-        public void rejected(long requestId, String error) {
-          LOG.warning(() -> "peer " + a + " rejected request " + requestId + ": " + error);
-        }
-
-        @Override
-        public void broken(Throwable cause) {
-          LOG.fine(() -> "link to " + a + " broke: " + cause);
-        }
-      }));
-    });
+          @Override
+          public void broken(String why) {
+            LOG.fine(() -> "link to " + a + " broke: " + why);
+          }
+        }));
   }
 
   @Override
   public void close() {
     closed = true;
-    for (Link l : links.values()) {
-      l.stream().close();
-      l.channel().shutdownNow();
-    }
+    links.values().forEach(DataLink::close);
     links.clear();
   }
 }

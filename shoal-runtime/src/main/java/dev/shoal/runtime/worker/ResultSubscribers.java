@@ -1,26 +1,27 @@
 package dev.shoal.runtime.worker;
 
 import dev.shoal.runtime.wire.proto.Frame;
-import io.grpc.stub.ServerCallStreamObserver;
+import dev.shoal.runtime.wire.DataServer;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The coordinators listening for what this worker's stages send them (responses, merge members,
- * errors), one per plan epoch. Delivery honours flow control: a slow subscriber makes the stage
- * wait, which backs up its queue and its senders. An epoch whose subscriber went away (the
+ * errors), one results connection per plan epoch. Delivery honours back-pressure: a subscriber
+ * whose connection is above its write buffer's high water mark makes the stage wait, which backs
+ * up its queue and its senders. An epoch whose subscriber went away (the
  * coordinator retired the epoch, or is gone) takes nothing more: its results are dropped at once
  * rather than holding the stage.
  */
 final class ResultSubscribers {
-  private final Map<Long, ServerCallStreamObserver<Frame>> byEpoch = new ConcurrentHashMap<>();
+  private final Map<Long, DataServer.Subscriber> byEpoch = new ConcurrentHashMap<>();
   private final Set<Long> ended = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
 
-  void subscribe(long epoch, ServerCallStreamObserver<Frame> observer) {
-    observer.setOnReadyHandler(this::wake);
-    observer.setOnCancelHandler(() -> {
+  void subscribe(long epoch, DataServer.Subscriber observer) {
+    observer.onWritable(this::wake);
+    observer.onClosed(() -> {
       if (byEpoch.remove(epoch, observer)) {
         ended.add(epoch);
       }
@@ -28,9 +29,9 @@ final class ResultSubscribers {
     });
     synchronized (lock) {
       ended.remove(epoch);
-      ServerCallStreamObserver<Frame> old = byEpoch.put(epoch, observer);
-      if (old != null && !old.isCancelled()) {
-        old.onCompleted();
+      DataServer.Subscriber old = byEpoch.put(epoch, observer);
+      if (old != null && old.open()) {
+        old.end();
       }
       lock.notifyAll();
     }
@@ -79,9 +80,9 @@ final class ResultSubscribers {
     if (ended.contains(result.getPlanEpoch())) {
       return Delivery.NO_SUBSCRIBER;
     }
-    ServerCallStreamObserver<Frame> o = byEpoch.get(result.getPlanEpoch());
-    if (o != null && !o.isCancelled() && o.isReady()) {
-      o.onNext(result);
+    DataServer.Subscriber o = byEpoch.get(result.getPlanEpoch());
+    if (o != null && o.open() && o.writable()) {
+      o.send(result);
       return Delivery.SENT;
     }
     return Delivery.NOT_NOW;
@@ -91,9 +92,9 @@ final class ResultSubscribers {
   void end(long epoch) {
     synchronized (lock) {
       ended.add(epoch);
-      ServerCallStreamObserver<Frame> o = byEpoch.remove(epoch);
-      if (o != null && !o.isCancelled()) {
-        o.onCompleted();
+      DataServer.Subscriber o = byEpoch.remove(epoch);
+      if (o != null && o.open()) {
+        o.end();
       }
       lock.notifyAll();
     }

@@ -41,7 +41,7 @@ import java.util.logging.Logger;
  * coordinator. Work whose deadline has passed is dropped, waiting or queued, and so is the work of
  * a request the coordinator cancelled ({@link #cancel}).
  *
- * <p>Frames are taken on the gRPC transport thread that read them (the worker's {@link DataLoop})
+ * <p>Frames are taken on the data-port thread that read them (the worker's {@link DataLoop})
  * and never block it. A request whose last input arrives there while the stage is idle, with
  * nothing queued, is computed on that thread and its outputs are written from it (a stage of at
  * most {@link #INLINE_MAX_NANOS} on a worker without emulated slowdown): the links share the loop,
@@ -50,7 +50,7 @@ import java.util.logging.Logger;
  * busy until every such frame is gone, so what comes meanwhile queues. Otherwise (the stage busy,
  * a backlog, an emulated slow device, a long stage) the request goes to the queue and its compute
  * thread; when the queue is full it is parked and its stream reads nothing more until the compute
- * thread makes room (gRPC flow control then holds the sender back).
+ * thread makes room (the sender's link then fills and holds it back).
  */
 final class StageRunner implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StageRunner.class.getName());
@@ -65,8 +65,9 @@ final class StageRunner implements AutoCloseable {
    */
   private static final long CANCEL_MEMORY_MICROS = 10_000_000L;
   /**
-   * Only a stage whose warm run is at most this long computes on the transport thread: the worker's
-   * heartbeat connection shares that thread's loop, and must not wait behind a long computation.
+   * Only a stage whose warm run is at most this long computes on the transport thread: every data
+   * connection of the worker (frames for its other stages, acks, results) shares that thread, and
+   * must not wait behind a long computation. (Heartbeats are on the control port's own threads.)
    */
   static final long INLINE_MAX_NANOS = 20_000_000L;
 

@@ -6,14 +6,16 @@ import dev.shoal.model.ort.OnnxRuntimeError;
 import dev.shoal.model.ort.OnnxSession;
 import dev.shoal.runtime.codec.CodecException;
 import dev.shoal.runtime.codec.TensorCodec;
+import dev.shoal.runtime.security.NodeRole;
 import dev.shoal.runtime.security.PeerIdentity;
 import dev.shoal.runtime.security.WorkerLease;
 import dev.shoal.runtime.wire.Checksums;
 import dev.shoal.runtime.wire.DataLoop;
+import dev.shoal.runtime.wire.DataServer;
 import dev.shoal.runtime.wire.FrameException;
 import dev.shoal.runtime.wire.Frames;
 import dev.shoal.runtime.wire.GrpcChannels;
-import dev.shoal.runtime.wire.proto.Ack;
+import dev.shoal.runtime.wire.proto.DataHello;
 import dev.shoal.runtime.wire.proto.DeployReply;
 import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.DrainReply;
@@ -23,14 +25,11 @@ import dev.shoal.runtime.wire.proto.HeartbeatReply;
 import dev.shoal.runtime.wire.proto.HeartbeatRequest;
 import dev.shoal.runtime.wire.proto.ReleaseReply;
 import dev.shoal.runtime.wire.proto.ReleaseRequest;
-import dev.shoal.runtime.wire.proto.ResultsRequest;
-import dev.shoal.runtime.wire.proto.StageDataGrpc;
 import dev.shoal.runtime.wire.proto.StatusReply;
 import dev.shoal.runtime.wire.proto.StatusRequest;
 import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
 import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.util.Arrays;
@@ -45,10 +44,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * A Shoal worker: the control service (deploy, heartbeat, drain, status) and the data service
- * (frames in, results out) around the stages it hosts, of any number of plans and epochs, keyed by
- * (epoch, stage id). Frames are addressed to a hosted stage; its outputs go straight to their
- * consumers' workers and to the coordinator.
+ * A Shoal worker: the control service (gRPC: deploy, heartbeat, drain, status, release) and the
+ * data port (framed TCP, {@link DataServer}: frames in, results out) around the stages it hosts,
+ * of any number of plans and epochs, keyed by (epoch, stage id). Frames are addressed to a hosted
+ * stage; its outputs go straight to their consumers' workers and to the coordinator.
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Worker.class.getName());
@@ -79,6 +78,7 @@ public final class Worker implements AutoCloseable {
   private final WorkerLease lease;
   private final Data data = new Data();
   private final Server server;
+  private final DataServer dataServer;
   /** Stages of abandoned plans (a coordinator that died without draining) are dropped beyond this. */
   static final int MAX_STAGES = 64;
 
@@ -87,8 +87,16 @@ public final class Worker implements AutoCloseable {
     this.loop = new DataLoop("worker-data-loop", OrtStack.STACK_BYTES);
     this.links = new PeerLinks(config.security(), config.maxFrameBytes(), loop);
     this.lease = new WorkerLease(config.name(), this::dropStages);
-    this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
-        config.maxFrameBytes(), loop, List.of(new Control(), data));
+    this.dataServer = DataServer.start(config.host(), config.dataPort(), config.security(), config.maxFrameBytes(),
+        loop, data);
+    try {
+      this.server = GrpcChannels.server(config.host(), config.port(), config.security(), lease,
+          config.maxFrameBytes(), List.of(new Control()));
+    } catch (IOException | RuntimeException e) {
+      dataServer.close();
+      loop.close();
+      throw e;
+    }
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "worker-join-sweeper");
       t.setDaemon(true);
@@ -104,6 +112,11 @@ public final class Worker implements AutoCloseable {
 
   public int port() {
     return server.getPort();
+  }
+
+  /** The data port: frames and result subscriptions. */
+  public int dataPort() {
+    return dataServer.port();
   }
 
   public String name() {
@@ -130,6 +143,7 @@ public final class Worker implements AutoCloseable {
   @Override
   public void close() {
     server.shutdownNow();
+    dataServer.close();
     sweeper.shutdownNow();
     errors.shutdownNow();
     synchronized (deployLock) {
@@ -209,7 +223,6 @@ public final class Worker implements AutoCloseable {
         return;
       }
       StageRunner.Key key = new StageRunner.Key(req.getPlanEpoch(), req.getStageId());
-      req.getRoutesList().forEach(r -> links.reconnect(r.getReplicaNamesList(), r.getReplicasList()));
       long warmRunNanos;
       synchronized (deployLock) {
         if (!lease.heldBy(WorkerLease.SESSION.get())) {
@@ -309,7 +322,7 @@ public final class Worker implements AutoCloseable {
     @Override
     public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatReply> reply) {
       reply.onNext(HeartbeatReply.newBuilder().setSequence(req.getSequence()).setWorkerName(config.name())
-          .setPlanEpoch(newestEpoch()).setQueued(queuedTotal()).build());
+          .setPlanEpoch(newestEpoch()).setQueued(queuedTotal()).setDataPort(dataServer.port()).build());
       reply.onCompleted();
     }
 
@@ -364,6 +377,9 @@ public final class Worker implements AutoCloseable {
           .setStageSeconds(current.stream().mapToLong(StageRunner::warmRunNanos).sum() / 1e9)
           .setReferenceSeconds(current.stream().mapToLong(StageRunner::referenceNanos).sum() / 1e9)
           .addAllStages(stages.keySet().stream().map(StageRunner.Key::toString).sorted().toList())
+          .setDataPort(dataServer.port())
+          .setDataConnectionsRefused(dataServer.refused())
+          .setDataProtocolErrors(dataServer.protocolErrors())
           .build());
       reply.onCompleted();
     }
@@ -381,41 +397,37 @@ public final class Worker implements AutoCloseable {
     results.end(epoch);
   }
 
-  private final class Data extends StageDataGrpc.StageDataImplBase {
+  /** The data port's service: who may connect, frames to the stages, result subscriptions. */
+  private final class Data implements DataServer.Service {
+    /**
+     * A worker may push frames; a coordinator may push frames and subscribe to results under this
+     * worker's lease: its connection takes or renews the lease as its control calls do, and is
+     * refused while another coordinator holds it.
+     */
     @Override
-    public StreamObserver<Frame> push(StreamObserver<Ack> acks) {
-      // Frames are taken on the transport thread (GrpcChannels.server, the data loop): one frame
-      // at a time is read, the next once the stage has taken this one (computed it inline, or
-      // found room in its queue).
-      ServerCallStreamObserver<Ack> call = (ServerCallStreamObserver<Ack>) acks;
-      call.disableAutoRequest();
-      call.request(1);
-      return new StreamObserver<>() {
-        @Override
-        public void onNext(Frame frame) {
-          String refusal = accept(frame, () -> call.request(1), true);
-          if (refusal != null) {
-            stats.framesRejected.incrementAndGet();
-            LOG.warning(() -> "worker " + config.name() + " rejected a frame: " + refusal);
-            synchronized (acks) {
-              acks.onNext(Ack.newBuilder().setRequestId(frame.getRequestId()).setAccepted(false)
-                  .setError(refusal).build());
-            }
-          }
-        }
+    public String admit(PeerIdentity peer, DataHello hello) {
+      if (peer.role() == NodeRole.COORDINATOR) {
+        return lease.claimForData(hello.getSession(), hello.getHolder().isEmpty() ? peer.toString() : hello.getHolder());
+      }
+      return hello.getPurpose() == DataHello.Purpose.PUSH ? null
+          : peer + " may only push frames; results go to the coordinator holding the lease";
+    }
 
-        @Override
-        public void onError(Throwable t) {
-          LOG.fine(() -> "inbound stream ended: " + t);
-        }
+    @Override
+    public String push(Frame frame, Runnable next) {
+      // Taken on the data loop's thread: one frame at a time is read, the next once the stage has
+      // taken this one (computed it inline, or found room in its queue).
+      String refusal = accept(frame, next, true);
+      if (refusal != null) {
+        stats.framesRejected.incrementAndGet();
+        LOG.warning(() -> "worker " + config.name() + " rejected a frame: " + refusal);
+      }
+      return refusal;
+    }
 
-        @Override
-        public void onCompleted() {
-          synchronized (acks) {
-            acks.onCompleted();
-          }
-        }
-      };
+    @Override
+    public void subscribe(long epoch, DataServer.Subscriber subscriber) {
+      results.subscribe(epoch, subscriber);
     }
 
     /**
@@ -474,11 +486,6 @@ public final class Worker implements AutoCloseable {
           s.cancel(frame.getRequestId(), frame.getDeadlineUnixMicros());
         }
       }
-    }
-
-    @Override
-    public void results(ResultsRequest req, StreamObserver<Frame> out) {
-      results.subscribe(req.getPlanEpoch(), (ServerCallStreamObserver<Frame>) out);
     }
   }
 }

@@ -3,7 +3,8 @@ package dev.shoal.runtime.worker;
 import dev.shoal.runtime.security.PeerSecurity;
 
 /**
- * How a worker runs: where it listens, its name, the emulated slowdown (a worker told it is k
+ * How a worker runs: where it listens (the control port, gRPC, and the data port, framed TCP; port
+ * 0 for either: a free one), its name, the emulated slowdown (a worker told it is k
  * times slower holds each frame until k times the stage's compute on the reference host has
  * passed, the planner's profiled time when the deployment gives it, else the stage's warm run
  * here; see {@code StageRunner#emulateSlowDevice}), ONNX Runtime intra-op
@@ -13,6 +14,7 @@ import dev.shoal.runtime.security.PeerSecurity;
 public record WorkerConfig(
     String host,
     int port,
+    int dataPort,
     String name,
     double slowdown,
     int intraOpThreads,
@@ -23,6 +25,9 @@ public record WorkerConfig(
   public static final int DEFAULT_QUEUE_CAPACITY = 32;
 
   public WorkerConfig {
+    if (dataPort < 0 || dataPort > 65535) {
+      throw new IllegalArgumentException("data port out of range: " + dataPort);
+    }
     if (slowdown < 1.0) {
       throw new IllegalArgumentException("slowdown must be >= 1, got " + slowdown);
     }

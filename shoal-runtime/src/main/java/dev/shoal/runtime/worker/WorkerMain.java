@@ -11,7 +11,7 @@ import java.nio.file.Path;
 /**
  * Plain entry point of a worker process ({@code java -cp … dev.shoal.runtime.worker.WorkerMain}),
  * for hosts and tests without the CLI module; {@code shoal worker} offers the same options with
- * help. Prints one line {@code shoal worker NAME listening on HOST:PORT} once it serves.
+ * help. Prints one line {@code shoal worker NAME listening on HOST:PORT (data port P, …)} once it serves.
  */
 public final class WorkerMain {
   private WorkerMain() {}
@@ -25,6 +25,7 @@ public final class WorkerMain {
     int threads = 1;
     int queue = WorkerConfig.DEFAULT_QUEUE_CAPACITY;
     int maxFrame = Frames.DEFAULT_MAX_FRAME_BYTES;
+    int dataPort = 0;
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       switch (args[i]) {
@@ -39,13 +40,14 @@ public final class WorkerMain {
         case "--threads" -> threads = Integer.parseInt(value);
         case "--queue" -> queue = Integer.parseInt(value);
         case "--max-frame-bytes" -> maxFrame = Integer.parseInt(value);
+        case "--data-port" -> dataPort = Integer.parseInt(value);
         default -> fail("unknown option " + args[i]);
       }
       i++;
     }
     if (listen == null || (credentials == null) == !plaintext) {
       fail("usage: WorkerMain --listen HOST:PORT (--credentials DIR | --insecure-plaintext --name N) [--name N]"
-          + " [--slowdown K] [--threads T] [--queue Q] [--max-frame-bytes B]");
+          + " [--data-port P] [--slowdown K] [--threads T] [--queue Q] [--max-frame-bytes B]");
     }
     HostPort hp = HostPort.parse(listen);
     PeerSecurity security;
@@ -57,7 +59,7 @@ public final class WorkerMain {
     } else {
       security = PeerSecurity.mutualTls(workerCredentials(Path.of(credentials), name));
     }
-    run(new WorkerConfig(hp.host(), hp.port(), security.self().name(), slowdown, threads, queue, maxFrame, security));
+    run(new WorkerConfig(hp.host(), hp.port(), dataPort, security.self().name(), slowdown, threads, queue, maxFrame, security));
   }
 
   /** Starts the worker, announces its address on stdout and serves until the process ends. */
@@ -65,7 +67,7 @@ public final class WorkerMain {
     Worker worker = Worker.start(config);
     Runtime.getRuntime().addShutdownHook(new Thread(worker::close));
     System.out.println("shoal worker " + config.name() + " listening on " + config.host() + ":" + worker.port()
-        + " (slowdown " + config.slowdown() + ", " + config.security().describe() + ")");
+        + " (data port " + worker.dataPort() + ", slowdown " + config.slowdown() + ", " + config.security().describe() + ")");
     System.out.flush();
     worker.awaitTermination();
   }

@@ -21,15 +21,18 @@ import java.util.regex.Pattern;
  */
 public final class WorkerProcess implements AutoCloseable {
   private static final Pattern READY = Pattern.compile("listening on (\\S+):(\\d+) ");
+  private static final Pattern DATA_PORT = Pattern.compile("\\(data port (\\d+),");
 
   private final String name;
   private final Process process;
   private final String address;
+  private final String dataAddress;
 
-  private WorkerProcess(String name, Process process, String address) {
+  private WorkerProcess(String name, Process process, String[] addresses) {
     this.name = name;
     this.process = process;
-    this.address = address;
+    this.address = addresses[0];
+    this.dataAddress = addresses[1];
   }
 
   /**
@@ -69,7 +72,7 @@ public final class WorkerProcess implements AutoCloseable {
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     Process p = pb.start();
-    CompletableFuture<String> ready = new CompletableFuture<>();
+    CompletableFuture<String[]> ready = new CompletableFuture<>();
     Thread pump = new Thread(() -> pumpOutput(p, log, ready), "process-log-" + name);
     pump.setDaemon(true);
     pump.start();
@@ -81,7 +84,7 @@ public final class WorkerProcess implements AutoCloseable {
     }
   }
 
-  private static void pumpOutput(Process p, Path log, CompletableFuture<String> ready) {
+  private static void pumpOutput(Process p, Path log, CompletableFuture<String[]> ready) {
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         var out = java.nio.file.Files.newBufferedWriter(log, StandardCharsets.UTF_8)) {
       String line;
@@ -91,7 +94,9 @@ public final class WorkerProcess implements AutoCloseable {
         out.flush();
         Matcher m = READY.matcher(line);
         if (!ready.isDone() && m.find()) {
-          ready.complete(m.group(1) + ":" + m.group(2));
+          Matcher data = DATA_PORT.matcher(line);
+          ready.complete(new String[] {m.group(1) + ":" + m.group(2),
+              data.find() ? m.group(1) + ":" + data.group(1) : null});
         }
       }
     } catch (IOException e) {
@@ -113,9 +118,14 @@ public final class WorkerProcess implements AutoCloseable {
     return name;
   }
 
-  /** HOST:PORT the worker listens on. */
+  /** HOST:PORT the worker listens on (its control port). */
   public String address() {
     return address;
+  }
+
+  /** HOST:PORT of a worker's data port; null for another main class. */
+  public String dataAddress() {
+    return dataAddress;
   }
 
   public long pid() {

@@ -11,12 +11,11 @@ import dev.shoal.runtime.security.NodeCredentials;
 import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.codec.TensorCodec;
-import dev.shoal.runtime.wire.FrameStream;
+import dev.shoal.runtime.wire.DataLink;
+import dev.shoal.runtime.wire.DataLoop;
 import dev.shoal.runtime.wire.Frames;
-import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.StatusReply;
 import dev.shoal.runtime.worker.WorkerProcess;
-import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -161,14 +160,9 @@ class InlineHopProcessTest {
       WorkerEndpoint first = endpoints.get(0);
       long outBefore = b.status(first).getFramesOut();
       long cancelledBefore = b.status(first).getFramesCancelled();
-      ManagedChannel ch = GrpcChannels.client(first.name(), first.address(), security, Frames.DEFAULT_MAX_FRAME_BYTES);
-      try (FrameStream s = new FrameStream(ch, new FrameStream.Listener() {
-        @Override
-        public void rejected(long requestId, String error) {}
-
-        @Override
-        public void broken(Throwable cause) {}
-      })) {
+      try (DataLoop loop = new DataLoop("test-data-loop", 0);
+          DataLink s = DataLink.push(first.name(), b.dataAddress(first), security, Frames.DEFAULT_MAX_FRAME_BYTES,
+              loop, new DataLink.Listener() {})) {
         long deadline = (System.currentTimeMillis() + 60_000) * 1000;
         s.send(Frames.cancel(2_000_001, epoch, deadline, "test"), 5_000);
         s.send(Frames.encode(2_000_001, epoch, "s0", "", deadline, List.of(input(1, 1)), TensorCodec.parse("raw")), 5_000);
@@ -177,8 +171,6 @@ class InlineHopProcessTest {
         while (b.status(first).getFramesOut() == outBefore && System.nanoTime() < until) {
           Thread.sleep(20);
         }
-      } finally {
-        ch.shutdownNow();
       }
       if (b.epoch() == epoch) {
         StatusReply after = b.status(first);

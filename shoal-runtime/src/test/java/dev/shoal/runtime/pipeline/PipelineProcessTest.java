@@ -17,15 +17,14 @@ import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.PlanAdmin;
-import dev.shoal.runtime.wire.FrameStream;
+import dev.shoal.runtime.wire.DataLink;
+import dev.shoal.runtime.wire.DataLoop;
 import dev.shoal.runtime.wire.Frames;
-import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.Frame;
 import dev.shoal.runtime.wire.proto.HeartbeatRequest;
 import dev.shoal.runtime.wire.proto.StatusRequest;
 import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
 import dev.shoal.runtime.worker.WorkerProcess;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -255,20 +254,21 @@ class PipelineProcessTest {
   void corruptedAndMisaddressedFramesAreRefusedAndTheWorkerKeepsServing() throws Exception {
     try (PlanBackend b = start(split("raw", 1, 3))) {
       WorkerEndpoint first = b.workerOf(b.plan().stages().get(0).devices().get(0));
-      ManagedChannel ch = GrpcChannels.client(first.name(), first.address(), security, Frames.DEFAULT_MAX_FRAME_BYTES);
       ConcurrentLinkedQueue<String> refusals = new ConcurrentLinkedQueue<>();
-      List<String> seenWhileOpen; // closing our own stream reports it as broken: only what came before counts
-      try (FrameStream s = new FrameStream(ch, new FrameStream.Listener() {
-        @Override
-        public void rejected(long requestId, String error) {
-          refusals.add(requestId + ": " + error);
-        }
+      List<String> seenWhileOpen; // closing our own link reports it as broken: only what came before counts
+      try (DataLoop loop = new DataLoop("test-data-loop", 0);
+          DataLink s = DataLink.push(first.name(), b.dataAddress(first), security, Frames.DEFAULT_MAX_FRAME_BYTES,
+              loop, new DataLink.Listener() {
+                @Override
+                public void rejected(long requestId, String error) {
+                  refusals.add(requestId + ": " + error);
+                }
 
-        @Override
-        public void broken(Throwable cause) {
-          refusals.add("broken: " + cause);
-        }
-      })) {
+                @Override
+                public void broken(String why) {
+                  refusals.add("broken: " + why);
+                }
+              })) {
         Frame good = Frames.encode(1_000_001, b.epoch(), "s0", "", 0, List.of(input(1)), TensorCodec.parse("raw"));
         Frame corrupted = good.toBuilder().setTensors(0, good.getTensors(0).toBuilder()
             .setCrc32C(good.getTensors(0).getCrc32C() ^ 1)).build();
@@ -284,8 +284,6 @@ class PipelineProcessTest {
         }
         Thread.sleep(200); // a fourth report (e.g. the worker dropping the stream) would show here
         seenWhileOpen = List.copyOf(refusals);
-      } finally {
-        ch.shutdownNow();
       }
       assertThat(seenWhileOpen).hasSize(3);
       assertThat(seenWhileOpen).anyMatch(r -> r.startsWith("1000001: ") && r.contains("checksum"));

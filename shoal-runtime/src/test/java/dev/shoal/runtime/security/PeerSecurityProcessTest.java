@@ -13,7 +13,9 @@ import dev.shoal.runtime.coordinator.WorkerLeases;
 import dev.shoal.runtime.pipeline.ChainModels;
 import dev.shoal.runtime.security.certs.CertificateAuthority;
 import dev.shoal.runtime.serving.InferenceException;
+import dev.shoal.runtime.codec.TensorCodec;
 import dev.shoal.runtime.wire.Checksums;
+import dev.shoal.runtime.wire.Frames;
 import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
@@ -91,22 +93,43 @@ class PeerSecurityProcessTest {
   }
 
   @Test
-  void aCapturedCallReplayedToTheSameOrAnotherWorkerIsRefused() throws Exception {
+  void aCapturedCallReplayedToTheSameOrAnotherWorkerIsRefusedAndNoTensorCrossesInPlaintext() throws Exception {
     PeerSecurity first = PeerSecurity.mutualTls(coordinator);
-    try (RecordingProxy tap = new RecordingProxy(endpoints.get(0).address())) {
-      // the coordinator reaches w0 through a wiretap that keeps what it sends (handshake, Deploy, frames)
-      List<WorkerEndpoint> tapped = List.of(new WorkerEndpoint("w0", tap.address()), endpoints.get(1));
+    try (RecordingProxy tap = new RecordingProxy(endpoints.get(0).address());
+        RecordingProxy dataTap = new RecordingProxy(processes.get(0).dataAddress())) {
+      // the coordinator reaches w0 through wiretaps that keep what it sends: on the control port
+      // (handshake, Deploy) and on the data port (handshake, frames)
+      List<WorkerEndpoint> tapped = List.of(new WorkerEndpoint("w0", tap.address(), dataTap.address()),
+          endpoints.get(1));
       try (PlanBackend a = PlanBackend.start(tapped, List.of(planner()), first, PlanBackend.Options.DEFAULT)) {
         TensorData x = TensorData.ofFloats("x", new long[] {1, WIDTH}, new float[WIDTH]);
         Map<String, TensorData> want = a.run("chain", Map.of("x", x), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS);
+        float[] marked = new float[WIDTH];
+        for (int i = 0; i < WIDTH; i++) {
+          marked[i] = 1000.5f + i;
+        }
+        TensorData probe = TensorData.ofFloats("x", new long[] {1, WIDTH}, marked);
+        for (int i = 0; i < 20; i++) {
+          a.run("chain", Map.of("x", probe), Duration.ofSeconds(60)).get(30, TimeUnit.SECONDS);
+        }
+        // in the clear, a frame carries the tensor's bytes as they are (raw codec): only TLS hides them
+        assertThat(indexOf(Frames.encode(1, 1, "s0", "", 0, List.of(probe), TensorCodec.parse("raw")).toByteArray(),
+            probe.data())).isNotNegative();
         byte[] captured = tap.largestCapture();
         assertThat(captured.length).as("the capture holds the deployed stage").isGreaterThan(
             ChainModels.slice(WIDTH, LAYERS, 0, 1).length);
+        byte[] data = dataTap.largestCapture();
+        assertThat(data.length).as("the data capture holds the 20 requests").isGreaterThan(20 * probe.data().length);
+        assertThat(indexOf(data, probe.data())).as("the request's tensor in the clear on the data port").isEqualTo(-1);
+        assertThat(indexOf(captured, probe.data())).as("the request's tensor in the clear on the control port")
+            .isEqualTo(-1);
         List<String> before0 = a.status(tapped.get(0)).getStagesList();
         List<String> before1 = a.status(tapped.get(1)).getStagesList();
-        for (WorkerEndpoint target : endpoints) {
+        for (WorkerProcess target : processes) {
           PeerProbes.Replay r = PeerProbes.replay(captured, target.address());
           assertThat(r.closedByWorker()).as("replay to %s: %s", target.name(), r).isTrue();
+          PeerProbes.Replay d = PeerProbes.replay(data, target.dataAddress());
+          assertThat(d.closedByWorker()).as("data replay to %s: %s", target.name(), d).isTrue();
         }
         assertThat(a.status(tapped.get(0)).getStagesList()).isEqualTo(before0);
         assertThat(a.status(tapped.get(1)).getStagesList()).isEqualTo(before1);
@@ -115,6 +138,19 @@ class PeerSecurityProcessTest {
       }
       WorkerLeases.release(tapped, first);
     }
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   @Test
