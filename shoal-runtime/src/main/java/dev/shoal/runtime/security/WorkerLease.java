@@ -54,13 +54,10 @@ public final class WorkerLease implements ServerInterceptor {
       return PeerAuthorization.refuse(call, Status.UNAUTHENTICATED, peer + " sent no lease session");
     }
     String description = headers.get(CoordinatorSession.HOLDER);
-    Claim claim = claim(session, description == null ? peer.toString() : description,
-        headers.containsKey(CoordinatorSession.TAKE_OVER), System.currentTimeMillis());
-    if (claim.refusal() != null) {
-      return PeerAuthorization.refuse(call, Status.FAILED_PRECONDITION, claim.refusal());
-    }
-    if (claim.changed()) {
-      holderChanged.run();
+    String refusal = admit(session, description == null ? peer.toString() : description,
+        headers.containsKey(CoordinatorSession.TAKE_OVER));
+    if (refusal != null) {
+      return PeerAuthorization.refuse(call, Status.FAILED_PRECONDITION, refusal);
     }
     return Contexts.interceptCall(Context.current().withValue(SESSION, session), call, headers, next);
   }
@@ -95,14 +92,16 @@ public final class WorkerLease implements ServerInterceptor {
     if (session.isEmpty()) {
       return "a coordinator's data connection without a lease session";
     }
-    Claim claim = claim(session, description, false, System.currentTimeMillis());
-    if (claim.refusal() != null) {
-      return claim.refusal();
-    }
+    return admit(session, description, false);
+  }
+
+  /** Takes or renews the lease for {@code session}; drops the former holder's stages if it changed. */
+  private String admit(String session, String description, boolean takeOver) {
+    Claim claim = claim(session, description, takeOver, System.currentTimeMillis());
     if (claim.changed()) {
       holderChanged.run();
     }
-    return null;
+    return claim.refusal();
   }
 
   /** True while {@code session} holds the lease. */
