@@ -337,6 +337,14 @@ public final class DataplaneBench {
           "req/s", String.format(Locale.ROOT, "p50 %.1f ms; %d failed, %d wrong; baseline: 2 sessions of the whole"
               + " model, 1 thread each", p50, failed, wrong));
     }
+    // Cut into stages, the model costs more CPU than whole (the chain's CPU against the two
+    // sessions'): a runtime that added nothing would still serve at most every core's time divided
+    // by the chain's CPU per request.
+    int cores = Runtime.getRuntime().availableProcessors();
+    row("b concurrency", "floor: throughput/s at the chain's CPU, nothing added", cores * 1e3 / computeCpuMs, twoSessions,
+        "report", "req/s", String.format(Locale.ROOT, "derived: %d cores / %.2f ms of chain CPU per request; ratio = the"
+            + " most of the two sessions' rate an unbatched %d-stage plan reaches here", cores, computeCpuMs,
+            config.stages()));
   }
 
   /** The thread kinds that used the most CPU per answered request (all processes; the load clients are "load-#"). */
