@@ -8,6 +8,7 @@ import dev.shoal.train.recipes.FashionData;
 import dev.shoal.train.recipes.TrainingReport;
 import dev.shoal.train.recipes.VariantFamilyRecipe;
 import dev.shoal.train.recipes.VariantSpec;
+import dev.shoal.train.separable.PolicyRetrain;
 import dev.shoal.train.separable.SeparableData;
 import dev.shoal.train.separable.SeparableRecipe;
 import dev.shoal.train.train.DjlSetup;
@@ -36,7 +37,10 @@ import picocli.CommandLine.Parameters;
       "  variants  the variant family, trained jointly: v*.onnx (top-k heads) + family.json",
       "  class     class-parallel sub-models: cp*.onnx + class-parallel.json",
       "  separable width-parallel network of --groups G as a one-shot supernet over transmission policies,",
-      "            plus the non-separable reference; then `shoal search-policy` (docs/separable.md)",
+      "            plus the non-separable reference; then `shoal search-policy` (docs/separable.md).",
+      "            With --policy P.json: that one policy's network trained alone from fresh weights (the",
+      "            search's choice retrained, as NAS does), exported to <out>/policies/<name> and added as",
+      "            the row <name> of <out>/policy-results.json, which `shoal bench policy` prints",
       "  fluid     Fluid networks (nested incremental training) and the Static and Dynamic baselines:",
       "            checkpoints (a rerun resumes), g<G>/fluid.json + ONNX per group count (docs/fluid.md)",
       "Committed Fashion-MNIST models: models/fashion/{base,variants,class-parallel};",
@@ -82,8 +86,21 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--width",
       description = "variants: width multiplier of every variant of the default family; above 0.4 a variant "
-          + "no longer has 5.8x fewer parameters than the base (default: 0.4)")
+          + "no longer has 5.8x fewer parameters than the base (default: 0.4); separable: width multiplier of the "
+          + "network, channel counts rounded to multiples of 12 (default: 1)")
   Double width;
+
+  @Option(
+      names = "--policy",
+      description = "separable: train this policy's network alone from fresh weights for --epochs (G from the "
+          + "policy), instead of the supernet and reference; resumes from <out>/checkpoints/<name>")
+  Path policy;
+
+  @Option(
+      names = "--name",
+      description = "separable, with --policy: the row's name in <out>/policy-results.json and its export directory "
+          + "<out>/policies/<name> (default: alone-<epochs>-epochs)")
+  String name;
 
   @Option(
       names = "--variant",
@@ -195,12 +212,18 @@ public final class TrainCommand implements Callable<Integer> {
     if (groups != null && groups.size() != 1) {
       throw new IllegalArgumentException("separable: --groups takes one group count (2, 3 or 4), got " + groups);
     }
+    if (policy != null) {
+      return separablePolicy();
+    }
+    if (name != null) {
+      throw new IllegalArgumentException("--name names a --policy run");
+    }
     int groups = this.groups == null ? 4 : this.groups.get(0);
     var settings =
         new SeparableRecipe.Settings(
             groups, parts,
             epochs, referenceEpochs != null ? referenceEpochs : epochs,
-            TrainConfig.standard(epochs, seed).withLearningRate(learningRate));
+            TrainConfig.standard(epochs, seed).withLearningRate(learningRate), width == null ? 1.0 : width);
     Path outDir = out != null ? out : Path.of("out", "train", "separable-g" + groups);
     SeparableData data = SeparableData.load(this.data, validation, trainLimit, System.out::println);
     var r = SeparableRecipe.run(data, settings, outDir, System.out::println);
@@ -215,6 +238,26 @@ public final class TrainCommand implements Callable<Integer> {
           r.reference().validationAccuracy());
     }
     System.out.println("-> " + outDir);
+    return 0;
+  }
+
+  /** {@code train separable --policy}: one policy's network trained alone, exported and recorded. */
+  private int separablePolicy() throws IOException {
+    if (groups != null || referenceEpochs != null) {
+      throw new IllegalArgumentException("with --policy the groups come from the policy and there is no reference: "
+          + "drop --groups and --reference-epochs");
+    }
+    var settings =
+        new PolicyRetrain.Settings(
+            policy, name != null ? name : "alone-" + epochs + "-epochs", width == null ? 1.0 : width,
+            TrainConfig.standard(epochs, seed).withLearningRate(learningRate));
+    Path outDir = out != null ? out : Path.of("out", "train", "separable-policy");
+    SeparableData data = SeparableData.load(this.data, validation, trainLimit, System.out::println);
+    var row = PolicyRetrain.run(data, settings, outDir, System.out::println);
+    System.out.printf(
+        "%s: %d steps, %d bytes per inference (%.1f%% fewer than its baseline), validation %.4f, test %.4f -> %s%n",
+        row.name(), row.steps(), row.bytesPerInference(), 100 * row.reduction(), row.validationAccuracy(),
+        row.testAccuracy(), outDir.resolve(row.dir()));
     return 0;
   }
 

@@ -34,7 +34,10 @@ import java.util.stream.Stream;
  * network (the issue's stricter target, and what a user also wants). A file
  * {@code reference-<label>.onnx} beside the search's results is another non-separable network
  * (e.g. one trained as many steps as a fine-tuned policy): it gets a control row of its own,
- * "non-separable <label>", compared with the reference like every other row.
+ * "non-separable <label>", compared with the reference like every other row. A policy trained
+ * alone ({@code shoal train separable --policy}) is a row of the results like the fine-tuned ones.
+ * Each row prints the optimiser steps its weights were trained, where the results record them (a
+ * fine-tuned policy's count the supernet's; a control file's are not recorded).
  */
 public final class PolicyBench {
 
@@ -56,7 +59,7 @@ public final class PolicyBench {
     BatchMaker test = new BatchMaker(LabelledImages.load(data, Split.TEST), Normalisation.FASHION_MNIST);
     ResultTable table =
         new ResultTable(
-            "groups", "model", "bytes_per_inference", "reduction_vs_baseline", "test_accuracy",
+            "groups", "model", "steps", "bytes_per_inference", "reduction_vs_baseline", "test_accuracy",
             "points_vs_every_block", "target_met_vs_every_block", "points_vs_non_separable",
             "target_met_vs_non_separable", "validation_accuracy", "policy");
     table.meta("testImages", test.data().count());
@@ -68,7 +71,7 @@ public final class PolicyBench {
       List<Measured> rows = new ArrayList<>(results.measured());
       if (rows.stream().allMatch(m -> m.policy() != null) && Files.isRegularFile(dir.resolve(SeparableRecipe.REFERENCE_MODEL))) {
         // The reference was trained after the search ran (`shoal train separable --part REFERENCE`).
-        rows.add(0, new Measured(REFERENCE, SeparableRecipe.REFERENCE_MODEL, 0, Double.NaN, Double.NaN, Double.NaN, null));
+        rows.add(0, new Measured(REFERENCE, SeparableRecipe.REFERENCE_MODEL, 0, Double.NaN, Double.NaN, Double.NaN, null, null));
       }
       rows.addAll(controls(dir));
       double[] accuracies = new double[rows.size()];
@@ -98,7 +101,8 @@ public final class PolicyBench {
         Measured m = rows.get(i);
         boolean separable = m.policy() != null;
         table.row(
-            results.groups(), m.name(), separable ? (Object) m.bytesPerInference() : "-",
+            results.groups(), m.name(), m.steps() == null ? "-" : (Object) m.steps(),
+            separable ? (Object) m.bytesPerInference() : "-",
             separable ? (Object) round(m.reduction(), 4) : "-", round(accuracies[i], 4),
             separable ? points(accuracies[i], baseline) : "-", separable ? met(m, accuracies[i], baseline) : "-",
             points(accuracies[i], reference), separable ? met(m, accuracies[i], reference) : "-",
@@ -134,7 +138,7 @@ public final class PolicyBench {
           .filter(n -> n.startsWith(CONTROL_PREFIX) && n.endsWith(CONTROL_SUFFIX))
           .sorted()
           .map(n -> new Measured(REFERENCE + " " + n.substring(CONTROL_PREFIX.length(), n.length() - CONTROL_SUFFIX.length()),
-              n, 0, Double.NaN, Double.NaN, Double.NaN, null))
+              n, 0, Double.NaN, Double.NaN, Double.NaN, null, null))
           .toList();
     }
   }

@@ -72,11 +72,12 @@ public final class PolicySearchRecipe {
   /**
    * One measured model of the results table: a policy's export directory (test accuracy of its
    * chained ONNX segments, codecs applied) or, with {@code policy} null, the non-separable
-   * reference's ONNX file.
+   * reference's ONNX file. {@code steps}: optimiser steps the weights were trained in all (a
+   * fine-tuned policy's include the supernet's); null where not recorded (older results).
    */
   public record Measured(
       String name, String dir, long bytesPerInference, double reduction, double validationAccuracy,
-      double testAccuracy, String policy) {}
+      double testAccuracy, String policy, Long steps) {}
 
   /** {@value #RESULTS}: the searches' summaries and the measured policies. */
   public record Results(
@@ -170,7 +171,8 @@ public final class PolicySearchRecipe {
       measured.add(
           fp32.equals(chosen.policy())
               ? new Measured("searched", searchedFp32.dir(), searchedFp32.bytesPerInference(), searchedFp32.reduction(),
-                  searchedFp32.validationAccuracy(), searchedFp32.testAccuracy(), searchedFp32.policy())
+                  searchedFp32.validationAccuracy(), searchedFp32.testAccuracy(), searchedFp32.policy(),
+                  searchedFp32.steps())
               : measure("searched", chosen.policy(), settings.fineTuneEpochs(), modelDir, data, fineTuneSet, fineTune,
                   outDir, baselineBytes, log));
       measured.add(
@@ -187,7 +189,7 @@ public final class PolicySearchRecipe {
           0,
           new Measured(
               "non-separable", SeparableRecipe.REFERENCE_MODEL, 0, Double.NaN, trained.reference().validationAccuracy(),
-              referenceTest, null));
+              referenceTest, null, trained.reference().steps()));
       log.accept(String.format("non-separable reference: test %.4f", referenceTest));
     } else {
       log.accept("no trained reference in " + modelDir + " yet: the table has no non-separable row (train it with "
@@ -218,33 +220,47 @@ public final class PolicySearchRecipe {
   private static Measured measure(
       String name, TransmissionPolicy policy, int epochs, Path modelDir, SeparableData data, BatchMaker fineTuneSet,
       TrainConfig fineTune, Path outDir, long baselineBytes, Consumer<String> log) throws IOException {
-    Path dir = outDir.resolve("policies").resolve(name);
+    SeparableTraining trained = SeparableTraining.read(modelDir);
     try (SeparableTrainer trainer =
-        new SeparableTrainer(
-            new SeparableNet(SeparableTraining.read(modelDir).architecture()), fineTune, fineTuneSet.data().count())) {
+        new SeparableTrainer(new SeparableNet(trained.architecture()), fineTune, fineTuneSet.data().count())) {
       trainer.loadWeights(modelDir.resolve(SeparableRecipe.SUPERNET_WEIGHTS));
       trainer.net().usePolicy(policy);
       trainer.recalibrate(data.train(), SeparableTrainer.CALIBRATION_IMAGES);
+      long steps = trained.supernet().steps();
       if (epochs > 0) {
-        trainer.fit(fineTuneSet, Optional.empty(), outDir.resolve("checkpoints").resolve(name),
-            SeparableProgress.epochs("fine-tune " + name, fineTune, log));
+        steps += SeparableTrainer.steps(
+            trainer.fit(fineTuneSet, Optional.empty(), outDir.resolve("checkpoints").resolve(name),
+                SeparableProgress.epochs("fine-tune " + name, fineTune, log)),
+            fineTune.batchSize());
       }
-      double val = Accuracy.of(trainer.logits(data.validation()), data.validation().data());
-      SeparableManifest manifest = SeparableExport.write(trainer.net(), modelInput(data), dir);
-      double test;
-      try (SegmentChain chain = new SegmentChain(dir)) {
-        test = Accuracy.of(chain.logits(data.test(), 500), data.test().data());
-      }
-      long bytes = manifest.bytesPerInference();
-      Measured m =
-          new Measured(name, outDir.relativize(dir).toString(), bytes, 1 - (double) bytes / baselineBytes, val, test,
-              policy.summary());
-      log.accept(String.format(
-          "%s: %d bytes (%.1f%% fewer than the baseline), validation %.4f, test %.4f (ONNX segments chained, codecs "
-              + "applied) -> %s",
-          name, bytes, 100 * m.reduction(), val, test, dir));
-      return m;
+      return exportAndMeasure(name, trainer, data, outDir, baselineBytes, steps, log);
     }
+  }
+
+  /**
+   * Exports {@code trainer}'s network under its policy to {@code policies/<name>} of {@code outDir}
+   * and scores it on the validation split (DJL) and the test set (the exported segments chained,
+   * codecs applied): the row every measured policy gets, however it was trained.
+   */
+  static Measured exportAndMeasure(
+      String name, SeparableTrainer trainer, SeparableData data, Path outDir, long baselineBytes, long steps,
+      Consumer<String> log) throws IOException {
+    Path dir = outDir.resolve("policies").resolve(name);
+    double val = Accuracy.of(trainer.logits(data.validation()), data.validation().data());
+    SeparableManifest manifest = SeparableExport.write(trainer.net(), modelInput(data), dir);
+    double test;
+    try (SegmentChain chain = new SegmentChain(dir)) {
+      test = Accuracy.of(chain.logits(data.test(), 500), data.test().data());
+    }
+    long bytes = manifest.bytesPerInference();
+    Measured m =
+        new Measured(name, outDir.relativize(dir).toString(), bytes, 1 - (double) bytes / baselineBytes, val, test,
+            trainer.net().policy().summary(), steps);
+    log.accept(String.format(
+        "%s: %d bytes (%.1f%% fewer than the baseline), %d steps, validation %.4f, test %.4f (ONNX segments chained, "
+            + "codecs applied) -> %s",
+        name, bytes, 100 * m.reduction(), steps, val, test, dir));
+    return m;
   }
 
   private static dev.shoal.model.family.ModelInput modelInput(SeparableData data) {

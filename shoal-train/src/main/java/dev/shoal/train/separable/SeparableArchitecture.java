@@ -31,6 +31,8 @@ public record SeparableArchitecture(
   }
 
   public static final List<Integer> SUPPORTED_GROUPS = List.of(2, 3, 4);
+  /** Cardinality of the Fashion-MNIST network's 3x3 convolutions. */
+  private static final int CARDINALITY = 12;
 
   public SeparableArchitecture {
     blocks = List.copyOf(blocks);
@@ -64,15 +66,39 @@ public record SeparableArchitecture(
    * 4, so the same network splits over any of them.
    */
   public static SeparableArchitecture fashion(int groups, int rows, int cols, int classes) {
+    return fashion(groups, rows, cols, classes, 1.0);
+  }
+
+  /**
+   * The Fashion-MNIST network with every channel count multiplied by {@code width}: the stem's
+   * rounded to a multiple of 4, the blocks' widths and bottlenecks to multiples of the cardinality
+   * (12, which 2, 3 and 4 divide, so the network still splits over any of them). Width 1 is the
+   * network of {@link #fashion(int, int, int, int)}; the rounding makes the steps coarse (1.25
+   * gives 32 / 60 / 120 channels, bottlenecks 36 / 60).
+   */
+  public static SeparableArchitecture fashion(int groups, int rows, int cols, int classes, double width) {
+    if (!(width > 0 && width <= 4)) {
+      throw new IllegalArgumentException("the width multiplier must be in (0, 4], got " + width);
+    }
+    int stem = roundTo(24 * width, 4);
+    int narrow = roundTo(48 * width, CARDINALITY);
+    int wide = roundTo(96 * width, CARDINALITY);
+    int narrowBottleneck = roundTo(narrow / 2.0, CARDINALITY);
+    int wideBottleneck = roundTo(wide / 2.0, CARDINALITY);
     List<Block> blocks =
         List.of(
-            new Block(24, 48, 24, 1),
-            new Block(48, 48, 24, 1),
-            new Block(48, 96, 48, 2),
-            new Block(96, 96, 48, 1),
-            new Block(96, 96, 48, 1),
-            new Block(96, 96, 48, 1));
-    return new SeparableArchitecture(groups, rows, cols, 24, 2, blocks, 12, classes);
+            new Block(stem, narrow, narrowBottleneck, 1),
+            new Block(narrow, narrow, narrowBottleneck, 1),
+            new Block(narrow, wide, wideBottleneck, 2),
+            new Block(wide, wide, wideBottleneck, 1),
+            new Block(wide, wide, wideBottleneck, 1),
+            new Block(wide, wide, wideBottleneck, 1));
+    return new SeparableArchitecture(groups, rows, cols, stem, 2, blocks, CARDINALITY, classes);
+  }
+
+  /** The nearest positive multiple of {@code unit}. */
+  private static int roundTo(double channels, int unit) {
+    return Math.max(unit, (int) Math.round(channels / unit) * unit);
   }
 
   /** The same network with every layer dense (one group): the accuracy reference. */

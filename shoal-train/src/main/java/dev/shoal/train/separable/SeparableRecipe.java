@@ -39,10 +39,17 @@ public final class SeparableRecipe {
 
   /**
    * What to train: the groups, the parts to train, epochs of the supernet and of the reference, the shared
-   * recipe.
+   * recipe, and the width multiplier of the network ({@link SeparableArchitecture#fashion(int, int, int, int,
+   * double)}; the architecture, and so the width, is recorded in {@link SeparableTraining#FILE_NAME}, which the
+   * search reads).
    */
   public record Settings(
-      int groups, java.util.Set<Part> parts, int supernetEpochs, int referenceEpochs, TrainConfig recipe) {
+      int groups, java.util.Set<Part> parts, int supernetEpochs, int referenceEpochs, TrainConfig recipe,
+      double width) {
+    public Settings(int groups, java.util.Set<Part> parts, int supernetEpochs, int referenceEpochs, TrainConfig recipe) {
+      this(groups, parts, supernetEpochs, referenceEpochs, recipe, 1.0);
+    }
+
     public Settings {
       parts = java.util.Set.copyOf(parts);
       if (parts.isEmpty()) {
@@ -58,10 +65,19 @@ public final class SeparableRecipe {
     }
   }
 
+  /** Parameters and MACs of {@code net}, in all and per device, for a log line. */
+  static String size(SeparableNet net, int rows, int cols) {
+    Shape one = new Shape(1, 1, rows, cols);
+    return String.format(
+        "%d parameters, %d MACs per image in all, %d per device", TrainingSession.parameterCount(net), net.macs(one),
+        net.macsPerDevice(one));
+  }
+
   public static SeparableTraining run(SeparableData data, Settings settings, Path outDir, Consumer<String> log)
       throws IOException {
     Files.createDirectories(outDir);
-    SeparableArchitecture arch = SeparableArchitecture.fashion(settings.groups(), data.rows(), data.cols(), data.classes());
+    SeparableArchitecture arch =
+        SeparableArchitecture.fashion(settings.groups(), data.rows(), data.cols(), data.classes(), settings.width());
     int trainCount = data.train().data().count();
 
     Optional<SeparableTraining> before =
@@ -71,7 +87,8 @@ public final class SeparableRecipe {
     before.ifPresent(b -> {
       if (!b.architecture().equals(arch)) {
         throw new IllegalArgumentException(
-            outDir + " holds a network of " + b.architecture().groups() + " groups; use another --out");
+            outDir + " holds another network (" + b.architecture().groups() + " groups, blocks "
+                + b.architecture().blocks() + "); use another --out");
       }
     });
     SeparableTraining.Phase supernet = before.map(SeparableTraining::supernet).orElse(null);
@@ -95,15 +112,13 @@ public final class SeparableRecipe {
   private static SeparableTraining.Phase supernet(
       SeparableData data, Settings settings, SeparableArchitecture arch, Path outDir, Consumer<String> log)
       throws IOException {
-    Shape one = new Shape(1, 1, data.rows(), data.cols());
     int trainCount = data.train().data().count();
     TrainConfig supernetConfig = copy(settings.recipe(), settings.supernetEpochs());
     try (SeparableTrainer trainer = new SeparableTrainer(new SeparableNet(arch), supernetConfig, trainCount)) {
       SeparableNet net = trainer.net();
       log.accept(String.format(
-          "separable G=%d: %d parameters, %d MACs per image in all, %d per device; baseline %d bytes per inference",
-          arch.groups(), TrainingSession.parameterCount(net), net.macs(one), net.macsPerDevice(one),
-          TransmissionPolicy.baseline(arch).bytes(arch)));
+          "separable G=%d, width %s: %s; baseline %d bytes per inference", arch.groups(), settings.width(),
+          size(net, data.rows(), data.cols()), TransmissionPolicy.baseline(arch).bytes(arch)));
       PolicySpace space = new PolicySpace(arch, List.of(LinkCodec.values()));
       List<EpochReport> epochs =
           trainer.fit(
@@ -176,6 +191,11 @@ public final class SeparableRecipe {
         double validationAccuracyNoExchange) {
       static Phase of(TrainConfig config, List<EpochReport> epochs, double val, double valNone) {
         return new Phase(config, epochs, epochs.stream().mapToDouble(EpochReport::seconds).sum(), val, valNone);
+      }
+
+      /** Optimiser steps the phase took (refused ones included, as the schedule counts them). */
+      public long steps() {
+        return SeparableTrainer.steps(epochs, config.batchSize());
       }
     }
 

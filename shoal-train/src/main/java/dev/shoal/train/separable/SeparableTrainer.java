@@ -128,6 +128,11 @@ public final class SeparableTrainer implements AutoCloseable {
     return net;
   }
 
+  /** Steps of {@code epochs} at {@code batchSize}: one per batch, the last one partial. */
+  public static long steps(List<EpochReport> epochs, int batchSize) {
+    return epochs.stream().mapToLong(e -> (e.samples() + batchSize - 1) / batchSize).sum();
+  }
+
   /**
    * Trains the configured epochs, resuming from {@code checkpointDir} when it holds a checkpoint of
    * the same settings; {@code policies} empty trains the network as it is (the reference, or one
