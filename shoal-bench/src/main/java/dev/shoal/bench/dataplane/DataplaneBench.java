@@ -77,6 +77,7 @@ public final class DataplaneBench {
   private final Config config;
   private final PrintStream log;
   private final Path work;
+  private LatencyFloorInputs latencyFloor;
   private final ResultTable table = new ResultTable("section", "measure", "served", "baseline", "ratio", "target",
       "unit", "note");
 
@@ -95,7 +96,26 @@ public final class DataplaneBench {
     List<byte[]> stageBytes() {
       return split.stages().stream().map(s -> s.model().toByteArray()).toList();
     }
+
+    /**
+     * Bytes of each one-way transfer a served request makes: client to gateway and coordinator to
+     * the first stage (the input), every cut, the last stage to the coordinator and gateway to
+     * client (the output).
+     */
+    List<Long> transfers() {
+      Load.Sample s = samples.get(0);
+      List<Long> out = new ArrayList<>(List.of((long) s.input().data().length, (long) s.input().data().length));
+      for (int i = 0; i < split.stages().size() - 1; i++) {
+        out.add(profile.nodes().get(split.stages().get(i).lastPosition()).cutBytes());
+      }
+      out.add((long) s.expected().data().length);
+      out.add((long) s.expected().data().length);
+      return out;
+    }
   }
+
+  /** Section (a)'s in-process p50 and the request's transfers, for the floor derived after (c). */
+  private record LatencyFloorInputs(double chainP50Ms, List<Long> transfers) {}
 
   private ResultTable run() throws Exception {
     ModelProto proto = ModelZoo.resNet50Like(config.resolution(), config.width(), 10, 1);
@@ -247,6 +267,7 @@ public final class DataplaneBench {
       Percentiles ps = Percentiles.of(served);
       Percentiles pl = Percentiles.of(local);
       double cpuMs = Arrays.stream(cpu).average().orElse(Double.NaN);
+      latencyFloor = new LatencyFloorInputs(pl.p50(), p.transfers());
       row("a latency", "p50 ms, 1 in flight", ps.p50(), pl.p50(), "<= 1.25", "ms",
           String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers; in-process CPU %.2f ms/request", ps.p99(),
               pl.p99(), wrong, cpuMs));
@@ -316,6 +337,14 @@ public final class DataplaneBench {
           "req/s", String.format(Locale.ROOT, "p50 %.1f ms; %d failed, %d wrong; baseline: 2 sessions of the whole"
               + " model, 1 thread each", p50, failed, wrong));
     }
+    // Cut into stages, the model costs more CPU than whole (the chain's CPU against the two
+    // sessions'): a runtime that added nothing would still serve at most every core's time divided
+    // by the chain's CPU per request.
+    int cores = Runtime.getRuntime().availableProcessors();
+    row("b concurrency", "floor: throughput/s at the chain's CPU, nothing added", cores * 1e3 / computeCpuMs, twoSessions,
+        "report", "req/s", String.format(Locale.ROOT, "derived: %d cores / %.2f ms of chain CPU per request; ratio = the"
+            + " most of the two sessions' rate an unbatched %d-stage plan reaches here", cores, computeCpuMs,
+            config.stages()));
   }
 
   /** The thread kinds that used the most CPU per answered request (all processes; the load clients are "load-#"). */
@@ -413,6 +442,15 @@ public final class DataplaneBench {
       row("d variants", "served speed-up (base p50 / ensemble p50)", pb.p50() / pe.p50(), ceiling, ">= 0.9", "x",
           String.format(Locale.ROOT, "base p50 %.2f ms, ensemble p50 %.2f ms, %d degraded; ceiling: base %.2f ms /"
               + " slowest variant %.2f ms in process", pb.p50(), pe.p50(), degraded, baseMs, slowestMs));
+      // What serving costs besides compute, measured on the base: every served request pays it.
+      // Even a fan-out that cost nothing more, with all members running at once, leaves the
+      // ensemble that fixed cost plus its slowest member: the best speed-up this host allows.
+      double fixedMs = pb.p50() - baseMs;
+      double best = pb.p50() / (fixedMs + slowestMs);
+      row("d variants", "floor: best speed-up at the base's fixed serving cost", best, ceiling, "report", "x",
+          String.format(Locale.ROOT, "derived: fixed cost %.2f ms (base served p50 - base compute); best ensemble p50 ="
+              + " fixed + slowest variant = %.2f ms; ratio = the most of the ceiling any fan-out reaches here", fixedMs,
+              fixedMs + slowestMs));
     }
   }
 
@@ -567,6 +605,31 @@ public final class DataplaneBench {
               + " ms (gRPC/TCP %.2fx); 1-stage RTT %.3f ms", grpc / 2, hop / (grpc / 2), tcp, grpc / tcp,
               p50(rows, "shoal-1-stage", size)));
     }
+    if (latencyFloor != null) {
+      // The floor of section (a): the chain's own time plus each transfer of a served request
+      // at raw-TCP speed (one way = half the TCP ping-pong's p50, interpolated by size).
+      double[] at = new double[sizes.length];
+      for (int i = 0; i < sizes.length; i++) {
+        at[i] = p50(rows, "tcp-echo", sizes[i]) / 2;
+      }
+      double wire = latencyFloor.transfers().stream().mapToDouble(b -> oneWayMs(sizes, at, b)).sum();
+      double floor = latencyFloor.chainP50Ms() + wire;
+      row("a latency", "floor: in-process chain + raw TCP transfers", floor, latencyFloor.chainP50Ms(), "report", "ms",
+          String.format(Locale.ROOT, "derived: %d one-way transfers of %s bytes at raw-TCP speed = %.3f ms; ratio = the"
+              + " best section (a) can reach on this host without TLS", latencyFloor.transfers().size(),
+              latencyFloor.transfers(), wire));
+    }
+  }
+
+  /** One-way milliseconds for {@code bytes}, linear between the measured sizes and beyond the ends. */
+  static double oneWayMs(int[] sizes, double[] ms, long bytes) {
+    int hi = 1;
+    while (hi < sizes.length - 1 && bytes > sizes[hi]) {
+      hi++;
+    }
+    int lo = hi - 1;
+    double perByte = (ms[hi] - ms[lo]) / (sizes[hi] - sizes[lo]);
+    return Math.max(0, ms[lo] + perByte * (bytes - sizes[lo]));
   }
 
   private static double p50(List<TransportOverhead.Row> rows, String path, int size) {

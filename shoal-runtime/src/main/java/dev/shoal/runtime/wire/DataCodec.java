@@ -3,6 +3,7 @@ package dev.shoal.runtime.wire;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.shoal.runtime.wire.proto.Ack;
 import dev.shoal.runtime.wire.proto.DataHello;
 import dev.shoal.runtime.wire.proto.DataRefused;
@@ -13,6 +14,7 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.handler.codec.ByteToMessageCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -26,17 +28,34 @@ import java.util.List;
  * inside a message raise a {@link DataProtocolException} naming what was wrong. After the first
  * error the decoder drops everything else the connection brings: nothing after garbage is
  * delivered.
+ *
+ * <p>With {@code aliasPayloads} a parsed message's {@code bytes} fields (a frame's payloads) are
+ * views of the receive buffer, not copies: they are valid only until the handler's
+ * {@code channelRead} returns, after which the buffer is reused. The worker's data port uses it,
+ * because it decodes a frame's tensors before its {@code channelRead} returns; a receiver that
+ * keeps the message (the coordinator's results link) must not.
  */
 public final class DataCodec extends ByteToMessageCodec<DataMessage> {
   static final int HEADER_BYTES = 5;
 
   private final int maxBodyBytes;
+  private final boolean aliasPayloads;
+  /**
+   * The receive bytes that this read's aliased messages view, held until they have been handled:
+   * Netty's decoder releases (or compacts) its buffer before it hands on the last message of a read.
+   */
+  private final List<ByteBuf> viewed = new ArrayList<>();
   private boolean failed;
 
-  /** @param maxBodyBytes the longest body taken (a frame's payloads plus its header fields) */
-  public DataCodec(int maxBodyBytes) {
+  /**
+   * @param maxBodyBytes the longest body taken (a frame's payloads plus its header fields)
+   * @param aliasPayloads parse payloads as views of the receive buffer (valid only during
+   *     {@code channelRead}) instead of copies
+   */
+  public DataCodec(int maxBodyBytes, boolean aliasPayloads) {
     super(DataMessage.class);
     this.maxBodyBytes = maxBodyBytes;
+    this.aliasPayloads = aliasPayloads;
   }
 
   @Override
@@ -79,13 +98,49 @@ public final class DataCodec extends ByteToMessageCodec<DataMessage> {
       }
       return;
     }
-    ByteBuffer body = in.nioBuffer(start + HEADER_BYTES, (int) size);
+    ByteBuffer body;
+    if (aliasPayloads) {
+      ByteBuf held = in.retainedSlice(start + HEADER_BYTES, (int) size);
+      viewed.add(held);
+      body = held.nioBuffer();
+    } else {
+      body = in.nioBuffer(start + HEADER_BYTES, (int) size);
+    }
     in.skipBytes(HEADER_BYTES + (int) size);
+    CodedInputStream coded;
+    if (aliasPayloads) {
+      // protobuf aliases only input it was told cannot change: a wrapped ByteString says so
+      coded = UnsafeByteOperations.unsafeWrap(body).newCodedInput();
+      coded.enableAliasing(true);
+    } else {
+      coded = CodedInputStream.newInstance(body);
+    }
     try {
-      out.add(parse(kind, CodedInputStream.newInstance(body)));
+      out.add(parse(kind, coded));
     } catch (InvalidProtocolBufferException e) {
       throw fail("a " + DataMessage.kindName(kind) + " of " + size + " bytes that does not parse: " + e.getMessage());
     }
+  }
+
+  /** Every message this read decoded has been handled once the decoder returns: their bytes may go. */
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    try {
+      super.channelRead(ctx, msg);
+    } finally {
+      releaseViewed();
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+    releaseViewed();
+    super.handlerRemoved(ctx);
+  }
+
+  private void releaseViewed() {
+    viewed.forEach(ByteBuf::release);
+    viewed.clear();
   }
 
   private static DataMessage parse(int kind, CodedInputStream body) throws InvalidProtocolBufferException {

@@ -116,14 +116,15 @@ public final class DataLink implements AutoCloseable {
    * while the connection reads is held until the read batch ends, and one from elsewhere (a write
    * from another thread, or one made while the loop handles another connection's read, as when a
    * stage computes inline and sends on) runs once the loop's current work is done. So TLS
-   * encrypts, and the socket takes, a turn's frames together.
+   * encrypts, and the socket takes, a turn's frames together. {@code aliasPayloads}: see
+   * {@link DataCodec}.
    */
-  static void pipeline(Channel ch, SslHandler tls, int maxBodyBytes, ChannelHandler handler) {
+  static void pipeline(Channel ch, SslHandler tls, int maxBodyBytes, boolean aliasPayloads, ChannelHandler handler) {
     if (tls != null) {
       ch.pipeline().addLast(tls);
     }
     ch.pipeline().addLast(new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES,
-        true), new DataCodec(maxBodyBytes), handler);
+        true), new DataCodec(maxBodyBytes, aliasPayloads), handler);
   }
 
   /** The HOST:PORT this link dials. */
@@ -201,7 +202,7 @@ public final class DataLink implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            pipeline(ch, tls == null ? null : tls.newHandler(ch.alloc(), address.host(), address.port()), maxBodyBytes,
+            pipeline(ch, tls == null ? null : tls.newHandler(ch.alloc(), address.host(), address.port()), maxBodyBytes, false,
                 new Handler());
           }
         });

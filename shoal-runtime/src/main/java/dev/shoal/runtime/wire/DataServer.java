@@ -48,7 +48,9 @@ public final class DataServer implements AutoCloseable {
 
     /**
      * Takes a frame from a push connection. {@code next} lets the connection read on; it must run
-     * exactly once, on any thread (at once unless the frame has to wait for room).
+     * exactly once, on any thread (at once unless the frame has to wait for room). The frame's
+     * payloads are views of the receive buffer ({@link DataCodec}): decode them before returning,
+     * and keep nothing of the frame's bytes.
      *
      * @return why the frame is rejected (the sender is told in an Ack), or null
      */
@@ -118,7 +120,7 @@ public final class DataServer implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             DataLink.pipeline(ch, security.tls() ? security.serverContext().newHandler(ch.alloc()) : null,
-                maxBodyBytes, new Connection());
+                maxBodyBytes, true, new Connection());
           }
         });
     try {

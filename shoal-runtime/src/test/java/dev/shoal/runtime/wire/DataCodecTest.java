@@ -42,7 +42,7 @@ class DataCodecTest {
 
   /** Encodes on one channel, returns the bytes. */
   private static ByteBuf encode(List<DataMessage> messages) {
-    EmbeddedChannel out = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel out = new EmbeddedChannel(new DataCodec(LIMIT, false));
     messages.forEach(out::writeOutbound);
     ByteBuf all = Unpooled.buffer();
     for (ByteBuf b; (b = out.readOutbound()) != null; ) {
@@ -65,12 +65,12 @@ class DataCodecTest {
   void everyKindRoundTripsEvenWhenTheBytesArriveOneAtATime() {
     List<DataMessage> sent = everyKind();
     ByteBuf bytes = encode(sent);
-    EmbeddedChannel whole = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel whole = new EmbeddedChannel(new DataCodec(LIMIT, false));
     whole.writeInbound(bytes.copy());
     assertThat(decode(whole)).isEqualTo(sent);
     assertThat(whole.finish()).isFalse();
 
-    EmbeddedChannel dribble = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel dribble = new EmbeddedChannel(new DataCodec(LIMIT, false));
     while (bytes.isReadable()) {
       dribble.writeInbound(bytes.readRetainedSlice(1));
     }
@@ -94,7 +94,7 @@ class DataCodecTest {
 
   @Test
   void aMessageOverTheLimitIsRefusedFromItsLengthAlone() {
-    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT, false));
     ByteBuf header = Unpooled.buffer().writeInt(LIMIT + 1).writeByte(DataMessage.FRAME);
     assertThatThrownBy(() -> in.writeInbound(header)).isInstanceOf(DataProtocolException.class)
         .hasMessageContaining("frame of " + (LIMIT + 1) + " bytes, over the " + LIMIT + "-byte limit");
@@ -105,7 +105,7 @@ class DataCodecTest {
 
   @Test
   void anUnknownKindIsAnError() {
-    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT, false));
     ByteBuf b = Unpooled.buffer().writeInt(3).writeByte(9).writeBytes(new byte[3]);
     assertThatThrownBy(() -> in.writeInbound(b)).isInstanceOf(DataProtocolException.class)
         .hasMessageContaining("unknown message kind 9");
@@ -114,13 +114,13 @@ class DataCodecTest {
 
   @Test
   void aBodyThatDoesNotParseIsAnError() {
-    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT, false));
     // field 1 with wire type 7, which protobuf does not have
     ByteBuf b = Unpooled.buffer().writeInt(2).writeByte(DataMessage.FRAME).writeByte(0x0F).writeByte(0);
     assertThatThrownBy(() -> in.writeInbound(b)).isInstanceOf(DataProtocolException.class)
         .hasMessageContaining("frame of 2 bytes that does not parse");
     // a length-delimited field longer than the body
-    EmbeddedChannel in2 = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel in2 = new EmbeddedChannel(new DataCodec(LIMIT, false));
     ByteBuf b2 = Unpooled.buffer().writeInt(3).writeByte(DataMessage.HELLO).writeByte(0x12).writeByte(100)
         .writeByte(1);
     assertThatThrownBy(() -> in2.writeInbound(b2)).isInstanceOf(DataProtocolException.class)
@@ -133,7 +133,7 @@ class DataCodecTest {
   void aConnectionEndingInsideAMessageIsAnErrorAndDeliversNothingOfIt() {
     ByteBuf bytes = encode(List.of(new DataMessage.FrameMessage(frame(1, 100)), new DataMessage.FrameMessage(frame(2, 100))));
     int cut = bytes.readableBytes() - 10;
-    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT, false));
     in.writeInbound(bytes.readRetainedSlice(cut));
     List<Object> got = decode(in);
     assertThat(got).hasSize(1);
@@ -147,11 +147,61 @@ class DataCodecTest {
   @Test
   void framesKeepTheirPayloadsExactly() {
     Frame f = frame(3, 5000);
-    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT));
+    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT, false));
     in.writeInbound(encode(List.of(new DataMessage.FrameMessage(f))));
     Frame back = ((DataMessage.FrameMessage) decode(in).get(0)).body();
     assertThat(back).isEqualTo(f);
     Map<String, TensorData> t = Frames.decode(back, LIMIT);
     assertThat(t.get("x").shape()).containsExactly(1, 5000);
+  }
+
+  /**
+   * The worker's data port parses payloads as views of the receive buffer (it decodes a frame's
+   * tensors before its read handler returns); the links' codec copies them, since the coordinator
+   * keeps results. A view sees the buffer's later contents, a copy does not.
+   */
+  @Test
+  void anAliasingCodecsPayloadsAreViewsOfTheReceiveBufferACopyingOnesAreNot() {
+    Frame sent = frame(7, 256);
+    for (boolean alias : new boolean[] {true, false}) {
+      ByteBuf wire = Unpooled.directBuffer().writeBytes(encode(List.of(new DataMessage.FrameMessage(sent))));
+      wire.retain(); // the decoder releases what it consumed; the test overwrites it afterwards
+      EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT, alias));
+      in.writeInbound(wire);
+      Frame got = ((DataMessage.FrameMessage) in.readInbound()).body();
+      assertThat(got).isEqualTo(sent);
+      assertThat(Frames.decode(got, LIMIT)).isEqualTo(Frames.decode(sent, LIMIT));
+      wire.setZero(0, wire.capacity());
+      assertThat(got.getTensors(0).getPayload().equals(sent.getTensors(0).getPayload()))
+          .as("payload still equal after the receive buffer was overwritten, aliasing " + alias)
+          .isEqualTo(!alias);
+      wire.release();
+      in.finishAndReleaseAll();
+    }
+  }
+
+  /**
+   * Netty's decoder releases its buffer before it hands on a read's last message: an aliasing codec
+   * must keep the bytes its messages view until they have been handled, and no longer.
+   */
+  @Test
+  void theBytesAnAliasedMessageViewsLiveUntilItHasBeenHandledAndAreReleasedThen() {
+    List<DataMessage> sent = List.of(new DataMessage.FrameMessage(frame(1, 300)), new DataMessage.FrameMessage(frame(2, 500)));
+    ByteBuf wire = Unpooled.directBuffer().writeBytes(encode(sent));
+    List<Integer> liveWhenHandled = new ArrayList<>();
+    List<Map<String, TensorData>> decoded = new ArrayList<>();
+    EmbeddedChannel in = new EmbeddedChannel(new DataCodec(LIMIT, true),
+        new io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter() {
+          @Override
+          public void channelRead(io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            liveWhenHandled.add(wire.refCnt());
+            decoded.add(Frames.decode(((DataMessage.FrameMessage) msg).body(), LIMIT));
+          }
+        });
+    in.writeInbound(wire);
+    assertThat(liveWhenHandled).hasSize(2).allMatch(c -> c > 0);
+    assertThat(decoded).containsExactly(Frames.decode(frame(1, 300), LIMIT), Frames.decode(frame(2, 500), LIMIT));
+    assertThat(wire.refCnt()).as("released once handled").isZero();
+    in.finishAndReleaseAll();
   }
 }
