@@ -20,6 +20,17 @@ public final class BenchWidthParallelCommand implements Callable<Integer> {
   @Option(names = "--search", required = true, description = "a `shoal search-policy` output directory")
   Path search;
 
+  @Option(
+      names = "--searched",
+      description = "the row of the search's policy-results.json served as the searched plan, e.g. a policy "
+          + "trained alone by `shoal train separable --policy` (default: ${DEFAULT-VALUE})")
+  String searched = "searched";
+
+  @Option(
+      names = "--baseline",
+      description = "the row served as the every-block baseline plan (default: ${DEFAULT-VALUE})")
+  String baseline = "baseline";
+
   @Option(names = "--rate", split = ",", description = "tbf rates in Mbit/s besides loopback (default: ${DEFAULT-VALUE})")
   List<Integer> rates = List.of(20);
 
@@ -37,7 +48,7 @@ public final class BenchWidthParallelCommand implements Callable<Integer> {
     if (requests < 20 || window < 1) {
       throw new IllegalArgumentException("--requests must be >= 20 and --window >= 1");
     }
-    WidthParallelBench.run(search, rates, requests, window, out, System.out);
+    WidthParallelBench.run(search, searched, baseline, rates, requests, window, out, System.out);
     return 0;
   }
 }

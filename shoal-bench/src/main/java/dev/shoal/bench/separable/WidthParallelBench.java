@@ -37,18 +37,22 @@ public final class WidthParallelBench {
   /**
    * @param search a directory written by {@code shoal search-policy} (its results name the searched
    *     and baseline exports; the reference ONNX beside them)
+   * @param searchedRow the row of its results served as the searched plan (e.g. a policy trained
+   *     alone, {@code shoal train separable --policy})
+   * @param baselineRow the row served as the every-block baseline plan
    * @param rates tbf rates (Mbit/s) to measure in namespaces besides loopback
    */
-  public static ResultTable run(Path search, List<Integer> rates, int requests, int window, Path out, PrintStream log)
-      throws Exception {
+  public static ResultTable run(
+      Path search, String searchedRow, String baselineRow, List<Integer> rates, int requests, int window, Path out,
+      PrintStream log) throws Exception {
     Path resultsFile = search.resolve(PolicySearchRecipe.RESULTS);
     if (!Files.isRegularFile(resultsFile)) {
       throw new IllegalArgumentException(resultsFile + " does not exist (run `shoal search-policy` first)");
     }
     PolicySearchRecipe.Results results =
         new ObjectMapper().readValue(resultsFile.toFile(), PolicySearchRecipe.Results.class);
-    Path searched = search.resolve(exportOf(results, "searched", resultsFile));
-    Path baseline = search.resolve(exportOf(results, "baseline", resultsFile));
+    Path searched = search.resolve(exportOf(results, searchedRow, resultsFile));
+    Path baseline = search.resolve(exportOf(results, baselineRow, resultsFile));
     Path reference = search.resolve(SeparableRecipe.REFERENCE_MODEL);
     for (Path p : List.of(searched.resolve(SeparableManifest.FILE_NAME), baseline.resolve(SeparableManifest.FILE_NAME),
         reference)) {
@@ -72,6 +76,8 @@ public final class WidthParallelBench {
         "p50_ms", "p99_ms", "errors", "mismatches", "load_average");
     table.meta("requests", requests);
     table.meta("window", window);
+    table.meta("searchedRow", searchedRow);
+    table.meta("baselineRow", baselineRow);
     List<Integer> networks = new ArrayList<>(List.of(0));
     networks.addAll(rates);
     for (int rate : networks) {

@@ -28,7 +28,9 @@ import java.util.regex.Pattern;
  * ({@code policies/<name>}: per-device segments and {@code separable.json}), measured on the test
  * set through {@link SegmentChain}, and recorded with its steps as the row {@code name} of
  * {@value PolicySearchRecipe#RESULTS} in the output directory (added, or replacing the row of that
- * name), where {@code shoal bench policy} prints it.
+ * name), where {@code shoal bench policy} prints it. An output directory holding
+ * {@value SeparableRecipe.SeparableTraining#FILE_NAME} (a search's, with its supernet's network)
+ * must be given the same width.
  */
 public final class PolicyRetrain {
 
@@ -57,6 +59,15 @@ public final class PolicyRetrain {
     TransmissionPolicy policy = TransmissionPolicy.read(settings.policyFile());
     SeparableArchitecture arch =
         SeparableArchitecture.fashion(policy.groups(), data.rows(), data.cols(), data.classes(), settings.width());
+    if (Files.isRegularFile(outDir.resolve(SeparableRecipe.SeparableTraining.FILE_NAME))) {
+      // A search directory that records its supernet's network: the retrain must be of the same one.
+      SeparableArchitecture searched = SeparableRecipe.SeparableTraining.read(outDir).architecture();
+      if (!searched.equals(arch)) {
+        throw new IllegalArgumentException(String.format(
+            "%s records a network of G=%d with blocks %s; --width %s gives G=%d with blocks %s: give the search's width",
+            outDir, searched.groups(), searched.blocks(), settings.width(), arch.groups(), arch.blocks()));
+      }
+    }
     long baselineBytes = TransmissionPolicy.baseline(arch).bytes(arch);
     Files.createDirectories(outDir);
     try (SeparableTrainer trainer =

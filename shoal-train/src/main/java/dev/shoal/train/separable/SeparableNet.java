@@ -13,6 +13,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.shoal.train.nn.ExportableBlock;
 import dev.shoal.train.nn.OnnxExport;
+import dev.shoal.train.train.TrainingSession;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -252,5 +253,15 @@ public final class SeparableNet extends ExportableBlock {
   public long macsPerDevice(Shape input) {
     long stemMacs = stem.macs(input);
     return stemMacs + (macs(input) - stemMacs) / arch.groups();
+  }
+
+  /**
+   * Trained parameters one device holds: the stem, which every device runs whole, and its share of
+   * the rest (each device's slice of every block and its columns of the classifier; the classifier's
+   * bias, on device 0 only, counted as shared).
+   */
+  public long parametersPerDevice() {
+    long stemParameters = TrainingSession.parameterCount(stem);
+    return stemParameters + (TrainingSession.parameterCount(this) - stemParameters) / arch.groups();
   }
 }

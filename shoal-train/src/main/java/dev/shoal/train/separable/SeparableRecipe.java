@@ -69,8 +69,8 @@ public final class SeparableRecipe {
   static String size(SeparableNet net, int rows, int cols) {
     Shape one = new Shape(1, 1, rows, cols);
     return String.format(
-        "%d parameters, %d MACs per image in all, %d per device", TrainingSession.parameterCount(net), net.macs(one),
-        net.macsPerDevice(one));
+        "%d parameters in all, %d per device; %d MACs per image in all, %d per device",
+        TrainingSession.parameterCount(net), net.parametersPerDevice(), net.macs(one), net.macsPerDevice(one));
   }
 
   public static SeparableTraining run(SeparableData data, Settings settings, Path outDir, Consumer<String> log)

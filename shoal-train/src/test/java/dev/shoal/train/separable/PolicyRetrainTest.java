@@ -89,6 +89,14 @@ class PolicyRetrainTest {
             }))
         .isInstanceOf(Interrupted.class);
     assertThat(SeparableTrainer.readCheckpoint(resumed.resolve("checkpoints/alone")).orElseThrow().epochsDone()).isEqualTo(1);
+    // A directory whose search records another network refuses the retrain.
+    Path wider = dir.resolve("wider");
+    Files.createDirectories(wider);
+    new SeparableRecipe.SeparableTraining(SeparableArchitecture.fashion(2, 28, 28, 10, 1.25), 250, 50, 1, null, null)
+        .write(wider);
+    assertThatThrownBy(
+            () -> PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), wider, l -> {}))
+        .hasMessageContaining("give the search's width");
     Measured again = PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), resumed, l -> {});
     assertThat(again.steps()).isEqualTo(row.steps());
     try (SegmentChain chain = new SegmentChain(resumed.resolve(again.dir()))) {
