@@ -36,7 +36,8 @@ import java.util.stream.Stream;
  * (e.g. one trained as many steps as a fine-tuned policy): it gets a control row of its own,
  * "non-separable <label>", compared with the reference like every other row. A policy trained
  * alone ({@code shoal train separable --policy}) is a row of the results like the fine-tuned ones.
- * Each row prints the optimiser steps its weights were trained, where the results record them (a
+ * Each row names its set (the search directory: two sets of one G, e.g. two widths, stay apart)
+ * and prints the optimiser steps its weights were trained, where the results record them (a
  * fine-tuned policy's count the supernet's; a control file's are not recorded).
  */
 public final class PolicyBench {
@@ -59,7 +60,7 @@ public final class PolicyBench {
     BatchMaker test = new BatchMaker(LabelledImages.load(data, Split.TEST), Normalisation.FASHION_MNIST);
     ResultTable table =
         new ResultTable(
-            "groups", "model", "steps", "bytes_per_inference", "reduction_vs_baseline", "test_accuracy",
+            "set", "groups", "model", "steps", "bytes_per_inference", "reduction_vs_baseline", "test_accuracy",
             "points_vs_every_block", "target_met_vs_every_block", "points_vs_non_separable",
             "target_met_vs_non_separable", "validation_accuracy", "policy");
     table.meta("testImages", test.data().count());
@@ -101,7 +102,7 @@ public final class PolicyBench {
         Measured m = rows.get(i);
         boolean separable = m.policy() != null;
         table.row(
-            results.groups(), m.name(), m.steps() == null ? "-" : (Object) m.steps(),
+            dir.getFileName().toString(), results.groups(), m.name(), m.steps() == null ? "-" : (Object) m.steps(),
             separable ? (Object) m.bytesPerInference() : "-",
             separable ? (Object) round(m.reduction(), 4) : "-", round(accuracies[i], 4),
             separable ? points(accuracies[i], baseline) : "-", separable ? met(m, accuracies[i], baseline) : "-",

@@ -52,7 +52,7 @@ class PolicyBenchTest {
         PolicyBench.run(dir, SAMPLE, dir.resolve("results"), new PrintStream(printed, true, StandardCharsets.UTF_8));
 
     Map<String, Map<String, Object>> rows = new HashMap<>();
-    List<String> columns = List.of("groups", "model", "steps", "bytes_per_inference", "reduction_vs_baseline", "test_accuracy",
+    List<String> columns = List.of("set", "groups", "model", "steps", "bytes_per_inference", "reduction_vs_baseline", "test_accuracy",
         "points_vs_every_block", "target_met_vs_every_block", "points_vs_non_separable", "target_met_vs_non_separable",
         "validation_accuracy", "policy");
     for (List<Object> row : table.rows()) {
@@ -62,6 +62,7 @@ class PolicyBenchTest {
       }
       rows.put((String) named.get("model"), named);
     }
+    assertThat(rows.values()).allSatisfy(row -> assertThat(row.get("set")).isEqualTo("search"));
     assertThat(rows).containsOnlyKeys("non-separable", "baseline", "searched-fp32", "searched", "non-separable copy");
     double reference = (double) rows.get("non-separable").get("test_accuracy");
     double baseline = (double) rows.get("baseline").get("test_accuracy");
