@@ -2,7 +2,6 @@ package dev.shoal.cli;
 
 import dev.shoal.bench.codecs.CodecBench;
 import dev.shoal.model.io.OnnxModelIO;
-import dev.shoal.model.zoo.ModelZoo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,8 +16,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {"Codec choice for imported models: `shoal policy` (K balanced stages, every codec at every",
         "cut) on the trained MobileNetV2-style base (depthwise + residual), the trained demo CNN (plain",
-        "conv + pooling) and a DenseNet-style zoo model (dense concatenations; random weights, no trained",
-        "one exists), with the first Fashion-MNIST test images. Bytes per cut per codec, chosen codecs,",
+        "conv + pooling) and the trained DenseNet-style CNN (dense concatenations; `shoal train densenet`),",
+        "with the first Fashion-MNIST test images. Bytes per cut per codec, chosen codecs,",
         "top-1 agreement; target >= 5x fewer bytes than fp32 at >= 0.99 agreement. Then every codec's",
         "encode/decode MB/s on a ReLU-like tensor (timed loop). Writes CSV and JSON to --out."})
 public final class BenchCodecsCommand implements Callable<Integer> {
@@ -30,6 +29,10 @@ public final class BenchCodecsCommand implements Callable<Integer> {
   @Option(names = "--demo", defaultValue = "shoal-bench/src/main/resources/dev/shoal/bench/demo/fashion-classifier.onnx",
       description = "the trained demo CNN (default: ${DEFAULT-VALUE})")
   Path demo;
+
+  @Option(names = "--densenet", defaultValue = "models/fashion/densenet/densenet.onnx",
+      description = "the trained DenseNet-style CNN (default: ${DEFAULT-VALUE})")
+  Path denseNet;
 
   @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
       description = "directory with the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE})")
@@ -58,16 +61,17 @@ public final class BenchCodecsCommand implements Callable<Integer> {
       throw new IllegalArgumentException("need --inputs >= 1, --stages >= 2, --speed-ms >= 1 and "
           + "--max-agreement-drop in [0, 1]");
     }
-    for (Path p : List.of(base, demo)) {
+    for (Path p : List.of(base, demo, denseNet)) {
       if (!Files.isRegularFile(p)) {
-        throw new IllegalArgumentException("no model file " + p + " (run from the repository root, or pass --base/--demo)");
+        throw new IllegalArgumentException(
+            "no model file " + p + " (run from the repository root, or pass --base/--demo/--densenet)");
       }
     }
     List<CodecBench.Model> models = new ArrayList<>();
     models.add(new CodecBench.Model("base", "MobileNetV2-style: depthwise + residual (trained)", OnnxModelIO.read(base), 1));
     models.add(new CodecBench.Model("demo", "plain conv + max pool (trained)", OnnxModelIO.read(demo), 1));
-    models.add(new CodecBench.Model("densenet", "DenseNet-style: dense concatenations (zoo, random weights)",
-        ModelZoo.denseNet(28, 12, new int[] {4, 4, 4}, 10, 7), 3));
+    models.add(new CodecBench.Model("densenet", "DenseNet-style: dense concatenations (trained)",
+        OnnxModelIO.read(denseNet), 1));
     CodecBench.run(new CodecBench.Config(models, data, inputs, stages, maxAgreementDrop, speedMillis), out, System.out);
     return 0;
   }

@@ -70,6 +70,11 @@ public final class BenchDataplaneCommand implements Callable<Integer> {
       description = "emulated device slowdown in the replicated-plan section (default: ${DEFAULT-VALUE})")
   double slowdown;
 
+  @Option(names = "--variant-slowdown", defaultValue = "10",
+      description = "section (d) again on workers emulating devices this many times slower than this host (set it"
+          + " to your boards' measured ratio); 1 skips it (default: ${DEFAULT-VALUE})")
+  double variantSlowdown;
+
   @Option(names = "--switches", defaultValue = "10", description = "plan switches under load (default: ${DEFAULT-VALUE})")
   int switches;
 
@@ -81,15 +86,16 @@ public final class BenchDataplaneCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (stages < 2 || rounds < 10 || seconds < 1 || inFlight < 1 || transportSamples < 10 || switches < 1
-        || slowdown < 1 || warmUpSeconds < 0) {
+        || slowdown < 1 || !(variantSlowdown >= 1) || warmUpSeconds < 0) {
       throw new IllegalArgumentException("--stages >= 2, --rounds >= 10, --seconds >= 1, --in-flight >= 1,"
-          + " --transport-samples >= 10, --switches >= 1, --slowdown >= 1, --warm-up-seconds >= 0");
+          + " --transport-samples >= 10, --switches >= 1, --slowdown >= 1, --variant-slowdown >= 1,"
+          + " --warm-up-seconds >= 0");
     }
     Batching batching = maxBatch > 1
         ? new Batching(maxBatch, preferredBatch.stream().filter(b -> b <= maxBatch).toList(), maxQueueDelayMicros)
         : null;
     DataplaneBench.run(new DataplaneBench.Config(out, models, resolution, width, stages, rounds, seconds, inFlight,
-        transportSamples, batching, slowdown, switches, warmUpSeconds), System.out);
+        transportSamples, batching, slowdown, variantSlowdown, switches, warmUpSeconds), System.out);
     return 0;
   }
 }

@@ -34,6 +34,7 @@ import picocli.CommandLine.Parameters;
       "label smoothing 0.1, random crop (pad 2) + horizontal flip, batch 128, fixed seed.",
       "  demo      the product demo's 5-block CNN: fashion-classifier.onnx + test .npy files",
       "  base      MobileNetV2-style base: base.onnx (logits)",
+      "  densenet  DenseNet-style CNN (dense concatenations): densenet.onnx (logits), for `shoal bench codecs`",
       "  variants  the variant family, trained jointly: v*.onnx (top-k heads) + family.json",
       "  class     class-parallel sub-models: cp*.onnx + class-parallel.json",
       "  separable width-parallel network of --groups G as a one-shot supernet over transmission policies,",
@@ -48,9 +49,9 @@ import picocli.CommandLine.Parameters;
     })
 public final class TrainCommand implements Callable<Integer> {
 
-  private static final List<String> KINDS = List.of("demo", "base", "variants", "class", "separable", "fluid");
+  private static final List<String> KINDS = List.of("demo", "base", "densenet", "variants", "class", "separable", "fluid");
 
-  @Parameters(index = "0", description = "what to train: demo, base, variants, class, separable or fluid")
+  @Parameters(index = "0", description = "what to train: demo, base, densenet, variants, class, separable or fluid")
   String kind;
 
   @Option(names = "--data", description = "directory with the IDX files (default: ${DEFAULT-VALUE})")
@@ -173,7 +174,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (!KINDS.contains(kind)) {
-      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, variants, class, separable or fluid");
+      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, densenet, variants, class, separable or fluid");
     }
     DjlSetup.configure(threads);
     if (kind.equals("separable")) {
@@ -193,6 +194,7 @@ public final class TrainCommand implements Callable<Integer> {
             r.testAccuracyOnnx(), r.parameters(), r.macs(), r.secondsPerEpoch(), outDir);
       }
       case "base" -> print(BaseRecipe.run(fashion, config, outDir, System.out::println), outDir);
+      case "densenet" -> print(BaseRecipe.denseNet(fashion, config, outDir, System.out::println), outDir);
       case "variants" ->
           print(
               VariantFamilyRecipe.run(

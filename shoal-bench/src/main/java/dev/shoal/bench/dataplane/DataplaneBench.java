@@ -22,6 +22,7 @@ import dev.shoal.plan.cluster.Cluster;
 import dev.shoal.plan.cluster.ClusterDevice;
 import dev.shoal.plan.cluster.DeviceSpeed;
 import dev.shoal.plan.graph.Batching;
+import dev.shoal.plan.graph.Plan;
 import dev.shoal.plan.graph.PlanBundle;
 import dev.shoal.plan.graph.PlanProducer;
 import dev.shoal.plan.graph.Predicted;
@@ -46,6 +47,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -65,11 +67,13 @@ public final class DataplaneBench {
    * @param connections requests kept in flight
    * @param batching dynamic batching of the concurrent section's second served run; null: skipped
    * @param slowdown emulated device slowdown of the replicated-plan section's workers
+   * @param variantSlowdown section (d) again on workers emulating devices this many times slower; 1: not
    * @param switches plan switches under load
    * @param warmUpSeconds unmeasured load through the pipeline before the first section (JIT warm-up)
    */
   public record Config(Path out, Path models, int resolution, double width, int stages, int rounds, double seconds,
-      int connections, int transportSamples, Batching batching, double slowdown, int switches, double warmUpSeconds) {}
+      int connections, int transportSamples, Batching batching, double slowdown, double variantSlowdown, int switches,
+      double warmUpSeconds) {}
 
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   private static final int DISTINCT_INPUTS = 8;
@@ -139,8 +143,10 @@ public final class DataplaneBench {
       workers.add("w" + i);
     }
     List<String> slow = List.of("r1", "r2", "r3");
+    List<String> edge = List.of("v1", "v2", "v3", "v4");
     List<String> nodes = new ArrayList<>(workers);
     nodes.addAll(slow);
+    nodes.addAll(edge);
     Path certs = BenchCerts.provision(work.resolve("certs"), nodes);
     PeerSecurity security = BenchCerts.coordinator(certs);
     try (StageChain chain = StageChain.open(split, new OnnxSession.Options(1, false))) {
@@ -159,12 +165,15 @@ public final class DataplaneBench {
         warmUp(p, endpoints, security, pids);
         double computeCpuMs = latency(p, endpoints, security);
         concurrency(p, proto, endpoints, security, pids, computeCpuMs);
-        variants(endpoints, security);
+        variants(endpoints, security, 1);
         switching(p, profile, endpoints, security);
       } finally {
         processes.forEach(WorkerProcess::close);
       }
       replicated(profile, certs, slow, security);
+      if (config.variantSlowdown() > 1) {
+        variantsOnEdgeDevices(certs, edge, security);
+      }
     }
     transport();
     table.meta("load_average_at_end", LoadAverage.now().oneMinuteText());
@@ -393,13 +402,35 @@ public final class DataplaneBench {
    * (d) Variant parallelism one request at a time over REST: the ensemble's served speed-up over
    * the base against its compute-only ceiling (base / slowest variant, in process, same run).
    */
-  private void variants(List<WorkerEndpoint> workers, PeerSecurity security) throws IOException {
+  /**
+   * (d) again on workers that emulate devices {@code variantSlowdown} times slower than this host
+   * (the base on the first): compute, not this host's fixed serving cost, then decides.
+   */
+  private void variantsOnEdgeDevices(Path certs, List<String> edge, PeerSecurity security) throws IOException {
+    List<WorkerProcess> processes = new ArrayList<>();
+    try {
+      List<WorkerEndpoint> endpoints = new ArrayList<>();
+      for (String w : edge) {
+        WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", config.variantSlowdown(), certs.resolve(w),
+            work.resolve(w + ".log"));
+        processes.add(wp);
+        endpoints.add(new WorkerEndpoint(w, wp.address()));
+      }
+      variants(endpoints, security, config.variantSlowdown());
+    } finally {
+      processes.forEach(WorkerProcess::close);
+    }
+  }
+
+  /** (d) on {@code workers}, whose devices are {@code slowdown} times slower than this host (1: this host). */
+  private void variants(List<WorkerEndpoint> workers, PeerSecurity security, double slowdown) throws IOException {
     Path dir = config.models().resolve("variants");
     Path baseFile = config.models().resolve("base").resolve("base.onnx");
     VariantFamilyManifest family = VariantFamilyManifest.read(dir.resolve(VariantFamilyManifest.FILE_NAME));
     int n = family.variants().size();
-    log.printf("%n== (d) variant parallelism: %d-variant ensemble vs base, one request at a time over REST, %d"
-        + " interleaved rounds%n", n, config.rounds());
+    String devices = slowdown > 1 ? String.format(Locale.ROOT, ", devices %.0fx slower", slowdown) : "";
+    log.printf("%n== (d) variant parallelism%s: %d-variant ensemble vs base, one request at a time over REST, %d"
+        + " interleaved rounds%n", devices, n, config.rounds());
     ModelGraph baseGraph = ModelGraph.load(baseFile);
     TensorData x = SampleInputs.random(baseGraph, 1, 7).values().iterator().next();
     TensorData image = x.withName(family.input().name());
@@ -410,11 +441,14 @@ public final class DataplaneBench {
     double slowestMs = files.subList(1, files.size()).stream().mapToDouble(ort::get).max().orElseThrow();
     List<WorkerEndpoint> members = workers.subList(0, Math.min(n, workers.size()));
     Cluster cluster = clusterOf(members);
+    // The emulated devices take K x each model's in-process time measured here, the ceiling's own figures.
+    Map<String, Double> memberSeconds = new LinkedHashMap<>();
+    family.variants().forEach(v -> memberSeconds.put(v.name(), ort.get(dir.resolve(v.file())) / 1e3));
     try (PlanBackend base = PlanBackend.start(workers.subList(0, 1), List.of(FixedPlacement.chain("base",
-        List.of(Files.readAllBytes(baseFile)), List.of(workers.get(0).name()), "raw", new double[1])), security,
-        PlanBackend.Options.DEFAULT);
-        PlanBackend ensemble = PlanBackend.start(members, List.of(EnsembleProducer.variants(dir, cluster, 30_000)),
-            security, PlanBackend.Options.DEFAULT);
+        List.of(Files.readAllBytes(baseFile)), List.of(workers.get(0).name()), "raw", new double[] {baseMs / 1e3})),
+        security, PlanBackend.Options.DEFAULT);
+        PlanBackend ensemble = PlanBackend.start(members, List.of(new MeasuredCompute(
+            EnsembleProducer.variants(dir, cluster, 30_000), memberSeconds)), security, PlanBackend.Options.DEFAULT);
         Gateway baseGateway = Gateway.start(base, 0, 0);
         Gateway ensembleGateway = Gateway.start(ensemble, 0, 0);
         KServeClient baseClient = new KServeClient(baseGateway.httpPort(), "base", KServeClient.Encoding.BINARY);
@@ -439,18 +473,48 @@ public final class DataplaneBench {
       Percentiles pb = Percentiles.of(b);
       Percentiles pe = Percentiles.of(e);
       double ceiling = baseMs / slowestMs;
-      row("d variants", "served speed-up (base p50 / ensemble p50)", pb.p50() / pe.p50(), ceiling, ">= 0.9", "x",
+      String section = slowdown > 1 ? String.format(Locale.ROOT, "d variants %.0fx", slowdown) : "d variants";
+      row(section, "served speed-up (base p50 / ensemble p50)", pb.p50() / pe.p50(), ceiling, ">= 0.9", "x",
           String.format(Locale.ROOT, "base p50 %.2f ms, ensemble p50 %.2f ms, %d degraded; ceiling: base %.2f ms /"
-              + " slowest variant %.2f ms in process", pb.p50(), pe.p50(), degraded, baseMs, slowestMs));
+              + " slowest variant %.2f ms in process%s", pb.p50(), pe.p50(), degraded, baseMs, slowestMs,
+              slowdown > 1 ? String.format(Locale.ROOT, ", both %.0fx on these devices", slowdown) : ""));
       // What serving costs besides compute, measured on the base: every served request pays it.
       // Even a fan-out that cost nothing more, with all members running at once, leaves the
-      // ensemble that fixed cost plus its slowest member: the best speed-up this host allows.
-      double fixedMs = pb.p50() - baseMs;
-      double best = pb.p50() / (fixedMs + slowestMs);
-      row("d variants", "floor: best speed-up at the base's fixed serving cost", best, ceiling, "report", "x",
+      // ensemble that fixed cost plus its slowest member: the best speed-up these devices allow.
+      double fixedMs = pb.p50() - slowdown * baseMs;
+      double best = pb.p50() / (fixedMs + slowdown * slowestMs);
+      row(section, "floor: best speed-up at the base's fixed serving cost", best, ceiling, "report", "x",
           String.format(Locale.ROOT, "derived: fixed cost %.2f ms (base served p50 - base compute); best ensemble p50 ="
               + " fixed + slowest variant = %.2f ms; ratio = the most of the ceiling any fan-out reaches here", fixedMs,
-              fixedMs + slowestMs));
+              fixedMs + slowdown * slowestMs));
+    }
+  }
+
+  /**
+   * {@code producer}'s plans with each stage's compute on the reference host (what an emulated device
+   * multiplies) set from {@code seconds} by stage id, instead of the cost model's estimate.
+   */
+  private record MeasuredCompute(PlanProducer producer, Map<String, Double> seconds) implements PlanProducer {
+    @Override
+    public String name() {
+      return producer.name();
+    }
+
+    @Override
+    public PlanBundle plan(List<String> liveDevices) {
+      PlanBundle bundle = producer.plan(liveDevices);
+      Plan p = bundle.plan();
+      List<Stage> stages = p.stages().stream()
+          .map(st -> new Stage(st.id(), st.model(), st.devices(), st.optional(), st.inputs(), st.outputs(),
+              st.batching(), seconds.getOrDefault(st.id(), st.referenceSeconds()), st.predictedSeconds(), st.label()))
+          .toList();
+      return new PlanBundle(new Plan(p.model(), p.name(), p.inputs(), p.outputs(), stages, p.edges(), p.exchanges(),
+          p.merges(), p.predicted()), bundle.models());
+    }
+
+    @Override
+    public Map<String, String> answerParameters(Plan plan, Set<String> answeringStages) {
+      return producer.answerParameters(plan, answeringStages);
     }
   }
 

@@ -98,23 +98,17 @@ public final class DataCodec extends ByteToMessageCodec<DataMessage> {
       }
       return;
     }
-    ByteBuffer body;
+    CodedInputStream coded;
     if (aliasPayloads) {
       ByteBuf held = in.retainedSlice(start + HEADER_BYTES, (int) size);
       viewed.add(held);
-      body = held.nioBuffer();
-    } else {
-      body = in.nioBuffer(start + HEADER_BYTES, (int) size);
-    }
-    in.skipBytes(HEADER_BYTES + (int) size);
-    CodedInputStream coded;
-    if (aliasPayloads) {
       // protobuf aliases only input it was told cannot change: a wrapped ByteString says so
-      coded = UnsafeByteOperations.unsafeWrap(body).newCodedInput();
+      coded = UnsafeByteOperations.unsafeWrap(held.nioBuffer()).newCodedInput();
       coded.enableAliasing(true);
     } else {
-      coded = CodedInputStream.newInstance(body);
+      coded = CodedInputStream.newInstance(in.nioBuffer(start + HEADER_BYTES, (int) size));
     }
+    in.skipBytes(HEADER_BYTES + (int) size);
     try {
       out.add(parse(kind, coded));
     } catch (InvalidProtocolBufferException e) {

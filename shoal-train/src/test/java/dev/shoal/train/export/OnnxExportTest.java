@@ -7,6 +7,7 @@ import dev.shoal.model.TensorData;
 import dev.shoal.model.io.OnnxModelIO;
 import dev.shoal.train.SampleData;
 import dev.shoal.train.models.DemoCnn;
+import dev.shoal.train.models.DenseNetStyle;
 import dev.shoal.train.models.MobileNetV2Style;
 import dev.shoal.train.nn.Chain;
 import dev.shoal.train.recipes.FashionData;
@@ -42,6 +43,12 @@ class OnnxExportTest {
   void demoCnnMatchesDjl() throws IOException {
     // Conv + folded BN, ReLU, MaxPool, GlobalAveragePool, Gemm
     assertExportMatches(DemoCnn.build(10), 10);
+  }
+
+  @Test
+  void denseNetMatchesDjl() throws IOException {
+    // dense layers: Concat of a block's input and every layer's new maps; 1x1 transitions
+    assertExportMatches(DenseNetStyle.build(10), 10);
   }
 
   @Test
