@@ -13,7 +13,8 @@
 # stopped (finished epochs, evaluations and fine-tunes are kept under $RUNS). Training runs under
 # `nice -n 19` through ./shoal, which selects the PyTorch kernels that compute correctly here.
 # Expected time with the defaults, one thread on the project's 2-core machine among other work: about
-# 3 hours (2 h 56 min: the parts' measured times added up; docs/separable.md, "Expected time").
+# 3 hours (2 h 56 min, 3 h 20 min under heavier load: the parts' measured times added up;
+# docs/separable.md, "Expected time").
 # Environment: DATA, RUNS, GROUP_COUNTS ("4 2", or e.g. "4 2 3"), EPOCHS, REFERENCE_EPOCHS, TRAIN_LIMIT,
 # LEARNING_RATE, BUDGET, SEARCH_IMAGES, FINALISTS, FINE_TUNE_EPOCHS, FINE_TUNE_IMAGES,
 # FINE_TUNE_LEARNING_RATE, RETRAIN_GROUPS ("2"; "" for none), RETRAIN_EPOCHS (4), RETRAIN_BASELINE (0; 1
