@@ -44,7 +44,7 @@ import picocli.CommandLine.Parameters;
       "            the row <name> of <out>/policy-results.json, which `shoal bench policy` prints",
       "  fluid     Fluid networks (nested incremental training) and the Static and Dynamic baselines:",
       "            checkpoints (a rerun resumes), g<G>/fluid.json + ONNX per group count (docs/fluid.md)",
-      "Committed Fashion-MNIST models: models/fashion/{base,variants,class-parallel};",
+      "Committed Fashion-MNIST models: models/fashion/{base,densenet,variants,class-parallel};",
       "scripts/reproduce-variants.sh retrains them and runs `shoal bench variants` (docs/training.md)."
     })
 public final class TrainCommand implements Callable<Integer> {
