@@ -153,13 +153,7 @@ public final class DataplaneBench {
       Pipeline p = new Pipeline(modelName, profile, split, chain, samples(profile, chain));
       List<WorkerProcess> processes = new ArrayList<>();
       try {
-        List<WorkerEndpoint> endpoints = new ArrayList<>();
-        for (String w : workers) {
-          WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", 1.0, certs.resolve(w),
-              work.resolve(w + ".log"));
-          processes.add(wp);
-          endpoints.add(new WorkerEndpoint(w, wp.address()));
-        }
+        List<WorkerEndpoint> endpoints = startWorkers(workers, 1.0, certs, processes);
         List<Long> pids = new ArrayList<>(List.of(ProcessHandle.current().pid()));
         processes.forEach(wp -> pids.add(wp.pid()));
         warmUp(p, endpoints, security, pids);
@@ -183,6 +177,22 @@ public final class DataplaneBench {
     table.writeJson(config.out().resolve("dataplane.json"));
     log.println("bench dataplane: results in " + config.out());
     return table;
+  }
+
+  /**
+   * Starts a worker process per name on loopback, emulating devices {@code slowdown} times slower
+   * than this host, each added to {@code started} as it starts (the caller closes them).
+   */
+  private List<WorkerEndpoint> startWorkers(List<String> names, double slowdown, Path certs,
+      List<WorkerProcess> started) throws IOException {
+    List<WorkerEndpoint> endpoints = new ArrayList<>();
+    for (String w : names) {
+      WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", slowdown, certs.resolve(w),
+          work.resolve(w + ".log"));
+      started.add(wp);
+      endpoints.add(new WorkerEndpoint(w, wp.address()));
+    }
+    return endpoints;
   }
 
   /** Distinct random inputs and the chain's outputs for them. */
@@ -409,14 +419,7 @@ public final class DataplaneBench {
   private void variantsOnEdgeDevices(Path certs, List<String> edge, PeerSecurity security) throws IOException {
     List<WorkerProcess> processes = new ArrayList<>();
     try {
-      List<WorkerEndpoint> endpoints = new ArrayList<>();
-      for (String w : edge) {
-        WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", config.variantSlowdown(), certs.resolve(w),
-            work.resolve(w + ".log"));
-        processes.add(wp);
-        endpoints.add(new WorkerEndpoint(w, wp.address()));
-      }
-      variants(endpoints, security, config.variantSlowdown());
+      variants(startWorkers(edge, config.variantSlowdown(), certs, processes), security, config.variantSlowdown());
     } finally {
       processes.forEach(WorkerProcess::close);
     }
@@ -593,13 +596,7 @@ public final class DataplaneBench {
         config.connections(), config.seconds());
     List<WorkerProcess> processes = new ArrayList<>();
     try {
-      List<WorkerEndpoint> endpoints = new ArrayList<>();
-      for (String w : slow) {
-        WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", config.slowdown(), certs.resolve(w),
-            work.resolve(w + ".log"));
-        processes.add(wp);
-        endpoints.add(new WorkerEndpoint(w, wp.address()));
-      }
+      List<WorkerEndpoint> endpoints = startWorkers(slow, config.slowdown(), certs, processes);
       List<Load.Sample> samples;
       try (StageChain chain = StageChain.open(cut, new OnnxSession.Options(1, false))) {
         samples = samples(profile, chain);
