@@ -19,10 +19,12 @@ import picocli.CommandLine.Option;
       "(b) CPU per request and throughput with requests in flight vs two in-process",
       "    sessions, then with dynamic batching;",
       "(c) one more hop vs gRPC and raw TCP ping-pongs (4 KB, 100 KB, 1 MB);",
-      "(d) the variant ensemble's speed-up over the base vs its compute ceiling;",
+      "(d) the variant ensemble's speed-up over the base vs its compute ceiling, at this host's",
+      "    speed and on workers emulating devices --variant-slowdown times slower;",
       "(e) a replicated bottleneck stage vs the unreplicated plan;",
       "(f) plan switching under load: lost and duplicated answers.",
-      "Prints each section and a table; writes CSV and JSON to --out."
+      "(a), (b) and (d) also print a derived floor: the best the row can reach on this host",
+      "    (read them from a quiet run). Prints each section and a table; writes CSV and JSON to --out."
     })
 public final class BenchDataplaneCommand implements Callable<Integer> {
 
