@@ -141,7 +141,7 @@ public final class WidthParallelBench {
   }
 
   /** The export directory of a measured policy, as {@code shoal search-policy} recorded it. */
-  private static String exportOf(PolicySearchRecipe.Results results, String name, Path file) {
+  static String exportOf(PolicySearchRecipe.Results results, String name, Path file) {
     return results.measured().stream().filter(m -> m.name().equals(name) && m.policy() != null).findFirst()
         .orElseThrow(() -> new IllegalArgumentException(file + " records no '" + name + "' policy"))
         .dir();
