@@ -506,13 +506,10 @@ public final class DataplaneBench {
     @Override
     public PlanBundle plan(List<String> liveDevices) {
       PlanBundle bundle = producer.plan(liveDevices);
-      Plan p = bundle.plan();
-      List<Stage> stages = p.stages().stream()
-          .map(st -> new Stage(st.id(), st.model(), st.devices(), st.optional(), st.inputs(), st.outputs(),
-              st.batching(), seconds.getOrDefault(st.id(), st.referenceSeconds()), st.predictedSeconds(), st.label()))
+      List<Stage> stages = bundle.plan().stages().stream()
+          .map(st -> st.withReferenceSeconds(seconds.getOrDefault(st.id(), st.referenceSeconds())))
           .toList();
-      return new PlanBundle(new Plan(p.model(), p.name(), p.inputs(), p.outputs(), stages, p.edges(), p.exchanges(),
-          p.merges(), p.predicted()), bundle.models());
+      return new PlanBundle(bundle.plan().withStages(stages), bundle.models());
     }
 
     @Override

@@ -38,6 +38,11 @@ public record Stage(
     return new Stage(id, model, placed, optional, inputs, outputs, batching, referenceSeconds, predictedSeconds, label);
   }
 
+  /** The same stage with another compute on the reference host (what an emulated device multiplies). */
+  public Stage withReferenceSeconds(double seconds) {
+    return new Stage(id, model, devices, optional, inputs, outputs, batching, seconds, predictedSeconds, label);
+  }
+
   public Stage withBatching(Batching b) {
     return new Stage(id, model, devices, optional, inputs, outputs, b, referenceSeconds, predictedSeconds, label);
   }
