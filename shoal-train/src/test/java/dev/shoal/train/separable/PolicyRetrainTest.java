@@ -2,6 +2,7 @@ package dev.shoal.train.separable;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.train.SampleData;
@@ -10,12 +11,15 @@ import dev.shoal.train.separable.PolicySearchRecipe.Results;
 import dev.shoal.train.train.Accuracy;
 import dev.shoal.train.train.DjlSetup;
 import dev.shoal.train.train.TrainConfig;
+import dev.shoal.train.train.TrainingSession;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,8 +35,9 @@ class PolicyRetrainTest {
 
   private static final TrainConfig RECIPE = TrainConfig.standard(2, 5).withBatchSize(50).withLearningRate(0.05f);
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int ATTEMPTS = 5;
 
-  @TempDir Path dir;
+  @TempDir Path tmp;
 
   @BeforeAll
   static void setUp() {
@@ -41,6 +46,27 @@ class PolicyRetrainTest {
 
   @Test
   void trainsThePolicyFromFreshWeightsExportsItAndAddsItsRow() throws IOException {
+    // PyTorch on this project's VMs gives a NaN now and then, which the same computation does not give
+    // again (docs/separable.md): in a training step (LossGuard rolls it back, and that run then
+    // differs from one without it) or in a forward pass. The comparisons below need two runs that
+    // took the same steps and finite outputs: an attempt with a rollback or a NaN is made again, five
+    // times at most.
+    for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      if (comparedWithoutRollbacks(Files.createDirectories(tmp.resolve("attempt-" + attempt)))) {
+        return;
+      }
+    }
+    fail("PyTorch gave a NaN in each of " + ATTEMPTS + " attempts, so no two runs could be compared");
+  }
+
+  /** One attempt of the test; false when PyTorch gave a NaN (a step rolled back, or in the outputs) before a comparison. */
+  private boolean comparedWithoutRollbacks(Path dir) throws IOException {
+    List<String> rollbacks = new ArrayList<>();
+    Consumer<String> log = line -> {
+      if (line.contains("back to the weights")) {
+        rollbacks.add(line);
+      }
+    };
     SeparableData data = SeparableData.load(SampleData.dir(), 50, Integer.MAX_VALUE, l -> {});
     SeparableArchitecture arch = SeparableArchitecture.fashion(2, data.rows(), data.cols(), data.classes());
     TransmissionPolicy policy =
@@ -58,7 +84,7 @@ class PolicyRetrainTest {
     JSON.writeValue(out.resolve(PolicySearchRecipe.RESULTS).toFile(),
         new Results(2, 131_792, 13_179, Map.of(), List.of(searched), 1));
 
-    Measured row = PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), out, l -> {});
+    Measured row = PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), out, log);
 
     assertThat(row.steps()).isEqualTo(2 * ((data.train().data().count() + 49) / 50));
     assertThat(row.bytesPerInference()).isEqualTo(policy.bytes(arch));
@@ -70,9 +96,21 @@ class PolicyRetrainTest {
     assertThat(Accuracy.of(exported, data.test().data())).isEqualTo(row.testAccuracy());
     try (SeparableTrainer fresh = new SeparableTrainer(new SeparableNet(arch), RECIPE, data.train().data().count())) {
       fresh.net().usePolicy(policy);
-      fresh.fit(data.train(), Optional.empty(), dir.resolve("fresh"), r -> {});
+      fresh.fit(data.train(), Optional.empty(), dir.resolve("fresh"), new SeparableTrainer.Progress() {
+        @Override
+        public void epoch(TrainingSession.EpochReport r) {}
+
+        @Override
+        public void rolledBack(SeparableTrainer.Rollback r) {
+          rollbacks.add(r.reason());
+        }
+      });
+      float[] djl = fresh.logits(data.test());
+      if (!rollbacks.isEmpty() || !finite(exported) || !finite(djl)) {
+        return false;
+      }
       // ONNX Runtime against DJL, a quantised chunk between them: 1e-3 (another network differs by far more).
-      assertThat(maxDifference(exported, fresh.logits(data.test()))).isLessThanOrEqualTo(1e-3f);
+      assertThat(maxDifference(exported, djl)).isLessThanOrEqualTo(1e-3f);
     }
     Results results = JSON.readValue(out.resolve(PolicySearchRecipe.RESULTS).toFile(), Results.class);
     assertThat(results.measured()).containsExactly(searched, row);
@@ -83,6 +121,7 @@ class PolicyRetrainTest {
     class Interrupted extends RuntimeException {}
     assertThatThrownBy(
             () -> PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), resumed, line -> {
+              log.accept(line);
               if (line.contains("epoch 1/2,") && !line.contains("step")) {
                 throw new Interrupted();
               }
@@ -97,11 +136,17 @@ class PolicyRetrainTest {
     assertThatThrownBy(
             () -> PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), wider, l -> {}))
         .hasMessageContaining("give the search's width");
-    Measured again = PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), resumed, l -> {});
+    Measured again = PolicyRetrain.run(data, new PolicyRetrain.Settings(policyFile, "alone", 1.0, RECIPE), resumed, log);
     assertThat(again.steps()).isEqualTo(row.steps());
+    float[] resumedLogits;
     try (SegmentChain chain = new SegmentChain(resumed.resolve(again.dir()))) {
-      assertThat(maxDifference(chain.logits(data.test(), 500), exported)).isLessThanOrEqualTo(1e-4f);
+      resumedLogits = chain.logits(data.test(), 500);
     }
+    if (!rollbacks.isEmpty() || !finite(resumedLogits)) {
+      return false;
+    }
+    assertThat(maxDifference(resumedLogits, exported)).isLessThanOrEqualTo(1e-4f);
+    return true;
   }
 
   @Test
@@ -118,6 +163,15 @@ class PolicyRetrainTest {
           .containsExactly(36, 36, 60, 60, 60, 60);
     }
     assertThatThrownBy(() -> SeparableArchitecture.fashion(2, 28, 28, 10, 0)).hasMessageContaining("width");
+  }
+
+  private static boolean finite(float[] values) {
+    for (float v : values) {
+      if (!Float.isFinite(v)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static float maxDifference(float[] a, float[] b) {
