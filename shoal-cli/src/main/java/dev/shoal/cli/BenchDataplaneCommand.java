@@ -5,6 +5,7 @@ import dev.shoal.plan.graph.Batching;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -85,6 +86,10 @@ public final class BenchDataplaneCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE})")
   double warmUpSeconds;
 
+  @Option(names = "--sections", defaultValue = DataplaneBench.ALL_SECTIONS,
+      description = "the sections to run, by letter, e.g. 'ab' (default: all, ${DEFAULT-VALUE})")
+  String sections;
+
   @Override
   public Integer call() throws Exception {
     if (stages < 2 || rounds < 10 || seconds < 1 || inFlight < 1 || transportSamples < 10 || switches < 1
@@ -97,7 +102,8 @@ public final class BenchDataplaneCommand implements Callable<Integer> {
         ? new Batching(maxBatch, preferredBatch.stream().filter(b -> b <= maxBatch).toList(), maxQueueDelayMicros)
         : null;
     DataplaneBench.run(new DataplaneBench.Config(out, models, resolution, width, stages, rounds, seconds, inFlight,
-        transportSamples, batching, slowdown, variantSlowdown, switches, warmUpSeconds), System.out);
+        transportSamples, batching, slowdown, variantSlowdown, switches, warmUpSeconds,
+        sections.chars().mapToObj(c -> (char) c).collect(Collectors.toSet())), System.out);
     return 0;
   }
 }

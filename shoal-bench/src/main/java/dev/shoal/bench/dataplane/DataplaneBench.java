@@ -33,7 +33,10 @@ import dev.shoal.plan.strategy.FixedPlacement;
 import dev.shoal.runtime.coordinator.PlanBackend;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.gateway.Gateway;
+import dev.shoal.runtime.security.NodeRole;
+import dev.shoal.runtime.security.PeerIdentity;
 import dev.shoal.runtime.security.PeerSecurity;
+import dev.shoal.runtime.serving.LocalBackend;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -43,6 +46,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -70,10 +74,30 @@ public final class DataplaneBench {
    * @param variantSlowdown section (d) again on workers emulating devices this many times slower; 1: not
    * @param switches plan switches under load
    * @param warmUpSeconds unmeasured load through the pipeline before the first section (JIT warm-up)
+   * @param sections the sections to run, by letter ({@link #ALL_SECTIONS})
    */
   public record Config(Path out, Path models, int resolution, double width, int stages, int rounds, double seconds,
       int connections, int transportSamples, Batching batching, double slowdown, double variantSlowdown, int switches,
-      double warmUpSeconds) {}
+      double warmUpSeconds, Set<Character> sections) {
+    public Config {
+      sections = Set.copyOf(sections);
+      for (char c : sections) {
+        if (ALL_SECTIONS.indexOf(c) < 0) {
+          throw new IllegalArgumentException("unknown section '" + c + "': the sections are " + ALL_SECTIONS);
+        }
+      }
+      if (sections.isEmpty()) {
+        throw new IllegalArgumentException("no section to run: the sections are " + ALL_SECTIONS);
+      }
+    }
+
+    boolean runs(char section) {
+      return sections.contains(section);
+    }
+  }
+
+  /** Every section's letter, in the order they run (c last: it starts processes of its own). */
+  public static final String ALL_SECTIONS = "abdfec";
 
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   private static final int DISTINCT_INPUTS = 8;
@@ -136,6 +160,8 @@ public final class DataplaneBench {
     table.meta("stages", config.stages());
     table.meta("connections", config.connections());
     table.meta("warm_up_seconds", config.warmUpSeconds());
+    table.meta("sections", ALL_SECTIONS.chars().filter(c -> config.runs((char) c))
+        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString());
     table.meta("host_cpus", Runtime.getRuntime().availableProcessors());
     table.meta("load_average_at_start", LoadAverage.now().oneMinuteText());
     List<String> workers = new ArrayList<>();
@@ -156,20 +182,51 @@ public final class DataplaneBench {
         List<WorkerEndpoint> endpoints = startWorkers(workers, 1.0, certs, processes);
         List<Long> pids = new ArrayList<>(List.of(ProcessHandle.current().pid()));
         processes.forEach(wp -> pids.add(wp.pid()));
-        warmUp(p, endpoints, security, pids);
-        double computeCpuMs = latency(p, endpoints, security);
-        concurrency(p, proto, endpoints, security, pids, computeCpuMs);
-        variants(endpoints, security, 1);
-        switching(p, profile, endpoints, security);
+        if (config.runs('a') || config.runs('b') || config.runs('d') || config.runs('f')) {
+          warmUp(p, endpoints, security, pids);
+        }
+        double computeCpuMs;
+        if (config.runs('a')) {
+          // (a) also runs the pipeline over plaintext links, to show TLS's share of a hop
+          List<WorkerProcess> plain = new ArrayList<>();
+          try {
+            List<WorkerEndpoint> plainEndpoints = startWorkers(workers.subList(0, config.stages()).stream()
+                .map(w -> "plain-" + w).toList(), 1.0, null, plain);
+            PeerSecurity plaintext = PeerSecurity.insecurePlaintext(
+                new PeerIdentity(BenchCerts.COORDINATOR, NodeRole.COORDINATOR));
+            List<Long> plainPids = new ArrayList<>(List.of(ProcessHandle.current().pid()));
+            plain.forEach(wp -> plainPids.add(wp.pid()));
+            warmUp(p, plainEndpoints, plaintext, plainPids);
+            computeCpuMs = latency(p, proto, endpoints, security, plainEndpoints, plaintext);
+          } finally {
+            plain.forEach(WorkerProcess::close);
+          }
+        } else {
+          // (b) compares its CPU with the chain's, which (a) measures: without (a), a short run of the chain
+          computeCpuMs = chainCpuMs(p);
+        }
+        if (config.runs('b')) {
+          concurrency(p, proto, endpoints, security, pids, computeCpuMs);
+        }
+        if (config.runs('d')) {
+          variants(endpoints, security, 1);
+        }
+        if (config.runs('f')) {
+          switching(p, profile, endpoints, security);
+        }
       } finally {
         processes.forEach(WorkerProcess::close);
       }
-      replicated(profile, certs, slow, security);
-      if (config.variantSlowdown() > 1) {
+      if (config.runs('e')) {
+        replicated(profile, certs, slow, security);
+      }
+      if (config.runs('d') && config.variantSlowdown() > 1) {
         variantsOnEdgeDevices(certs, edge, security);
       }
     }
-    transport();
+    if (config.runs('c')) {
+      transport();
+    }
     table.meta("load_average_at_end", LoadAverage.now().oneMinuteText());
     log.println();
     table.print(log);
@@ -181,13 +238,14 @@ public final class DataplaneBench {
 
   /**
    * Starts a worker process per name on loopback, emulating devices {@code slowdown} times slower
-   * than this host, each added to {@code started} as it starts (the caller closes them).
+   * than this host, each added to {@code started} as it starts (the caller closes them); with
+   * {@code certs} null, in plaintext.
    */
   private List<WorkerEndpoint> startWorkers(List<String> names, double slowdown, Path certs,
       List<WorkerProcess> started) throws IOException {
     List<WorkerEndpoint> endpoints = new ArrayList<>();
     for (String w : names) {
-      WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", slowdown, certs.resolve(w),
+      WorkerProcess wp = WorkerProcess.start(List.of(), w, "127.0.0.1:0", slowdown, certs == null ? null : certs.resolve(w),
           work.resolve(w + ".log"));
       started.add(wp);
       endpoints.add(new WorkerEndpoint(w, wp.address()));
@@ -228,8 +286,8 @@ public final class DataplaneBench {
     if (config.warmUpSeconds() <= 0) {
       return;
     }
-    log.printf(Locale.ROOT, "%n== warm-up: %.0f s of %d requests in flight through the pipeline over REST, unmeasured%n",
-        config.warmUpSeconds(), config.connections());
+    log.printf(Locale.ROOT, "%n== warm-up: %.0f s of %d requests in flight through the pipeline over REST (%s links),"
+        + " unmeasured%n", config.warmUpSeconds(), config.connections(), security.tls() ? "mutual-TLS" : "plaintext");
     List<String> devices = workers.subList(0, config.stages()).stream().map(WorkerEndpoint::name).toList();
     try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline", p.stageBytes(),
         devices, null)), security, PlanBackend.Options.DEFAULT);
@@ -253,34 +311,83 @@ public final class DataplaneBench {
   /**
    * (a) One request at a time over REST through the whole pipeline, interleaved with the same
    * stages chained in this process; returns the chain's CPU per request (ms), measured meanwhile.
+   * Interleaved with them, to show where the difference goes: the same stages all on one worker
+   * (handed over in process, no network hop between them), the whole model on one worker, the whole
+   * model served by the gateway in this process (REST alone), the whole model in this process, and
+   * the pipeline on {@code plainWorkers}, linked in plaintext.
    */
-  private double latency(Pipeline p, List<WorkerEndpoint> workers, PeerSecurity security) throws IOException {
+  private double latency(Pipeline p, ModelProto whole, List<WorkerEndpoint> workers, PeerSecurity security,
+      List<WorkerEndpoint> plainWorkers, PeerSecurity plaintext) throws IOException {
     log.printf("%n== (a) one request at a time: %d-stage pipeline over REST (binary) vs the stages chained in"
-        + " process, %d interleaved rounds%n", config.stages(), config.rounds());
+        + " process, %d interleaved rounds (with the stages on one worker, the whole model on one worker and in"
+        + " process, and the pipeline over plaintext links)%n", config.stages(), config.rounds());
     List<String> devices = workers.subList(0, config.stages()).stream().map(WorkerEndpoint::name).toList();
+    List<String> oneDevice = Collections.nCopies(config.stages(), devices.get(0));
+    List<WorkerEndpoint> first = workers.subList(0, 1);
     try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline", p.stageBytes(),
         devices, null)), security, PlanBackend.Options.DEFAULT);
+        PlanBackend colocated = PlanBackend.start(first, List.of(chainPlan(p.name(), "one-worker", p.stageBytes(),
+            oneDevice, null)), security, PlanBackend.Options.DEFAULT);
+        PlanBackend wholeBackend = PlanBackend.start(first, List.of(chainPlan(p.name(), "whole",
+            List.of(whole.toByteArray()), List.of(devices.get(0)), null)), security, PlanBackend.Options.DEFAULT);
+        PlanBackend plainBackend = PlanBackend.start(plainWorkers, List.of(chainPlan(p.name(), "plaintext",
+            p.stageBytes(), plainWorkers.stream().map(WorkerEndpoint::name).toList(), null)), plaintext,
+            PlanBackend.Options.DEFAULT);
         Gateway gateway = Gateway.start(backend, 0, 0);
-        KServeClient client = new KServeClient(gateway.httpPort(), p.name(), KServeClient.Encoding.BINARY)) {
+        Gateway colocatedGateway = Gateway.start(colocated, 0, 0);
+        Gateway wholeGateway = Gateway.start(wholeBackend, 0, 0);
+        Gateway plainGateway = Gateway.start(plainBackend, 0, 0);
+        LocalBackend inGateway = LocalBackend.open(p.name(), whole.toByteArray(), new LocalBackend.Options(1, 1, 64));
+        Gateway localGateway = Gateway.start(inGateway, 0, 0);
+        KServeClient client = new KServeClient(gateway.httpPort(), p.name(), KServeClient.Encoding.BINARY);
+        KServeClient colocatedClient = new KServeClient(colocatedGateway.httpPort(), p.name(),
+            KServeClient.Encoding.BINARY);
+        KServeClient wholeClient = new KServeClient(wholeGateway.httpPort(), p.name(), KServeClient.Encoding.BINARY);
+        KServeClient plainClient = new KServeClient(plainGateway.httpPort(), p.name(), KServeClient.Encoding.BINARY);
+        KServeClient localClient = new KServeClient(localGateway.httpPort(), p.name(), KServeClient.Encoding.BINARY);
+        OnnxSession wholeSession = OnnxSession.open(whole.toByteArray(), new OnnxSession.Options(1, false))) {
       int warmup = Math.max(20, config.rounds() / 5);
       double[] served = new double[config.rounds()];
       double[] local = new double[config.rounds()];
       double[] cpu = new double[config.rounds()];
+      double[] servedOnOne = new double[config.rounds()];
+      double[] servedWhole = new double[config.rounds()];
+      double[] localWhole = new double[config.rounds()];
+      double[] servedPlain = new double[config.rounds()];
+      double[] servedLocal = new double[config.rounds()];
       int wrong = 0;
       for (int r = -warmup; r < config.rounds(); r++) {
         Load.Sample s = p.samples().get(Math.floorMod(r, p.samples().size()));
+        Map<String, TensorData> feed = Map.of(s.input().name(), s.input());
         long t0 = System.nanoTime();
         KServeClient.Answer reply = client.infer(s.input()).orThrow();
         long t1 = System.nanoTime();
         long c0 = CPU.getCurrentThreadCpuTime();
-        p.chain().run(Map.of(s.input().name(), s.input()));
+        p.chain().run(feed);
         long c1 = CPU.getCurrentThreadCpuTime();
         long t2 = System.nanoTime();
+        KServeClient.Answer onOne = colocatedClient.infer(s.input()).orThrow();
+        long t3 = System.nanoTime();
+        KServeClient.Answer wholeReply = wholeClient.infer(s.input()).orThrow();
+        long t4 = System.nanoTime();
+        wholeSession.run(feed);
+        long t5 = System.nanoTime();
+        KServeClient.Answer plainReply = plainClient.infer(s.input()).orThrow();
+        long t6 = System.nanoTime();
+        KServeClient.Answer localReply = localClient.infer(s.input()).orThrow();
+        long t7 = System.nanoTime();
         if (r >= 0) {
           served[r] = (t1 - t0) / 1e6;
           local[r] = (t2 - t1) / 1e6;
           cpu[r] = (c1 - c0) / 1e6;
-          wrong += Load.close(reply.outputs().get(s.expected().name()), s.expected()) ? 0 : 1;
+          servedOnOne[r] = (t3 - t2) / 1e6;
+          servedWhole[r] = (t4 - t3) / 1e6;
+          localWhole[r] = (t5 - t4) / 1e6;
+          servedPlain[r] = (t6 - t5) / 1e6;
+          servedLocal[r] = (t7 - t6) / 1e6;
+          for (KServeClient.Answer a : List.of(reply, onOne, wholeReply, plainReply, localReply)) {
+            wrong += Load.close(a.outputs().get(s.expected().name()), s.expected()) ? 0 : 1;
+          }
         }
       }
       Percentiles ps = Percentiles.of(served);
@@ -288,10 +395,49 @@ public final class DataplaneBench {
       double cpuMs = Arrays.stream(cpu).average().orElse(Double.NaN);
       latencyFloor = new LatencyFloorInputs(pl.p50(), p.transfers());
       row("a latency", "p50 ms, 1 in flight", ps.p50(), pl.p50(), "<= 1.25", "ms",
-          String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers; in-process CPU %.2f ms/request", ps.p99(),
-              pl.p99(), wrong, cpuMs));
+          String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers (of the five served paths);"
+              + " in-process CPU %.2f ms/request", ps.p99(), pl.p99(), wrong, cpuMs));
+      double onOneMs = Percentiles.of(servedOnOne).p50();
+      double wholeServedMs = Percentiles.of(servedWhole).p50();
+      double wholeLocalMs = Percentiles.of(localWhole).p50();
+      row("a breakdown", "p50 ms, the stages on one worker", onOneMs, pl.p50(), "report", "ms",
+          "handed over in process between stages: no network hop; vs the in-process chain");
+      row("a breakdown", "p50 ms, the whole model on one worker", wholeServedMs, wholeLocalMs, "report", "ms",
+          "vs the whole model in process");
+      // What any served request pays besides compute (REST, coordinator, one worker round trip),
+      // and what each network hop between stages adds on top of an in-process hand-over.
+      row("a breakdown", "fixed cost per request, ms", wholeServedMs - wholeLocalMs, pl.p50(), "report", "ms",
+          "derived: whole model on one worker - in process; ratio: its share of the chain's p50");
+      double restMs = Percentiles.of(servedLocal).p50() - wholeLocalMs;
+      row("a breakdown", "of which REST, ms", restMs, wholeServedMs - wholeLocalMs, "report", "ms",
+          "derived: whole model served by the gateway in process (no worker) - in process; ratio: its share of the"
+              + " fixed cost; the rest is the coordinator's round trip to the worker");
+      row("a breakdown", "per network hop between stages, ms", (ps.p50() - onOneMs) / (config.stages() - 1), pl.p50(),
+          "report", "ms", String.format(Locale.ROOT, "derived: (pipeline - stages on one worker) / %d hops",
+              config.stages() - 1));
+      double plainMs = Percentiles.of(servedPlain).p50();
+      row("a breakdown", "p50 ms, the pipeline over plaintext links", plainMs, ps.p50(), "report", "ms",
+          "4 more workers, linked without TLS (measurement only: a cluster always runs mutual TLS); vs the pipeline");
+      row("a breakdown", "TLS per link, ms", (ps.p50() - plainMs) / (config.stages() + 1), pl.p50(), "report", "ms",
+          String.format(Locale.ROOT, "derived: (pipeline - plaintext pipeline) / %d links (coordinator to the first"
+              + " stage, %d cuts, the last stage to the coordinator)", config.stages() + 1, config.stages() - 1));
       return cpuMs;
     }
+  }
+
+  /** The in-process chain's CPU per request (ms), median of a short run, when section (a) does not run. */
+  private double chainCpuMs(Pipeline p) {
+    Load.Sample s = p.samples().get(0);
+    Map<String, TensorData> feed = Map.of(s.input().name(), s.input());
+    double[] cpu = new double[Math.max(20, config.rounds() / 2)];
+    for (int r = -10; r < cpu.length; r++) {
+      long c0 = CPU.getCurrentThreadCpuTime();
+      p.chain().run(feed);
+      if (r >= 0) {
+        cpu[r] = (CPU.getCurrentThreadCpuTime() - c0) / 1e6;
+      }
+    }
+    return Arrays.stream(cpu).average().orElseThrow();
   }
 
   /**
@@ -409,10 +555,6 @@ public final class DataplaneBench {
   }
 
   /**
-   * (d) Variant parallelism one request at a time over REST: the ensemble's served speed-up over
-   * the base against its compute-only ceiling (base / slowest variant, in process, same run).
-   */
-  /**
    * (d) again on workers that emulate devices {@code variantSlowdown} times slower than this host
    * (the base on the first): compute, not this host's fixed serving cost, then decides.
    */
@@ -425,7 +567,11 @@ public final class DataplaneBench {
     }
   }
 
-  /** (d) on {@code workers}, whose devices are {@code slowdown} times slower than this host (1: this host). */
+  /**
+   * (d) Variant parallelism one request at a time over REST: the ensemble's served speed-up over
+   * the base against its compute-only ceiling (base / slowest variant, in process, same run), on
+   * {@code workers}, whose devices are {@code slowdown} times slower than this host (1: this host).
+   */
   private void variants(List<WorkerEndpoint> workers, PeerSecurity security, double slowdown) throws IOException {
     Path dir = config.models().resolve("variants");
     Path baseFile = config.models().resolve("base").resolve("base.onnx");

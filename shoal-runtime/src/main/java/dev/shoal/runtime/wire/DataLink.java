@@ -197,6 +197,7 @@ public final class DataLink implements AutoCloseable {
     SslContext tls = security.tls() ? security.clientContext(peerName) : null;
     Bootstrap b = new Bootstrap().group(loop.group()).channel(loop.channel())
         .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.ALLOCATOR, DataLoop.ALLOCATOR)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_MILLIS)
         .handler(new ChannelInitializer<SocketChannel>() {

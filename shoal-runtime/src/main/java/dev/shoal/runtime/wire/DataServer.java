@@ -115,6 +115,7 @@ public final class DataServer implements AutoCloseable {
         // a restarted worker must get its port back while the killed one's sockets linger
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.ALLOCATOR, DataLoop.ALLOCATOR)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, DataLink.WATER_MARK)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
