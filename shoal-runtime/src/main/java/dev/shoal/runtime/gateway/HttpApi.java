@@ -22,9 +22,10 @@ import java.util.logging.Logger;
 /**
  * The KServe v2 REST endpoints, {@code /metrics} and the status page, behind {@link RestServer}.
  * Every failure is answered with its status and {@code {"error": "..."}}; nothing a client sends
- * stops the server. Cheap answers (health, metadata) are made on the caller's thread; request
- * decoding and response encoding run on the worker pool, and the inference itself on the backend,
- * so no thread waits on a model.
+ * stops the server. Cheap answers (health, metadata) are made on the caller's thread, and so are
+ * the decoding of a request with little JSON (its binary tensor data, up to 4 MiB, is only copied)
+ * and the encoding of a small answer; larger ones run on the worker pool. The inference itself runs
+ * on the backend, so no thread waits on a model.
  */
 final class HttpApi {
 
@@ -214,8 +215,11 @@ final class HttpApi {
     String label = dispatcher.serves(name) ? name : RequestRecorder.UNKNOWN_MODEL;
     long start = recorder.started();
     CompletableFuture<RestResponse> response = new CompletableFuture<>();
-    // a small body is decoded at once on the caller's thread: it must not queue behind large ones
-    Executor decoder = request.body().readableBytes() <= INLINE_BYTES ? Runnable::run : workers;
+    // A body that is quick to decode is decoded at once on the caller's thread (the event loop): it
+    // must not queue behind large ones, and a hand-off to the pool would cost a thread wake-up. Quick
+    // means little JSON: binary tensor data (the extension's part after the JSON header) is only
+    // copied, so it counts up to INLINE_BINARY_BYTES.
+    Executor decoder = decodesQuickly(request) ? Runnable::run : workers;
     decoder.execute(() -> {
       if (response.isDone()) {
         recorder.finished(label, "http", start, new InferenceException(Kind.UNAVAILABLE, "client went away"));
@@ -288,8 +292,28 @@ final class HttpApi {
     response.complete(failure(request, failure));
   }
 
-  /** Bodies up to this size are decoded without a hand-off to the worker pool. */
+  /** JSON up to this size is decoded without a hand-off to the worker pool. */
   private static final int INLINE_BYTES = 64 * 1024;
+  /** Binary tensor data up to this size is copied without a hand-off to the worker pool. */
+  private static final int INLINE_BINARY_BYTES = 4 << 20;
+
+  /** True when the body's JSON is small and its binary part (if any) small enough to copy on the event loop. */
+  static boolean decodesQuickly(RestRequest request) {
+    int body = request.body().readableBytes();
+    if (body <= INLINE_BYTES) {
+      return true;
+    }
+    String header = request.headers().get(JsonInferenceCodec.HEADER_LENGTH);
+    if (header == null || body > INLINE_BYTES + INLINE_BINARY_BYTES) {
+      return false;
+    }
+    try {
+      int json = Integer.parseInt(header.trim());
+      return json >= 0 && json <= INLINE_BYTES; // a bad value is refused by the decoder, wherever it runs
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
 
   /** The KServe v2 protocol extensions this server implements. */
   static final List<String> EXTENSIONS = List.of("binary_tensor_data");
