@@ -407,6 +407,11 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
   }
 
   @Override
+  public Optional<DataLoop> ioLoop() {
+    return Optional.of(loop);
+  }
+
+  @Override
   public Optional<PlanAdmin> planAdmin() {
     return Optional.of(this);
   }

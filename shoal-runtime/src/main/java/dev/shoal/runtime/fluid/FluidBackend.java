@@ -3,6 +3,7 @@ package dev.shoal.runtime.fluid;
 import dev.shoal.plan.strategy.FluidProducer;
 import dev.shoal.plan.graph.PlanProducer;
 import dev.shoal.runtime.coordinator.PlanBackend;
+import dev.shoal.runtime.wire.DataLoop;
 import dev.shoal.runtime.coordinator.WorkerEndpoint;
 import dev.shoal.runtime.security.PeerSecurity;
 import dev.shoal.runtime.serving.InferenceCall;
@@ -131,6 +132,11 @@ public final class FluidBackend implements ServingBackend, PlanAdmin {
   @Override
   public boolean ready() {
     return plans.ready();
+  }
+
+  @Override
+  public Optional<DataLoop> ioLoop() {
+    return plans.ioLoop();
   }
 
   @Override

@@ -6,8 +6,8 @@ import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
 import io.grpc.TlsServerCredentials;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -87,7 +87,7 @@ public final class Gateway implements AutoCloseable {
           ? SslContextBuilder.forServer(security.tlsCert().toFile(), security.tlsKey().toFile()).build()
           : null;
       http = new RestServer(httpAddress, new HttpApi(dispatcher, recorder, workers, security), options, budget,
-          restTls);
+          restTls, backend.ioLoop());
       ServerCredentials grpcCredentials = security.tls()
           ? TlsServerCredentials.create(security.tlsCert().toFile(), security.tlsKey().toFile())
           : InsecureServerCredentials.create();

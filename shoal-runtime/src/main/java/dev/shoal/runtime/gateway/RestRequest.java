@@ -1,7 +1,7 @@
 package dev.shoal.runtime.gateway;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.http.HttpHeaders;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaders;
 
 /**
  * One whole HTTP request as the REST API sees it. The body stays owned by the connection, which

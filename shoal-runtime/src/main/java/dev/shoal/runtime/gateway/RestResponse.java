@@ -1,7 +1,7 @@
 package dev.shoal.runtime.gateway;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
+import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
 import java.util.Map;
 
 /** One HTTP response of the REST API; the connection writes and releases the body. */

@@ -1,27 +1,32 @@
 package dev.shoal.runtime.gateway;
 
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.ssl.SslContext;
-import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.GlobalEventExecutor;
+import dev.shoal.runtime.wire.DataLoop;
+import io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap;
+import io.grpc.netty.shaded.io.netty.channel.Channel;
+import io.grpc.netty.shaded.io.netty.channel.ChannelInitializer;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.ServerChannel;
+import io.grpc.netty.shaded.io.netty.channel.group.ChannelGroup;
+import io.grpc.netty.shaded.io.netty.channel.group.DefaultChannelGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpServerCodec;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
+import io.grpc.netty.shaded.io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The REST API's HTTP/1.1 server on Netty: non-blocking connections on a small event loop, a cap on
  * open connections, per-connection read and idle deadlines ({@link RestConnection}), a shared
- * budget for request bodies, optional TLS.
+ * budget for request bodies, optional TLS. When the backend has an event loop of its own (a plan
+ * backend's data loop), HTTP runs on that one thread too: a request read there is sent to its first
+ * stage, and its answer written, without a thread hand-off.
  */
 final class RestServer implements AutoCloseable {
 
@@ -34,6 +39,8 @@ final class RestServer implements AutoCloseable {
   private final BufferBudget budget;
   private final EventLoopGroup boss;
   private final EventLoopGroup loops;
+  /** False when HTTP runs on the backend's loop, which the backend shuts down. */
+  private final boolean ownsLoops;
   private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final AtomicInteger connections = new AtomicInteger();
   private final Channel listening;
@@ -44,16 +51,20 @@ final class RestServer implements AutoCloseable {
    * @param budget the bytes of bodies and decoded tensors held at once, shared with gRPC
    * @param tls null for plain HTTP
    */
-  RestServer(InetSocketAddress address, HttpApi api, GatewayOptions options, BufferBudget budget, SslContext tls) {
+  RestServer(InetSocketAddress address, HttpApi api, GatewayOptions options, BufferBudget budget, SslContext tls,
+      Optional<DataLoop> shared) {
     this.api = api;
     this.options = options;
     this.budget = budget;
-    this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("shoal-http-accept", true));
-    this.loops = new NioEventLoopGroup(Math.min(2, options.workerThreads()),
-        new DefaultThreadFactory("shoal-http", true));
+    this.ownsLoops = shared.isEmpty();
+    this.boss = shared.map(DataLoop::group).orElseGet(() -> new NioEventLoopGroup(1,
+        new DefaultThreadFactory("shoal-http-accept", true)));
+    this.loops = shared.map(DataLoop::group).orElseGet(() -> new NioEventLoopGroup(Math.min(2,
+        options.workerThreads()), new DefaultThreadFactory("shoal-http", true)));
     ServerBootstrap b = new ServerBootstrap()
         .group(boss, loops)
-        .channel(NioServerSocketChannel.class)
+        .channel(shared.<Class<? extends ServerChannel>>map(DataLoop::serverChannel)
+            .orElse(NioServerSocketChannel.class))
         .option(ChannelOption.SO_BACKLOG, 1024)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -106,12 +117,16 @@ final class RestServer implements AutoCloseable {
 
   @Override
   public void close() {
-    listening.close().syncUninterruptibly();
+    // awaited, not synced: on the backend's loop, that loop may already be shut down
+    listening.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     open.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     shutdownLoops();
   }
 
   private void shutdownLoops() {
+    if (!ownsLoops) {
+      return;
+    }
     boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
   }

@@ -1,6 +1,7 @@
 package dev.shoal.runtime.serving;
 
 import dev.shoal.model.TensorData;
+import dev.shoal.runtime.wire.DataLoop;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,15 @@ public interface ServingBackend extends AutoCloseable {
 
   /** Run-time plan control, for backends that hold switchable plans. */
   default Optional<PlanAdmin> planAdmin() {
+    return Optional.empty();
+  }
+
+  /**
+   * The event loop the backend's own connections run on, if it has one: the gateway serves HTTP on
+   * it too, so that a request read there is sent on, and its answer written, by one thread,
+   * without a thread hand-off (and a wake-up) either way.
+   */
+  default Optional<DataLoop> ioLoop() {
     return Optional.empty();
   }
 

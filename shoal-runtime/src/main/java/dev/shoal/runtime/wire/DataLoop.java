@@ -57,11 +57,12 @@ public final class DataLoop implements AutoCloseable {
     return group.next().inEventLoop();
   }
 
-  EventLoopGroup group() {
+  /** The loop, for other channels that should share its thread (the gateway's HTTP server). */
+  public EventLoopGroup group() {
     return group;
   }
 
-  Class<? extends ServerChannel> serverChannel() {
+  public Class<? extends ServerChannel> serverChannel() {
     return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
   }
 

@@ -2,9 +2,9 @@ package dev.shoal.runtime.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.HttpHeaders;
+import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaders;
 import org.junit.jupiter.api.Test;
 
 /** Which request bodies the REST API decodes on the event loop, and which it hands to its pool. */

@@ -7,8 +7,8 @@ import dev.shoal.model.DType;
 import dev.shoal.model.TensorData;
 import dev.shoal.runtime.serving.InferenceException;
 import dev.shoal.runtime.serving.InferenceException.Kind;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
+import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 

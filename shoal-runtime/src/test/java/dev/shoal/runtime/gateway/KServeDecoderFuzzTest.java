@@ -5,7 +5,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.shoal.runtime.gateway.kserve.ModelInferRequest;
 import dev.shoal.runtime.serving.InferenceException;
-import io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
 
 /**
  * Fuzzes the three request decoders clients reach: KServe v2 JSON, JSON with binary tensor data
