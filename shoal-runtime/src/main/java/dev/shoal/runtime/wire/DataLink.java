@@ -37,6 +37,14 @@ import java.util.logging.Logger;
 public final class DataLink implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DataLink.class.getName());
   /** Write-buffer water marks of every data connection, both ends: 512 KiB low, 2 MiB high. */
+  /**
+   * Plaintext handed to the TLS engine per call. Netty's default, one 16 KB record's worth, makes a
+   * frame of a few hundred KB a dozen engine calls and output buffers; at 256 KB the engine writes
+   * those records in one call. Measured in section (a) of {@code shoal bench dataplane} (two
+   * alternating pairs): TLS per link 0.14 / 0.11 ms against 0.17 / 0.22 ms at 16 KB.
+   */
+  static final int TLS_WRAP_BYTES = 256 << 10;
+
   static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(512 << 10, 2 << 20);
   private static final int CONNECT_MILLIS = 10_000;
 
@@ -121,6 +129,7 @@ public final class DataLink implements AutoCloseable {
    */
   static void pipeline(Channel ch, SslHandler tls, int maxBodyBytes, boolean aliasPayloads, ChannelHandler handler) {
     if (tls != null) {
+      tls.setWrapDataSize(TLS_WRAP_BYTES);
       ch.pipeline().addLast(tls);
     }
     ch.pipeline().addLast(new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES,
