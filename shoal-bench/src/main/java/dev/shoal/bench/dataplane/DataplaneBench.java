@@ -202,11 +202,11 @@ public final class DataplaneBench {
             plain.forEach(WorkerProcess::close);
           }
         } else {
-          // (b) compares its CPU with the chain's, which (a) measures: without (a), a short run of the chain
-          computeCpuMs = chainCpuMs(p);
+          computeCpuMs = Double.NaN;
         }
         if (config.runs('b')) {
-          concurrency(p, proto, endpoints, security, pids, computeCpuMs);
+          // (b) compares its CPU with the chain's, which (a) measures: without (a), a short run of the chain
+          concurrency(p, proto, endpoints, security, pids, config.runs('a') ? computeCpuMs : chainCpuMs(p));
         }
         if (config.runs('d')) {
           variants(endpoints, security, 1);
@@ -425,7 +425,7 @@ public final class DataplaneBench {
     }
   }
 
-  /** The in-process chain's CPU per request (ms), median of a short run, when section (a) does not run. */
+  /** The in-process chain's CPU per request (ms), the mean of a short run, when section (a) does not run. */
   private double chainCpuMs(Pipeline p) {
     Load.Sample s = p.samples().get(0);
     Map<String, TensorData> feed = Map.of(s.input().name(), s.input());

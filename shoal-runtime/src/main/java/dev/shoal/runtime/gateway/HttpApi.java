@@ -303,15 +303,14 @@ final class HttpApi {
     if (body <= INLINE_BYTES) {
       return true;
     }
-    String header = request.headers().get(JsonInferenceCodec.HEADER_LENGTH);
-    if (header == null || body > INLINE_BYTES + INLINE_BINARY_BYTES) {
+    if (body > INLINE_BYTES + INLINE_BINARY_BYTES) {
       return false;
     }
     try {
-      int json = Integer.parseInt(header.trim());
-      return json >= 0 && json <= INLINE_BYTES; // a bad value is refused by the decoder, wherever it runs
-    } catch (NumberFormatException e) {
-      return false;
+      int json = headerLength(request); // -1: no binary part, so all of the body is JSON
+      return json >= 0 && json <= INLINE_BYTES;
+    } catch (RuntimeException e) {
+      return false; // a bad header is refused by the decoder, wherever it runs
     }
   }
 

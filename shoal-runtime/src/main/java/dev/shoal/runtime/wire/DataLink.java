@@ -36,7 +36,6 @@ import java.util.logging.Logger;
  */
 public final class DataLink implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DataLink.class.getName());
-  /** Write-buffer water marks of every data connection, both ends: 512 KiB low, 2 MiB high. */
   /**
    * Plaintext handed to the TLS engine per call. Netty's default, one 16 KB record's worth, makes a
    * frame of a few hundred KB a dozen engine calls and output buffers; at 256 KB the engine writes
@@ -45,6 +44,7 @@ public final class DataLink implements AutoCloseable {
    */
   static final int TLS_WRAP_BYTES = 256 << 10;
 
+  /** Write-buffer water marks of every data connection, both ends: 512 KiB low, 2 MiB high. */
   static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(512 << 10, 2 << 20);
   private static final int CONNECT_MILLIS = 10_000;
 
