@@ -189,7 +189,7 @@ public final class DataplaneBench {
         if (config.runs('a')) {
           // (a) also runs the pipeline over plaintext links, to show TLS's share of a hop
           List<WorkerProcess> plain = new ArrayList<>();
-          try {
+          try (BarePipeline bare = BarePipeline.start(split, p.samples().get(0).expected(), work.resolve("bare"))) {
             List<WorkerEndpoint> plainEndpoints = startWorkers(workers.subList(0, config.stages()).stream()
                 .map(w -> "plain-" + w).toList(), 1.0, null, plain);
             PeerSecurity plaintext = PeerSecurity.insecurePlaintext(
@@ -197,7 +197,7 @@ public final class DataplaneBench {
             List<Long> plainPids = new ArrayList<>(List.of(ProcessHandle.current().pid()));
             plain.forEach(wp -> plainPids.add(wp.pid()));
             warmUp(p, plainEndpoints, plaintext, plainPids);
-            computeCpuMs = latency(p, proto, endpoints, security, plainEndpoints, plaintext);
+            computeCpuMs = latency(p, proto, endpoints, security, plainEndpoints, plaintext, bare);
           } finally {
             plain.forEach(WorkerProcess::close);
           }
@@ -313,11 +313,12 @@ public final class DataplaneBench {
    * stages chained in this process; returns the chain's CPU per request (ms), measured meanwhile.
    * Interleaved with them, to show where the difference goes: the same stages all on one worker
    * (handed over in process, no network hop between them), the whole model on one worker, the whole
-   * model served by the gateway in this process (REST alone), the whole model in this process, and
-   * the pipeline on {@code plainWorkers}, linked in plaintext.
+   * model served by the gateway in this process (REST alone), the whole model in this process, the
+   * pipeline on {@code plainWorkers}, linked in plaintext, and the stages in {@code bare} processes
+   * (the floor under any multi-process pipeline).
    */
   private double latency(Pipeline p, ModelProto whole, List<WorkerEndpoint> workers, PeerSecurity security,
-      List<WorkerEndpoint> plainWorkers, PeerSecurity plaintext) throws IOException {
+      List<WorkerEndpoint> plainWorkers, PeerSecurity plaintext, BarePipeline bare) throws IOException {
     log.printf("%n== (a) one request at a time: %d-stage pipeline over REST (binary) vs the stages chained in"
         + " process, %d interleaved rounds (with the stages on one worker, the whole model on one worker and in"
         + " process, and the pipeline over plaintext links)%n", config.stages(), config.rounds());
@@ -355,6 +356,7 @@ public final class DataplaneBench {
       double[] localWhole = new double[config.rounds()];
       double[] servedPlain = new double[config.rounds()];
       double[] servedLocal = new double[config.rounds()];
+      double[] bareChain = new double[config.rounds()];
       int wrong = 0;
       for (int r = -warmup; r < config.rounds(); r++) {
         Load.Sample s = p.samples().get(Math.floorMod(r, p.samples().size()));
@@ -376,6 +378,8 @@ public final class DataplaneBench {
         long t6 = System.nanoTime();
         KServeClient.Answer localReply = localClient.infer(s.input()).orThrow();
         long t7 = System.nanoTime();
+        TensorData bareAnswer = bare.infer(s.input());
+        long t8 = System.nanoTime();
         if (r >= 0) {
           served[r] = (t1 - t0) / 1e6;
           local[r] = (t2 - t1) / 1e6;
@@ -385,6 +389,8 @@ public final class DataplaneBench {
           localWhole[r] = (t5 - t4) / 1e6;
           servedPlain[r] = (t6 - t5) / 1e6;
           servedLocal[r] = (t7 - t6) / 1e6;
+          bareChain[r] = (t8 - t7) / 1e6;
+          wrong += Load.close(bareAnswer, s.expected()) ? 0 : 1;
           for (KServeClient.Answer a : List.of(reply, onOne, wholeReply, plainReply, localReply)) {
             wrong += Load.close(a.outputs().get(s.expected().name()), s.expected()) ? 0 : 1;
           }
@@ -395,8 +401,16 @@ public final class DataplaneBench {
       double cpuMs = Arrays.stream(cpu).average().orElse(Double.NaN);
       latencyFloor = new LatencyFloorInputs(pl.p50(), p.transfers());
       row("a latency", "p50 ms, 1 in flight", ps.p50(), pl.p50(), "<= 1.25", "ms",
-          String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers (of the five served paths);"
+          String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers (of the six paths through workers or a gateway);"
               + " in-process CPU %.2f ms/request", ps.p99(), pl.p99(), wrong, cpuMs));
+      double bareMs = Percentiles.of(bareChain).p50();
+      row("a floor", "p50 ms, the stages in bare processes", bareMs, pl.p50(), "report", "ms",
+          String.format(Locale.ROOT, "%d processes, one ONNX Runtime session each reading and writing direct buffers,"
+              + " linked by blocking plaintext sockets, no runtime; vs the in-process chain: the least separate"
+              + " processes cost here", config.stages()));
+      row("a floor", "pipeline over the bare processes", ps.p50(), bareMs, "report", "ms",
+          "what Shoal's runtime adds on top of running the stages in separate processes (REST, coordinator, TLS,"
+              + " framing, checksums, copies)");
       double onOneMs = Percentiles.of(servedOnOne).p50();
       double wholeServedMs = Percentiles.of(servedWhole).p50();
       double wholeLocalMs = Percentiles.of(localWhole).p50();

@@ -79,7 +79,8 @@ public final class OnnxSession implements AutoCloseable {
     }
   }
 
-  private static OrtSession.SessionOptions sessionOptions(Options options) throws OrtException {
+  /** The session options every Shoal session is opened with (the caller closes them). */
+  public static OrtSession.SessionOptions sessionOptions(Options options) throws OrtException {
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     so.setIntraOpNumThreads(options.intraOpThreads());
     so.setInterOpNumThreads(1);
