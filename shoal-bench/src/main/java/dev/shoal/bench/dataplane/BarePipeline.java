@@ -76,6 +76,11 @@ final class BarePipeline implements AutoCloseable {
     }
   }
 
+  /** The stage processes' ids, first stage last. */
+  List<Long> pids() {
+    return processes.stream().map(WorkerProcess::pid).toList();
+  }
+
   /** Sends one input through every stage and returns the answer. */
   TensorData infer(TensorData input) throws IOException {
     ByteBuffer[] message = {ByteBuffer.allocate(4).putInt(0, input.data().length), ByteBuffer.wrap(input.data())};

@@ -404,11 +404,11 @@ public final class DataplaneBench {
           String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers (of the six paths through workers or a gateway);"
               + " in-process CPU %.2f ms/request", ps.p99(), pl.p99(), wrong, cpuMs));
       double bareMs = Percentiles.of(bareChain).p50();
-      row("a floor", "p50 ms, the stages in bare processes", bareMs, pl.p50(), "report", "ms",
+      row("a latency", "floor: the stages in bare processes, p50 ms", bareMs, pl.p50(), "report", "ms",
           String.format(Locale.ROOT, "%d processes, one ONNX Runtime session each reading and writing direct buffers,"
               + " linked by blocking plaintext sockets, no runtime; vs the in-process chain: the least separate"
               + " processes cost here", config.stages()));
-      row("a floor", "pipeline over the bare processes", ps.p50(), bareMs, "report", "ms",
+      row("a latency", "p50 ms, the pipeline over that floor", ps.p50(), bareMs, "report", "ms",
           "what Shoal's runtime adds on top of running the stages in separate processes (REST, coordinator, TLS,"
               + " framing, checksums, copies)");
       double onOneMs = Percentiles.of(servedOnOne).p50();

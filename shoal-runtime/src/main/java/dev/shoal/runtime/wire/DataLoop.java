@@ -31,9 +31,10 @@ public final class DataLoop implements AutoCloseable {
    * from — with a fresh {@code ByteBuffer.allocateDirect} each time, which the JDK zeroes and the
    * kernel backs with new pages: profiled, that was the largest cost of a hop besides ONNX Runtime
    * and above the decryption itself. Pooled, a frame's buffer is reused memory (up to the pool's
-   * 4 MiB chunks; larger frames are still allocated one by one).
+   * 4 MiB chunks; larger frames are still allocated one by one). The gateway's HTTP connections
+   * take their request bodies from it too, for the same reason.
    */
-  static final ByteBufAllocator ALLOCATOR = new PooledByteBufAllocator(true);
+  public static final ByteBufAllocator ALLOCATOR = new PooledByteBufAllocator(true);
 
   private final boolean epoll = Epoll.isAvailable();
   private final EventLoopGroup group;
