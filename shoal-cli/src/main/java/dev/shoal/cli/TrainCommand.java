@@ -51,7 +51,14 @@ public final class TrainCommand implements Callable<Integer> {
 
   private static final List<String> KINDS = List.of("demo", "base", "densenet", "variants", "class", "separable", "fluid");
 
-  @Parameters(index = "0", description = "what to train: demo, base, densenet, variants, class, separable or fluid")
+  /** The kinds, for picocli's help text. */
+  static final class Kinds extends java.util.ArrayList<String> {
+    Kinds() {
+      super(KINDS);
+    }
+  }
+
+  @Parameters(index = "0", completionCandidates = Kinds.class, description = "what to train: ${COMPLETION-CANDIDATES}")
   String kind;
 
   @Option(names = "--data", description = "directory with the IDX files (default: ${DEFAULT-VALUE})")
@@ -174,7 +181,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (!KINDS.contains(kind)) {
-      throw new IllegalArgumentException("unknown kind '" + kind + "', expected demo, base, densenet, variants, class, separable or fluid");
+      throw new IllegalArgumentException("unknown kind '" + kind + "', expected one of " + String.join(", ", KINDS));
     }
     DjlSetup.configure(threads);
     if (kind.equals("separable")) {
