@@ -33,11 +33,7 @@ public record ClassParallelManifest(
   }
 
   public static ClassParallelManifest read(Path file) throws IOException {
-    try {
-      return VariantFamilyManifest.MAPPER.readValue(file.toFile(), ClassParallelManifest.class);
-    } catch (IOException e) {
-      throw new IOException(file + ": not a valid class-parallel manifest: " + e.getMessage(), e);
-    }
+    return VariantFamilyManifest.readJson(file, ClassParallelManifest.class, "class-parallel manifest");
   }
 
   /** Writes the manifest aside, then moves it into place. */

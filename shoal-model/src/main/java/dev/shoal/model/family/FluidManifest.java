@@ -104,11 +104,7 @@ public record FluidManifest(
       long bytesCrossing, double testAccuracy) {}
 
   public static FluidManifest read(Path file) throws IOException {
-    try {
-      return VariantFamilyManifest.MAPPER.readValue(file.toFile(), FluidManifest.class);
-    } catch (IOException e) {
-      throw new IOException(file + ": not a valid Fluid manifest: " + e.getMessage(), e);
-    }
+    return VariantFamilyManifest.readJson(file, FluidManifest.class, "Fluid manifest");
   }
 
   /** Writes the manifest aside, then moves it into place. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
@@ -59,11 +60,7 @@ public record VariantFamilyManifest(
       double testAccuracy) {}
 
   public static VariantFamilyManifest read(Path file) throws IOException {
-    try {
-      return MAPPER.readValue(file.toFile(), VariantFamilyManifest.class);
-    } catch (IOException e) {
-      throw new IOException(file + ": not a valid variant family manifest: " + e.getMessage(), e);
-    }
+    return readJson(file, VariantFamilyManifest.class, "variant family manifest");
   }
 
   /** Writes the manifest aside, then moves it into place. */
@@ -75,6 +72,22 @@ public record VariantFamilyManifest(
       new ObjectMapper()
           .enable(SerializationFeature.INDENT_OUTPUT)
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  /**
+   * Reads a manifest of {@code type}; a missing file, or one that does not parse, is an error
+   * naming the file (and, for a relative path, where it was looked for) and {@code what} it is.
+   */
+  static <T> T readJson(Path file, Class<T> type, String what) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new NoSuchFileException(file.toString(), null, "no " + what + " there"
+          + (file.isAbsolute() ? "" : " (a relative path: looked for " + file.toAbsolutePath() + ")"));
+    }
+    try {
+      return MAPPER.readValue(file.toFile(), type);
+    } catch (IOException e) {
+      throw new IOException(file + ": not a valid " + what + ": " + e.getMessage(), e);
+    }
+  }
 
   static void writeJson(Object value, Path file) throws IOException {
     Path dir = file.toAbsolutePath().getParent();

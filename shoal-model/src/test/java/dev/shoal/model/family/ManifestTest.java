@@ -50,4 +50,16 @@ class ManifestTest {
         .isInstanceOf(IOException.class)
         .hasMessageContaining(file.toString());
   }
+
+  @Test
+  void aMissingManifestSaysWhereARelativePathWasLookedFor() {
+    Path relative = Path.of("no-such-models", "variants", "family.json");
+    assertThatThrownBy(() -> VariantFamilyManifest.read(relative))
+        .isInstanceOf(java.nio.file.NoSuchFileException.class)
+        .hasMessageContaining("no variant family manifest there")
+        .hasMessageContaining(relative.toAbsolutePath().toString());
+    assertThatThrownBy(() -> VariantFamilyManifest.read(dir.resolve("family.json")))
+        .hasMessageContaining(dir.resolve("family.json").toString())
+        .hasMessageNotContaining("looked for");
+  }
 }
