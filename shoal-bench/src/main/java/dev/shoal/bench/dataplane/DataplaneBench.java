@@ -321,7 +321,8 @@ public final class DataplaneBench {
       List<WorkerEndpoint> plainWorkers, PeerSecurity plaintext, BarePipeline bare) throws IOException {
     log.printf("%n== (a) one request at a time: %d-stage pipeline over REST (binary) vs the stages chained in"
         + " process, %d interleaved rounds (with the stages on one worker, the whole model on one worker and in"
-        + " process, and the pipeline over plaintext links)%n", config.stages(), config.rounds());
+        + " process, the pipeline over plaintext links, and the stages in bare processes)%n", config.stages(),
+        config.rounds());
     List<String> devices = workers.subList(0, config.stages()).stream().map(WorkerEndpoint::name).toList();
     List<String> oneDevice = Collections.nCopies(config.stages(), devices.get(0));
     List<WorkerEndpoint> first = workers.subList(0, 1);
@@ -401,7 +402,7 @@ public final class DataplaneBench {
       double cpuMs = Arrays.stream(cpu).average().orElse(Double.NaN);
       latencyFloor = new LatencyFloorInputs(pl.p50(), p.transfers());
       row("a latency", "p50 ms, 1 in flight", ps.p50(), pl.p50(), "<= 1.25", "ms",
-          String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers (of the six paths through workers or a gateway);"
+          String.format(Locale.ROOT, "p99 %.2f vs %.2f; %d wrong answers (of the six paths checked);"
               + " in-process CPU %.2f ms/request", ps.p99(), pl.p99(), wrong, cpuMs));
       double bareMs = Percentiles.of(bareChain).p50();
       row("a latency", "floor: the stages in bare processes, p50 ms", bareMs, pl.p50(), "report", "ms",
