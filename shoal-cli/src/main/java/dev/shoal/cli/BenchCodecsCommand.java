@@ -22,15 +22,16 @@ import picocli.CommandLine.Option;
         "encode/decode MB/s on a ReLU-like tensor (timed loop). Writes CSV and JSON to --out."})
 public final class BenchCodecsCommand implements Callable<Integer> {
 
-  @Option(names = "--base", defaultValue = "models/fashion/base/base.onnx",
+  @Option(names = "--base", defaultValue = "models/fashion/base/base.onnx", converter = InstalledPath.class,
       description = "the trained MobileNetV2-style base (default: ${DEFAULT-VALUE})")
   Path base;
 
   @Option(names = "--demo", defaultValue = "shoal-bench/src/main/resources/dev/shoal/bench/demo/fashion-classifier.onnx",
+      converter = InstalledPath.class,
       description = "the trained demo CNN (default: ${DEFAULT-VALUE})")
   Path demo;
 
-  @Option(names = "--densenet", defaultValue = "models/fashion/densenet/densenet.onnx",
+  @Option(names = "--densenet", defaultValue = "models/fashion/densenet/densenet.onnx", converter = InstalledPath.class,
       description = "the trained DenseNet-style CNN (default: ${DEFAULT-VALUE})")
   Path denseNet;
 

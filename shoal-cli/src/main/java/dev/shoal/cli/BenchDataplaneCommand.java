@@ -32,7 +32,7 @@ public final class BenchDataplaneCommand implements Callable<Integer> {
   @Option(names = "--out", defaultValue = "bench-results/dataplane", description = "results directory (default: ${DEFAULT-VALUE})")
   Path out;
 
-  @Option(names = "--models", defaultValue = "models/fashion",
+  @Option(names = "--models", defaultValue = "models/fashion", converter = InstalledPath.class,
       description = "directory with base/base.onnx and variants/family.json (default: ${DEFAULT-VALUE})")
   Path models;
 

@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
         "writes them; committed under models/fashion/fluid). Writes <section>.csv and .json to --out."})
 public final class BenchFluidCommand implements Callable<Integer> {
 
-  @Option(names = "--models", defaultValue = "models/fashion/fluid",
+  @Option(names = "--models", defaultValue = "models/fashion/fluid", converter = InstalledPath.class,
       description = "directory with g<G>/fluid.json per group count (default: ${DEFAULT-VALUE})")
   Path models;
 

@@ -18,8 +18,9 @@ import picocli.CommandLine.Option;
         "(both columns). Reads what `shoal search-policy` wrote under --models."})
 public final class BenchPolicyCommand implements Callable<Integer> {
 
-  @Option(names = "--models", description = "search output, or a directory holding several (default: ${DEFAULT-VALUE})")
-  Path models = Path.of("models/fashion/separable");
+  @Option(names = "--models", defaultValue = "models/fashion/separable", converter = InstalledPath.class,
+      description = "search output, or a directory holding several (default: ${DEFAULT-VALUE})")
+  Path models;
 
   @Option(names = "--data", description = "directory with the IDX files (default: ${DEFAULT-VALUE})")
   Path data = Path.of("/usr/share/datasets/fashion-mnist");

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 /** The inputs of the variant-parallelism benches: the trained model sets and the Fashion-MNIST test set. */
 final class FashionModelSets {
 
-  @Option(names = "--models", defaultValue = "models/fashion",
+  @Option(names = "--models", defaultValue = "models/fashion", converter = InstalledPath.class,
       description = "directory with base/, variants/, class-parallel/ (default: ${DEFAULT-VALUE})")
   Path models;
 
