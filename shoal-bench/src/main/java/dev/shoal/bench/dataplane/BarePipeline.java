@@ -3,6 +3,7 @@ package dev.shoal.bench.dataplane;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.split.Split;
 import dev.shoal.model.split.Stage;
+import dev.shoal.runtime.wire.GrpcChannels.HostPort;
 import dev.shoal.runtime.worker.WorkerProcess;
 import java.io.EOFException;
 import java.io.IOException;
@@ -67,8 +68,8 @@ final class BarePipeline implements AutoCloseable {
         }
         next = p.address();
       }
-      String[] hp = next.split(":");
-      first = SocketChannel.open(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])));
+      HostPort entry = HostPort.parse(next);
+      first = SocketChannel.open(new InetSocketAddress(entry.host(), entry.port()));
       first.socket().setTcpNoDelay(true);
     } catch (IOException | RuntimeException e) {
       close();
@@ -83,10 +84,8 @@ final class BarePipeline implements AutoCloseable {
 
   /** Sends one input through every stage and returns the answer. */
   TensorData infer(TensorData input) throws IOException {
-    ByteBuffer[] message = {ByteBuffer.allocate(4).putInt(0, input.data().length), ByteBuffer.wrap(input.data())};
-    while (message[1].hasRemaining()) {
-      first.write(message);
-    }
+    ByteBuffer[] message = {BareStage.length(input.data().length), ByteBuffer.wrap(input.data())};
+    BareStage.writeFully(first, message);
     length.clear();
     readFully(length);
     if (length.getInt(0) != output.capacity()) {
@@ -101,10 +100,8 @@ final class BarePipeline implements AutoCloseable {
   }
 
   private void readFully(ByteBuffer b) throws IOException {
-    while (b.hasRemaining()) {
-      if (last.read(b) < 0) {
-        throw new EOFException("the last bare stage closed its connection");
-      }
+    if (!BareStage.readFully(last, b)) {
+      throw new EOFException("the last bare stage closed its connection");
     }
   }
 

@@ -114,18 +114,28 @@ public final class BareStage {
       try (OrtSession.Result ignored = session.run(feeds, pinned)) {
         message.clear();
         for (Slot out : outputs.values()) {
-          message.add(ByteBuffer.allocate(4).putInt(0, out.bytes().capacity()));
+          message.add(length(out.bytes().capacity()));
           message.add(out.bytes().clear());
         }
-        ByteBuffer[] parts = message.toArray(ByteBuffer[]::new);
-        while (parts[parts.length - 1].hasRemaining()) {
-          down.write(parts);
-        }
+        writeFully(down, message.toArray(ByteBuffer[]::new));
       }
     }
   }
 
-  private static boolean readFully(SocketChannel ch, ByteBuffer b) throws IOException {
+  /** A tensor's length prefix. */
+  static ByteBuffer length(int bytes) {
+    return ByteBuffer.allocate(4).putInt(0, bytes);
+  }
+
+  /** Writes every part, in order. */
+  static void writeFully(SocketChannel ch, ByteBuffer[] parts) throws IOException {
+    while (parts[parts.length - 1].hasRemaining()) {
+      ch.write(parts);
+    }
+  }
+
+  /** Fills {@code b}; false if the connection ended first. */
+  static boolean readFully(SocketChannel ch, ByteBuffer b) throws IOException {
     while (b.hasRemaining()) {
       if (ch.read(b) < 0) {
         return false;
