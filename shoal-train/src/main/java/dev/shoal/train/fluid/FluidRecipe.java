@@ -112,14 +112,15 @@ public final class FluidRecipe {
   /** The design every Fluid network of this recipe is trained and exported with. */
   static final FluidNet.Design DESIGN = FluidNet.Design.OWN_LAYER3;
 
-  /** Attempts per unit: a diverged attempt (NaN loss) starts the unit again from its first step. */
+  /** Attempts per unit: a diverged attempt starts the unit again from its first step. */
   static final int ATTEMPTS = 3;
 
   /**
-   * Trains {@code unit}, starting it again when the loss turns NaN. On this project's AMD EPYC VMs
+   * Trains {@code unit}, starting it again when it ends as diverged ({@link
+   * dev.shoal.train.train.StepGuard} goes back on single NaN steps). On this project's AMD EPYC VMs
    * PyTorch's AVX-512 kernels gave NaN losses now and then, even before the first update, and the
    * same unit then trained when started again; ./shoal sets ATEN_CPU_CAPABILITY=avx2, which made it
-   * rarer, not gone (docs/fluid.md, "NaN losses").
+   * rarer, not gone (docs/fluid.md, "PyTorch on this machine").
    */
   private static Finished trainWithRetries(
       Unit unit, FashionData data, TrainConfig config, Path checkpoints, Consumer<String> log) throws IOException {

@@ -2,6 +2,7 @@ package dev.shoal.train.separable;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shoal.train.recipes.Progress;
 import dev.shoal.train.separable.PolicySearchRecipe.Measured;
 import dev.shoal.train.separable.PolicySearchRecipe.Results;
 import dev.shoal.train.train.TrainConfig;
@@ -23,7 +24,7 @@ import java.util.regex.Pattern;
  * {@code shoal train separable --policy P.json}: trains the network of ONE transmission policy
  * from freshly initialised weights, the standard NAS protocol (the supernet only serves the
  * search; the architecture it finds is then trained alone). The recipe, the seed, the
- * {@link LossGuard} and the checkpoint after every epoch are {@link SeparableTrainer}'s, so a run
+ * {@link dev.shoal.train.train.StepGuard} and the checkpoint after every epoch are {@link SeparableTrainer}'s, so a run
  * started again resumes. The result is exported as the search's fine-tuned policies are
  * ({@code policies/<name>}: per-device segments and {@code separable.json}), measured on the test
  * set through {@link SegmentChain}, and recorded with its steps as the row {@code name} of
@@ -79,7 +80,7 @@ public final class PolicyRetrain {
           SeparableRecipe.size(trainer.net(), data.rows(), data.cols())));
       var epochs =
           trainer.fit(data.train(), Optional.empty(), outDir.resolve("checkpoints").resolve(settings.name()),
-              SeparableProgress.epochs(settings.name(), settings.recipe(), log));
+              Progress.epochs(settings.name(), settings.recipe(), log));
       Measured row =
           PolicySearchRecipe.exportAndMeasure(
               settings.name(), trainer, data, outDir, baselineBytes,

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shoal.model.TensorData;
 import dev.shoal.model.chart.LineChart;
+import dev.shoal.train.recipes.Progress;
 import dev.shoal.train.data.BatchMaker;
 import dev.shoal.train.data.Normalisation;
 import dev.shoal.train.export.OnnxEvaluator;
@@ -230,7 +231,7 @@ public final class PolicySearchRecipe {
       if (epochs > 0) {
         steps += SeparableTrainer.steps(
             trainer.fit(fineTuneSet, Optional.empty(), outDir.resolve("checkpoints").resolve(name),
-                SeparableProgress.epochs("fine-tune " + name, fineTune, log)),
+                Progress.epochs("fine-tune " + name, fineTune, log)),
             fineTune.batchSize());
       }
       return exportAndMeasure(name, trainer, data, outDir, baselineBytes, steps, log);

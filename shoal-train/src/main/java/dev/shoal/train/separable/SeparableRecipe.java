@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shoal.model.io.OnnxModelIO;
+import dev.shoal.train.recipes.Progress;
 import dev.shoal.train.export.OnnxModels;
 import dev.shoal.train.train.Accuracy;
 import dev.shoal.train.train.TrainConfig;
@@ -123,7 +124,7 @@ public final class SeparableRecipe {
       List<EpochReport> epochs =
           trainer.fit(
               data.train(), Optional.of(space::sampleForTraining), outDir.resolve("checkpoints/supernet"),
-              SeparableProgress.epochs("supernet", supernetConfig, log));
+              Progress.epochs("supernet", supernetConfig, log));
       trainer.saveWeights(outDir.resolve(SUPERNET_WEIGHTS));
       net.usePolicy(TransmissionPolicy.baseline(arch));
       trainer.recalibrate(data.train(), SeparableTrainer.CALIBRATION_IMAGES);
@@ -152,7 +153,7 @@ public final class SeparableRecipe {
       List<EpochReport> epochs =
           trainer.fit(
               data.train(), Optional.empty(), outDir.resolve("checkpoints/reference"),
-              SeparableProgress.epochs("reference", referenceConfig, log));
+              Progress.epochs("reference", referenceConfig, log));
       double val = Accuracy.of(trainer.logits(data.validation()), data.validation().data());
       OnnxModelIO.write(
           OnnxModels.logits("reference", net, data.rows(), data.cols(), data.classes()), outDir.resolve(REFERENCE_MODEL));

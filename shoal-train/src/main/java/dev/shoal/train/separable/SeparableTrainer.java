@@ -17,7 +17,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shoal.train.data.Augmentation;
 import dev.shoal.train.data.BatchMaker;
+import dev.shoal.train.train.CheckpointedSgd;
 import dev.shoal.train.train.Objective;
+import dev.shoal.train.train.StepGuard;
 import dev.shoal.train.train.TrainConfig;
 import dev.shoal.train.train.TrainingSession.EpochReport;
 import dev.shoal.train.train.TrainingSession.Listener;
@@ -48,26 +50,6 @@ public final class SeparableTrainer implements AutoCloseable {
     TransmissionPolicy next(Random random);
   }
 
-  /** Progress of {@link #fit}: epochs, steps, and each step it went back on. */
-  public interface Progress extends Listener {
-    /** A step's loss was refused; the step was not taken and the weights went back. */
-    default void rolledBack(Rollback rollback) {}
-  }
-
-  /**
-   * A refused step: the loss at {@code step} of {@code epoch} was not finite or blew up (more than
-   * {@link LossGuard#BLOW_UP_FACTOR} times {@code recentMean}, NaN for a loss that was not finite);
-   * the weights went back to those after {@code toStep} steps.
-   */
-  public record Rollback(int epoch, int step, long toStep, float loss, double recentMean) {
-    /** Why the step was refused, for a log line. */
-    public String reason() {
-      return Float.isFinite(loss)
-          ? String.format("loss %.4g blew up (over %.0fx the recent mean %.4f)", loss, LossGuard.BLOW_UP_FACTOR, recentMean)
-          : "loss " + loss + " not finite";
-    }
-  }
-
   /** What a checkpoint records besides the arrays; {@code config} must match to resume. */
   public record Checkpoint(TrainConfig config, int epochsDone, long steps, List<EpochReport> epochs) {}
 
@@ -77,10 +59,6 @@ public final class SeparableTrainer implements AutoCloseable {
   private static final int EVAL_BATCH = 500;
   /** Training images a policy's batch-norm statistics are recomputed on ({@link #recalibrate}). */
   public static final int CALIBRATION_IMAGES = 256;
-  /** Steps between the in-memory copies of the weights a refused loss goes back to. */
-  private static final int SNAPSHOT_EVERY = 25;
-  /** Refused losses (not finite or blown up) a run goes back on before it gives up as diverged. */
-  private static final int MAX_ROLLBACKS = 20;
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private final SeparableNet net;
@@ -139,15 +117,13 @@ public final class SeparableTrainer implements AutoCloseable {
    * fixed policy set beforehand). Returns every epoch's report, resumed ones included.
    */
   public List<EpochReport> fit(
-      BatchMaker train, Optional<PolicySource> policies, Path checkpointDir, Progress listener) throws IOException {
+      BatchMaker train, Optional<PolicySource> policies, Path checkpointDir, Listener listener) throws IOException {
     Files.createDirectories(checkpointDir);
     TransmissionPolicy fixed = net.policy();
     List<EpochReport> reports = new ArrayList<>();
     long steps = 0;
     int first = 1;
-    int rollbacks = 0;
-    LossGuard guard = new LossGuard();
-    Snapshot lastGood = new Snapshot();
+    StepGuard guard = new StepGuard(net, sgd);
     Optional<Checkpoint> saved = readCheckpoint(checkpointDir);
     if (saved.isPresent()) {
       Checkpoint c = saved.get();
@@ -173,12 +149,9 @@ public final class SeparableTrainer implements AutoCloseable {
         if (policies.isPresent()) {
           net.usePolicy(policies.get().next(random));
         }
-        if (batches % SNAPSHOT_EVERY == 0) {
-          lastGood.take(steps);
-        }
-        sgd.beginStep(steps);
+        guard.begin(steps, batches);
         float value;
-        LossGuard.Verdict verdict;
+        boolean taken;
         try (NDManager batch = trainer.getManager().newSubManager()) {
           NDArray x =
               batch.create(train.images(order, from, to, config.augmentation(), random), new Shape(to - from).addAll(sampleShape));
@@ -187,31 +160,20 @@ public final class SeparableTrainer implements AutoCloseable {
             NDList out = trainer.forward(new NDList(x));
             NDArray loss = objective.loss(new Objective.Targets(y, Optional.empty()), out, config.labelSmoothing());
             value = loss.getFloat();
-            verdict = guard.judge(value);
-            if (verdict instanceof LossGuard.Verdict.Take) {
+            taken = guard.accepts(value);
+            if (taken) {
               gc.backward(loss);
             }
           }
-          if (verdict instanceof LossGuard.Verdict.Take) {
+          if (taken) {
             trainer.step();
           }
         }
-        if (!(verdict instanceof LossGuard.Verdict.Take)) {
-          // PyTorch on this project's VMs gives a NaN now and then that the same step does not give
-          // again (docs/fluid.md, "PyTorch on this machine"), and a loss can blow up while staying
-          // finite: go back to the last good weights and go on with the next batch; a run that keeps
-          // failing is a real divergence.
-          if (++rollbacks > MAX_ROLLBACKS) {
-            throw new IllegalStateException(String.format(
-                "training diverged: the loss was not finite or blew up %d times (last at epoch %d, step %d, loss %s); "
-                    + "try a lower learning rate than %s", rollbacks, epoch, batches + 1, value, config.learningRate()));
-          }
-          lastGood.restore();
-          double mean = verdict instanceof LossGuard.Verdict.BlewUp b ? b.recentMean() : Double.NaN;
-          listener.rolledBack(new Rollback(epoch, batches + 1, lastGood.steps(), value, mean));
-        } else {
+        if (taken) {
           lossSum += value;
           counted++;
+        } else {
+          listener.rolledBack(guard.rollBack(epoch, batches + 1));
         }
         steps++;
         batches++;
@@ -231,34 +193,6 @@ public final class SeparableTrainer implements AutoCloseable {
       net.usePolicy(fixed);
     }
     return reports;
-  }
-
-  /** The weights, batch-norm statistics and momentum buffers after some step, kept in memory. */
-  private final class Snapshot {
-    private final List<float[]> weights = new ArrayList<>();
-    private Map<String, float[]> momentum = Map.of();
-    private long steps;
-
-    void take(long afterSteps) {
-      weights.clear();
-      for (var p : net.getParameters()) {
-        weights.add(p.getValue().getArray().toFloatArray());
-      }
-      momentum = sgd.copyState();
-      steps = afterSteps;
-    }
-
-    void restore() {
-      int i = 0;
-      for (var p : net.getParameters()) {
-        p.getValue().getArray().set(weights.get(i++));
-      }
-      sgd.setState(momentum);
-    }
-
-    long steps() {
-      return steps;
-    }
   }
 
   /**

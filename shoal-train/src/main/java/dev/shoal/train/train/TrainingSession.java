@@ -15,10 +15,6 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
-import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.CosineTracker;
-import ai.djl.training.tracker.Tracker;
-import ai.djl.training.tracker.WarmUpTracker;
 import dev.shoal.train.data.Augmentation;
 import dev.shoal.train.data.BatchMaker;
 import dev.shoal.train.data.LabelledImages;
@@ -40,6 +36,7 @@ public final class TrainingSession implements AutoCloseable {
   private final TrainConfig config;
   private final Model model;
   private final Trainer trainer;
+  private final CheckpointedSgd sgd;
   private final int stepsPerEpoch;
   private final Shape sampleShape;
 
@@ -51,6 +48,9 @@ public final class TrainingSession implements AutoCloseable {
     void epoch(EpochReport report);
 
     default void steps(int epoch, int step, int stepsPerEpoch, double meanLoss) {}
+
+    /** A step's loss was refused; the step was not taken and the weights went back ({@link StepGuard}). */
+    default void rolledBack(StepGuard.Rollback rollback) {}
   }
 
   public static final int STEP_REPORT_EVERY = 100;
@@ -63,24 +63,10 @@ public final class TrainingSession implements AutoCloseable {
     this.sampleShape = sampleShape;
     this.stepsPerEpoch = (trainCount + config.batchSize() - 1) / config.batchSize();
     Engine.getInstance().setRandomSeed((int) config.seed());
-    int totalSteps = Math.max(1, stepsPerEpoch * config.epochs());
-    int warmUp = Math.min(stepsPerEpoch / 2, totalSteps / 10);
-    Tracker cosine =
-        CosineTracker.builder()
-            .setBaseValue(config.learningRate())
-            .optFinalValue(0f)
-            .setMaxUpdates(totalSteps - warmUp)
-            .build();
-    Tracker schedule =
-        warmUp == 0
-            ? cosine
-            : WarmUpTracker.builder().setMainTracker(cosine).optWarmUpSteps(warmUp).build();
-    Optimizer sgd =
-        Optimizer.sgd()
-            .setLearningRateTracker(schedule)
-            .optMomentum(config.momentum())
-            .optWeightDecays(config.weightDecay())
-            .build();
+    this.sgd =
+        new CheckpointedSgd(
+            config.learningRate(), config.momentum(), config.weightDecay(), stepsPerEpoch,
+            (long) stepsPerEpoch * config.epochs());
     DefaultTrainingConfig djlConfig =
         new DefaultTrainingConfig(objective.asDjlLoss(config.labelSmoothing()))
             .optOptimizer(sgd)
@@ -111,7 +97,8 @@ public final class TrainingSession implements AutoCloseable {
    * Trains for the configured epochs, reporting progress to {@code listener}. The {@code teacher}
    * sees every augmented batch when the objective distils from one.
    *
-   * @throws IllegalStateException when the loss becomes NaN or infinite (the run diverged)
+   * @throws IllegalStateException when the run diverged: more than {@link StepGuard#MAX_ROLLBACKS}
+   *     steps refused (a loss not finite or blown up)
    */
   public List<EpochReport> fit(BatchMaker train, Optional<Teacher> teacher, Listener listener) {
     if (objective.needsTeacher() != teacher.isPresent()) {
@@ -125,14 +112,20 @@ public final class TrainingSession implements AutoCloseable {
       throw new IllegalArgumentException("a teacher sees one view of each image; this network takes " + views);
     }
     Random random = new Random(config.seed());
+    StepGuard guard = new StepGuard(net, sgd);
+    long steps = 0;
     List<EpochReport> reports = new ArrayList<>();
     for (int epoch = 1; epoch <= config.epochs(); epoch++) {
       long start = System.nanoTime();
       int[] order = train.shuffledOrder(random);
       double lossSum = 0;
       int batches = 0;
+      int counted = 0;
       for (int from = 0; from < order.length; from += config.batchSize()) {
         int to = Math.min(order.length, from + config.batchSize());
+        guard.begin(steps, batches);
+        boolean taken;
+        float value;
         try (NDManager batch = trainer.getManager().newSubManager()) {
           int n = to - from;
           float[] images = train.images(order, from, to, config.augmentation(), random, views);
@@ -143,26 +136,30 @@ public final class TrainingSession implements AutoCloseable {
           try (GradientCollector gc = trainer.newGradientCollector()) {
             NDList outputs = trainer.forward(new NDList(x));
             NDArray loss = objective.loss(new Objective.Targets(y, teacherLogits), outputs, config.labelSmoothing());
-            float value = loss.getFloat();
-            if (!Float.isFinite(value)) {
-              throw new IllegalStateException(String.format(
-                  "training diverged: the loss is %s at epoch %d, step %d of %d (mean %.4f before it); stopped "
-                      + "before exporting anything. Try a lower learning rate than %s.",
-                  value, epoch, batches + 1, stepsPerEpoch, batches == 0 ? Double.NaN : lossSum / batches,
-                  config.learningRate()));
+            value = loss.getFloat();
+            taken = guard.accepts(value);
+            if (taken) {
+              gc.backward(loss);
             }
-            gc.backward(loss);
-            lossSum += value;
           }
-          trainer.step();
+          if (taken) {
+            trainer.step();
+          }
         }
+        if (taken) {
+          lossSum += value;
+          counted++;
+        } else {
+          listener.rolledBack(guard.rollBack(epoch, batches + 1));
+        }
+        steps++;
         batches++;
         if (batches % STEP_REPORT_EVERY == 0) {
-          listener.steps(epoch, batches, stepsPerEpoch, lossSum / batches);
+          listener.steps(epoch, batches, stepsPerEpoch, lossSum / Math.max(1, counted));
         }
       }
       EpochReport report =
-          new EpochReport(epoch, lossSum / batches, (System.nanoTime() - start) / 1e9, order.length);
+          new EpochReport(epoch, lossSum / Math.max(1, counted), (System.nanoTime() - start) / 1e9, order.length);
       reports.add(report);
       listener.epoch(report);
     }

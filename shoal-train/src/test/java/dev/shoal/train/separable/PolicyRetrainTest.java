@@ -10,6 +10,7 @@ import dev.shoal.train.separable.PolicySearchRecipe.Measured;
 import dev.shoal.train.separable.PolicySearchRecipe.Results;
 import dev.shoal.train.train.Accuracy;
 import dev.shoal.train.train.DjlSetup;
+import dev.shoal.train.train.StepGuard;
 import dev.shoal.train.train.TrainConfig;
 import dev.shoal.train.train.TrainingSession;
 import java.io.IOException;
@@ -96,12 +97,12 @@ class PolicyRetrainTest {
     assertThat(Accuracy.of(exported, data.test().data())).isEqualTo(row.testAccuracy());
     try (SeparableTrainer fresh = new SeparableTrainer(new SeparableNet(arch), RECIPE, data.train().data().count())) {
       fresh.net().usePolicy(policy);
-      fresh.fit(data.train(), Optional.empty(), dir.resolve("fresh"), new SeparableTrainer.Progress() {
+      fresh.fit(data.train(), Optional.empty(), dir.resolve("fresh"), new TrainingSession.Listener() {
         @Override
         public void epoch(TrainingSession.EpochReport r) {}
 
         @Override
-        public void rolledBack(SeparableTrainer.Rollback r) {
+        public void rolledBack(StepGuard.Rollback r) {
           rollbacks.add(r.reason());
         }
       });

@@ -10,6 +10,7 @@ import dev.shoal.train.recipes.FashionData;
 import dev.shoal.train.train.Accuracy;
 import dev.shoal.train.train.DjlSetup;
 import dev.shoal.train.train.TrainConfig;
+import dev.shoal.train.train.TrainingSession;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,7 +114,7 @@ class SeparableExportTest {
     }
     class Interrupted extends RuntimeException {}
     try (SeparableTrainer t = new SeparableTrainer(new SeparableNet(arch), config, data.train().data().count())) {
-      t.fit(data.train(), Optional.of(space::sampleForTraining), dir.resolve("b"), new SeparableTrainer.Progress() {
+      t.fit(data.train(), Optional.of(space::sampleForTraining), dir.resolve("b"), new TrainingSession.Listener() {
         @Override
         public void epoch(dev.shoal.train.train.TrainingSession.EpochReport r) {
           throw new Interrupted();
@@ -154,7 +155,7 @@ class SeparableExportTest {
     return trainer;
   }
 
-  private static SeparableTrainer.Progress quiet() {
+  private static TrainingSession.Listener quiet() {
     return r -> {};
   }
 

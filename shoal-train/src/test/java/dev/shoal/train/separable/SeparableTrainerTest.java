@@ -20,7 +20,10 @@ import dev.shoal.train.SampleData;
 import dev.shoal.train.data.Augmentation;
 import dev.shoal.train.recipes.FashionData;
 import dev.shoal.train.train.DjlSetup;
+import dev.shoal.train.train.CheckpointedSgd;
+import dev.shoal.train.train.LossGuard;
 import dev.shoal.train.train.Objective;
+import dev.shoal.train.train.StepGuard;
 import dev.shoal.train.train.TrainConfig;
 import dev.shoal.train.train.TrainingSession;
 import java.io.IOException;
@@ -104,12 +107,12 @@ class SeparableTrainerTest {
     TrainConfig config = new TrainConfig(3, batch, 0.1f, 0.9f, 5e-5f, 0.1f, Augmentation.NONE, 11);
     List<float[]> afterEpoch1 = new ArrayList<>();
     List<float[]> afterRollback = new ArrayList<>();
-    List<SeparableTrainer.Rollback> rollbacks = new ArrayList<>();
+    List<StepGuard.Rollback> rollbacks = new ArrayList<>();
     List<TrainingSession.EpochReport> reports;
     try (SeparableTrainer t =
         new SeparableTrainer(new SeparableNet(reference), config, count, step -> step == wild ? 1000 : 1)) {
       reports =
-          t.fit(data.train(), Optional.empty(), dir, new SeparableTrainer.Progress() {
+          t.fit(data.train(), Optional.empty(), dir, new TrainingSession.Listener() {
             @Override
             public void epoch(TrainingSession.EpochReport r) {
               if (r.epoch() == 1) {
@@ -118,14 +121,14 @@ class SeparableTrainerTest {
             }
 
             @Override
-            public void rolledBack(SeparableTrainer.Rollback r) {
+            public void rolledBack(StepGuard.Rollback r) {
               rollbacks.add(r);
               afterRollback.addAll(parameters(t.net()));
             }
           });
     }
     assertThat(rollbacks).hasSize(1);
-    SeparableTrainer.Rollback r = rollbacks.get(0);
+    StepGuard.Rollback r = rollbacks.get(0);
     assertThat(r.epoch()).isEqualTo(2);
     assertThat(r.step()).as("the step after the wild one").isEqualTo(7);
     assertThat(r.toStep()).as("the copy taken at the start of epoch 2").isEqualTo(stepsPerEpoch);

@@ -1,4 +1,4 @@
-package dev.shoal.train.separable;
+package dev.shoal.train.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -10,11 +10,12 @@ import java.util.function.LongToDoubleFunction;
 
 /**
  * SGD with heavy-ball momentum and weight decay, on the recipe's schedule (linear warm-up, then
- * cosine to 0), computed as DJL's SGD computes it for the other recipes, whose whole state — the
- * step count and every momentum buffer — can be saved and restored, so that a resumed run
- * continues exactly where the interrupted one stopped. (DJL's own SGD keeps both private.)
+ * cosine to 0): the update DJL's own SGD computes (SeparableTrainerTest), with its whole state —
+ * the step count and every momentum buffer — open to saving and restoring, so that a resumed run
+ * continues exactly where the interrupted one stopped and {@link StepGuard} can go back to a copy
+ * after a refused step. (DJL's own SGD keeps both private.) Every trainer of the project uses it.
  */
-final class CheckpointedSgd extends Optimizer {
+public final class CheckpointedSgd extends Optimizer {
 
   /**
    * No gradient clipping, as in the project's recipe. (DJL's PyTorch update clamps only from above
@@ -37,12 +38,12 @@ final class CheckpointedSgd extends Optimizer {
     }
   }
 
-  CheckpointedSgd(float learningRate, float momentum, float weightDecay, long stepsPerEpoch, long totalSteps) {
+  public CheckpointedSgd(float learningRate, float momentum, float weightDecay, long stepsPerEpoch, long totalSteps) {
     this(learningRate, momentum, weightDecay, stepsPerEpoch, totalSteps, step -> 1);
   }
 
   /** As above, with the schedule's rate at each step multiplied by {@code rateScale} of the step. */
-  CheckpointedSgd(
+  public CheckpointedSgd(
       float learningRate, float momentum, float weightDecay, long stepsPerEpoch, long totalSteps,
       LongToDoubleFunction rateScale) {
     super(new Settings().optWeightDecays(weightDecay));
@@ -54,8 +55,13 @@ final class CheckpointedSgd extends Optimizer {
   }
 
   /** Call once per batch, before the trainer's step. */
-  void beginStep(long globalStep) {
+  public void beginStep(long globalStep) {
     this.step = globalStep;
+  }
+
+  /** The schedule's peak rate, reached at the end of the warm-up. */
+  public float learningRate() {
+    return learningRate;
   }
 
   float learningRateAt(long s) {
@@ -89,7 +95,7 @@ final class CheckpointedSgd extends Optimizer {
    * The momentum buffers for a checkpoint, each named by {@code names} (parameter id to the
    * parameter's stable name: ids are fresh for every network instance).
    */
-  NDList state(Map<String, String> names) {
+  public NDList state(Map<String, String> names) {
     NDList list = new NDList();
     for (var e : velocity.entrySet()) {
       NDArray copy = e.getValue().duplicate();
@@ -115,7 +121,7 @@ final class CheckpointedSgd extends Optimizer {
   }
 
   /** Restores the buffers of {@link #state}; {@code ids} maps names back to this network's ids. */
-  void restore(NDList saved, Map<String, String> ids, NDManager manager) {
+  public void restore(NDList saved, Map<String, String> ids, NDManager manager) {
     velocity.clear();
     for (NDArray a : saved) {
       NDArray v = manager.zeros(a.getShape());

@@ -1,4 +1,4 @@
-package dev.shoal.train.separable;
+package dev.shoal.train.train;
 
 /**
  * Judges each training step's loss before the step is taken. A loss that is not finite, or one
@@ -6,19 +6,20 @@ package dev.shoal.train.separable;
  * {@value #WINDOW} taken losses (once {@value #WARM_UP} have been taken), is refused: the trainer
  * skips the step and goes back to its last good weights. A finite blow-up is as much a failed step
  * as a NaN: a G = 4 diagnostic run's loss went to 1e15 and stayed there, still finite, so the NaN
- * check alone let it train on (docs/separable.md). Only taken losses enter the mean.
+ * check alone let it train on (docs/separable.md). Only taken losses enter the mean. {@link
+ * StepGuard} acts on its verdicts.
  */
-final class LossGuard {
+public final class LossGuard {
 
   /** A loss this many times the recent mean is a blow-up. */
-  static final double BLOW_UP_FACTOR = 10;
+  public static final double BLOW_UP_FACTOR = 10;
   /** Taken losses the mean is computed over. */
   static final int WINDOW = 50;
   /** Taken losses before the mean is trusted; until then only a non-finite loss is refused. */
   static final int WARM_UP = 10;
 
   /** What the guard made of one loss. */
-  sealed interface Verdict {
+  public sealed interface Verdict {
     /** The step may be taken; the loss now counts in the mean. */
     record Take() implements Verdict {}
 

@@ -1,4 +1,4 @@
-package dev.shoal.train.separable;
+package dev.shoal.train.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
