@@ -9,7 +9,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
@@ -31,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Random;
 import java.util.function.LongToDoubleFunction;
 
@@ -149,31 +149,18 @@ public final class SeparableTrainer implements AutoCloseable {
         if (policies.isPresent()) {
           net.usePolicy(policies.get().next(random));
         }
-        guard.begin(steps, batches);
-        float value;
-        boolean taken;
-        try (NDManager batch = trainer.getManager().newSubManager()) {
-          NDArray x =
-              batch.create(train.images(order, from, to, config.augmentation(), random), new Shape(to - from).addAll(sampleShape));
-          NDArray y = batch.create(train.labels(order, from, to));
-          try (GradientCollector gc = trainer.newGradientCollector()) {
-            NDList out = trainer.forward(new NDList(x));
-            NDArray loss = objective.loss(new Objective.Targets(y, Optional.empty()), out, config.labelSmoothing());
-            value = loss.getFloat();
-            taken = guard.accepts(value);
-            if (taken) {
-              gc.backward(loss);
-            }
-          }
-          if (taken) {
-            trainer.step();
-          }
-        }
-        if (taken) {
-          lossSum += value;
+        int batchFrom = from;
+        OptionalDouble loss =
+            guard.step(trainer, steps, epoch, batches, batch -> {
+              NDArray x = batch.create(
+                  train.images(order, batchFrom, to, config.augmentation(), random), new Shape(to - batchFrom).addAll(sampleShape));
+              NDArray y = batch.create(train.labels(order, batchFrom, to));
+              NDList out = trainer.forward(new NDList(x));
+              return objective.loss(new Objective.Targets(y, Optional.empty()), out, config.labelSmoothing());
+            }, listener);
+        if (loss.isPresent()) {
+          lossSum += loss.getAsDouble();
           counted++;
-        } else {
-          listener.rolledBack(guard.rollBack(epoch, batches + 1));
         }
         steps++;
         batches++;

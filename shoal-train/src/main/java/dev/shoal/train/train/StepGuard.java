@@ -1,9 +1,14 @@
 package dev.shoal.train.train;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 
 /**
  * The check every training step of the project's trainers passes before it is taken. Its loss is
@@ -35,6 +40,12 @@ public final class StepGuard {
     }
   }
 
+  /** The loss of one training batch through the trainer's forward pass, its arrays made in {@code batch}. */
+  @FunctionalInterface
+  public interface BatchLoss {
+    NDArray of(NDManager batch);
+  }
+
   private final Block net;
   private final CheckpointedSgd sgd;
   private final LossGuard losses = new LossGuard();
@@ -52,11 +63,40 @@ public final class StepGuard {
   }
 
   /**
-   * Call before each step: {@code steps} taken or refused in the whole run so far, {@code
-   * stepOfEpoch} of them in this epoch. Sets the optimiser's schedule to the step and takes the
-   * in-memory copy when one is due.
+   * One guarded step of {@code trainer}, step {@code stepOfEpoch} (0-based) of {@code epoch} and
+   * {@code steps} taken or refused before it in the whole run: the loss, then the backward pass and
+   * the update when the loss is accepted, or the rollback, told to {@code listener}, when it is not.
+   *
+   * @return the step's loss when it was taken, empty when it was refused
+   * @throws IllegalStateException "training diverged: ..." when this is one refusal too many
    */
-  public void begin(long steps, int stepOfEpoch) {
+  public OptionalDouble step(
+      Trainer trainer, long steps, int epoch, int stepOfEpoch, BatchLoss batchLoss, TrainingSession.Listener listener) {
+    begin(steps, stepOfEpoch);
+    float value;
+    boolean taken;
+    try (NDManager batch = trainer.getManager().newSubManager()) {
+      try (GradientCollector gc = trainer.newGradientCollector()) {
+        NDArray loss = batchLoss.of(batch);
+        value = loss.getFloat();
+        taken = accepts(value);
+        if (taken) {
+          gc.backward(loss);
+        }
+      }
+      if (taken) {
+        trainer.step();
+      }
+    }
+    if (!taken) {
+      listener.rolledBack(rollBack(epoch, stepOfEpoch + 1));
+      return OptionalDouble.empty();
+    }
+    return OptionalDouble.of(value);
+  }
+
+  /** Sets the optimiser's schedule to the step and takes the in-memory copy when one is due. */
+  private void begin(long steps, int stepOfEpoch) {
     if (stepOfEpoch % SNAPSHOT_EVERY == 0) {
       weights.clear();
       for (var p : net.getParameters()) {
@@ -68,20 +108,15 @@ public final class StepGuard {
     sgd.beginStep(steps);
   }
 
-  /** Judges the step's loss: true when the step may be taken (backward pass and update). */
-  public boolean accepts(float stepLoss) {
+  /** Judges the step's loss: true when the step may be taken. */
+  private boolean accepts(float stepLoss) {
     loss = stepLoss;
     verdict = losses.judge(stepLoss);
     return verdict instanceof LossGuard.Verdict.Take;
   }
 
-  /**
-   * After {@link #accepts} refused the step at {@code step} (1-based) of {@code epoch}: puts back
-   * the last copy and says so.
-   *
-   * @throws IllegalStateException "training diverged: ..." when this is one refusal too many
-   */
-  public Rollback rollBack(int epoch, int step) {
+  /** After {@link #accepts} refused the step at {@code step} (1-based) of {@code epoch}: puts back the last copy. */
+  private Rollback rollBack(int epoch, int step) {
     if (verdict instanceof LossGuard.Verdict.Take) {
       throw new IllegalStateException("the step's loss was accepted; there is nothing to go back on");
     }

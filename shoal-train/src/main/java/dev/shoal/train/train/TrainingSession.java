@@ -11,7 +11,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
@@ -21,6 +20,7 @@ import dev.shoal.train.data.LabelledImages;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Random;
 
 /**
@@ -123,34 +123,21 @@ public final class TrainingSession implements AutoCloseable {
       int counted = 0;
       for (int from = 0; from < order.length; from += config.batchSize()) {
         int to = Math.min(order.length, from + config.batchSize());
-        guard.begin(steps, batches);
-        boolean taken;
-        float value;
-        try (NDManager batch = trainer.getManager().newSubManager()) {
-          int n = to - from;
-          float[] images = train.images(order, from, to, config.augmentation(), random, views);
-          NDArray x = batch.create(images, new Shape(n).addAll(sampleShape));
-          NDArray y = batch.create(train.labels(order, from, to));
-          Optional<NDArray> teacherLogits =
-              teacher.map(t -> batch.create(t.logits(images, n), new Shape(n, t.classes())));
-          try (GradientCollector gc = trainer.newGradientCollector()) {
-            NDList outputs = trainer.forward(new NDList(x));
-            NDArray loss = objective.loss(new Objective.Targets(y, teacherLogits), outputs, config.labelSmoothing());
-            value = loss.getFloat();
-            taken = guard.accepts(value);
-            if (taken) {
-              gc.backward(loss);
-            }
-          }
-          if (taken) {
-            trainer.step();
-          }
-        }
-        if (taken) {
-          lossSum += value;
+        int batchFrom = from;
+        int n = to - batchFrom;
+        OptionalDouble loss =
+            guard.step(trainer, steps, epoch, batches, batch -> {
+              float[] images = train.images(order, batchFrom, to, config.augmentation(), random, views);
+              NDArray x = batch.create(images, new Shape(n).addAll(sampleShape));
+              NDArray y = batch.create(train.labels(order, batchFrom, to));
+              Optional<NDArray> teacherLogits =
+                  teacher.map(t -> batch.create(t.logits(images, n), new Shape(n, t.classes())));
+              NDList outputs = trainer.forward(new NDList(x));
+              return objective.loss(new Objective.Targets(y, teacherLogits), outputs, config.labelSmoothing());
+            }, listener);
+        if (loss.isPresent()) {
+          lossSum += loss.getAsDouble();
           counted++;
-        } else {
-          listener.rolledBack(guard.rollBack(epoch, batches + 1));
         }
         steps++;
         batches++;
