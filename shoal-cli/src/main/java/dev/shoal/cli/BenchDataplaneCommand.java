@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
       "(d) the variant ensemble's speed-up over the base vs its compute ceiling, at this host's",
       "    speed and on workers emulating devices --variant-slowdown times slower;",
       "(e) a replicated bottleneck stage vs the unreplicated plan;",
-      "(f) plan switching under load: lost and duplicated answers.",
+      "(f) plan switching under load: lost and duplicated answers;",
+      "(g) the cluster idle: CPU of every process while nothing is asked (heartbeats, polls).",
       "(a), (b) and (d) also print a derived floor: the best the row can reach on this host",
       "    (read them from a quiet run). Prints each section and a table; writes CSV and JSON to --out."
     })

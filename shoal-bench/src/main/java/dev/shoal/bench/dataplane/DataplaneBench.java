@@ -97,7 +97,9 @@ public final class DataplaneBench {
   }
 
   /** Every section's letter, in the order they run (c last: it starts processes of its own). */
-  public static final String ALL_SECTIONS = "abdfec";
+  public static final String ALL_SECTIONS = "abdfgec";
+  /** Section (g)'s wait after the deployment, before it measures: the deployment's own work settles. */
+  private static final double IDLE_SETTLE_SECONDS = 5;
 
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
   private static final int DISTINCT_INPUTS = 8;
@@ -182,7 +184,7 @@ public final class DataplaneBench {
         List<WorkerEndpoint> endpoints = startWorkers(workers, 1.0, certs, processes);
         List<Long> pids = new ArrayList<>(List.of(ProcessHandle.current().pid()));
         processes.forEach(wp -> pids.add(wp.pid()));
-        if (config.runs('a') || config.runs('b') || config.runs('d') || config.runs('f')) {
+        if (config.runs('a') || config.runs('b') || config.runs('d') || config.runs('f') || config.runs('g')) {
           warmUp(p, endpoints, security, pids);
         }
         double computeCpuMs;
@@ -213,6 +215,9 @@ public final class DataplaneBench {
         }
         if (config.runs('f')) {
           switching(p, profile, endpoints, security);
+        }
+        if (config.runs('g')) {
+          idle(p, endpoints, security, pids);
         }
       } finally {
         processes.forEach(WorkerProcess::close);
@@ -729,6 +734,37 @@ public final class DataplaneBench {
               r.wrong(), r.byPlan()));
       row("f switching", "duplicated answers", backend.duplicateResults(), 0, "= 0", "results",
           "results the coordinator received for already answered requests");
+    }
+  }
+
+  /**
+   * (g) The cluster idle: the pipeline deployed on the workers behind the gateway, and no request
+   * for {@code seconds} (at least 10): the CPU every process used meanwhile (the workers, and this
+   * one: coordinator and gateway), as a share of one core, with its largest thread kinds. An idle
+   * cluster pays for heartbeats and metrics polls, on boards that run on batteries or passive
+   * cooling.
+   */
+  private void idle(Pipeline p, List<WorkerEndpoint> workers, PeerSecurity security, List<Long> pids)
+      throws InterruptedException {
+    double seconds = Math.max(10, config.seconds());
+    log.printf(Locale.ROOT, "%n== (g) the cluster idle: the pipeline deployed, no request for %.0f s%n", seconds);
+    List<String> devices = workers.subList(0, config.stages()).stream().map(WorkerEndpoint::name).toList();
+    try (PlanBackend backend = PlanBackend.start(workers, List.of(chainPlan(p.name(), "pipeline", p.stageBytes(),
+        devices, null)), security, PlanBackend.Options.DEFAULT);
+        Gateway gateway = Gateway.start(backend, 0, 0)) {
+      Thread.sleep((long) (IDLE_SETTLE_SECONDS * 1e3));
+      double cpu0 = ProcessCpu.seconds(pids);
+      Map<String, Long> threads0 = ProcessCpu.ticksByThreadKind(pids);
+      long start = System.nanoTime();
+      Thread.sleep((long) (seconds * 1e3));
+      double wall = (System.nanoTime() - start) / 1e9;
+      double share = 100 * (ProcessCpu.seconds(pids) - cpu0) / wall;
+      List<String> largest = ProcessCpu.millisBetween(threads0, ProcessCpu.ticksByThreadKind(pids)).stream().limit(4)
+          .map(e -> String.format(Locale.ROOT, "%s %.1f%%", e.getKey(), 100 * e.getValue() / 1e3 / wall)).toList();
+      row("g idle", "CPU of the idle cluster, % of one core", share, Double.NaN, "report", "%",
+          String.format(Locale.ROOT, "%d processes (%d workers + coordinator and gateway) over %.0f s, load %s;"
+              + " largest: %s", pids.size(), pids.size() - 1, wall, LoadAverage.now().oneMinuteText(),
+              String.join(", ", largest)));
     }
   }
 

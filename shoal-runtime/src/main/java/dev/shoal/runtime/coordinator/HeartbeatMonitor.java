@@ -4,31 +4,37 @@ import dev.shoal.runtime.wire.proto.HeartbeatReply;
 import dev.shoal.runtime.wire.proto.HeartbeatRequest;
 import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Heartbeats every worker every {@link #INTERVAL_MILLIS} with a {@link #DEADLINE_MILLIS} deadline.
- * A worker that refuses or drops the call (a killed process: connection refused or reset; or a
- * worker leased to another coordinator) is declared down after {@link #MISSES} such beats in a
- * row, within about MISSES x INTERVAL. A worker that merely does not answer in time, its
+ * Heartbeats every worker every {@link #INTERVAL_MILLIS} on one long-lived stream per worker (a
+ * request, answered on the stream). A call per beat, ten times a second, kept an idle cluster's
+ * five processes at 29% of a core here; the stream and the slower beat at 15%
+ * (docs/runtime.md, "Heartbeats"). A process that dies breaks its stream at once, so a worker
+ * whose stream fails is probed again at once and declared down after {@link #MISSES} failed
+ * streams in a row (a killed process: the connection reset, then refused; or a worker leased to
+ * another coordinator): within milliseconds, not beats. A worker that merely stops answering, its
  * connection still open, is declared down only after {@link #SILENCE_MILLIS} without an answer:
  * on a loaded host a healthy worker's stop-the-world GC pauses were measured at up to 1.4 s
  * (HeartbeatUnderLoadTest), and declaring it dead then re-plans for nothing. A frozen or cut-off
- * worker is therefore found within SILENCE_MILLIS + DEADLINE. Down workers keep being probed, and
- * one that answers again is up. Heartbeats should travel on channels of their own
+ * worker is therefore found within SILENCE_MILLIS + INTERVAL. Down workers keep being probed every
+ * beat, and one that answers again is up. Heartbeats should travel on channels of their own
  * ({@code GrpcChannels#heartbeatClient}) and a timer of their own; both belong to the caller.
  */
 public final class HeartbeatMonitor {
-  public static final long INTERVAL_MILLIS = 100;
-  public static final long DEADLINE_MILLIS = 300;
+  /** Between beats; each renews the worker's lease ({@code WorkerLease#LEASE_MILLIS}, six beats). */
+  public static final long INTERVAL_MILLIS = 500;
   public static final int MISSES = 2;
   /** Silence (no answer, connection open) before a worker is declared down: as long as a worker lease. */
   public static final long SILENCE_MILLIS = dev.shoal.runtime.security.WorkerLease.LEASE_MILLIS;
@@ -47,10 +53,11 @@ public final class HeartbeatMonitor {
     volatile boolean up = true;
     volatile int misses;
     volatile long lastSeenNanos = System.nanoTime();
-    volatile boolean inFlight;
     volatile String downReason;
-    /** The data port its last heartbeat announced; 0 before the first answer. */
-    volatile int dataPort;
+    /** Its last heartbeat answer; null before the first. */
+    volatile HeartbeatReply last;
+    /** The open heartbeat stream; null until the next beat opens one. Only the timer sends on it. */
+    volatile BeatStream stream;
 
     Tracked(WorkerEndpoint endpoint, ManagedChannel channel) {
       this.endpoint = endpoint;
@@ -59,10 +66,80 @@ public final class HeartbeatMonitor {
     }
   }
 
+  /** One heartbeat stream to a worker, and its first answer (for {@link #connect}). */
+  private final class BeatStream implements StreamObserver<HeartbeatReply> {
+    final Tracked worker;
+    final CompletableFuture<Void> firstAnswer = new CompletableFuture<>();
+    private StreamObserver<HeartbeatRequest> requests;
+
+    BeatStream(Tracked worker) {
+      this.worker = worker;
+    }
+
+    /** Becomes the worker's stream, then starts the call (whose failure may come back at once). */
+    BeatStream open() {
+      worker.stream = this;
+      requests = worker.stub.heartbeat(this);
+      return this;
+    }
+
+    void send() {
+      requests.onNext(HeartbeatRequest.newBuilder().setSequence(sequence.incrementAndGet()).build());
+    }
+
+    @Override
+    public void onNext(HeartbeatReply reply) {
+      Tracked t = worker;
+      t.lastSeenNanos = System.nanoTime();
+      t.misses = 0;
+      t.last = reply; // a restarted worker may have another data port
+      firstAnswer.complete(null);
+      boolean cameBack;
+      synchronized (HeartbeatMonitor.this) {
+        cameBack = !t.up;
+        t.up = true;
+      }
+      if (cameBack) {
+        listener.up(t.endpoint);
+      }
+    }
+
+    @Override
+    public void onError(Throwable e) {
+      ended("heartbeat failed " + (worker.misses + 1) + "x: " + e.getMessage(), e);
+    }
+
+    @Override
+    public void onCompleted() {
+      ended("heartbeat failed " + (worker.misses + 1) + "x: the worker ended the stream", null);
+    }
+
+    private void ended(String why, Throwable cause) {
+      Tracked t = worker;
+      firstAnswer.completeExceptionally(cause != null ? cause : new IllegalStateException(why));
+      if (t.stream != this) {
+        return;
+      }
+      t.stream = null;
+      t.misses++;
+      boolean declare = t.misses >= MISSES;
+      fail(t, why, declare);
+      if (!declare && started) {
+        // a broken stream is a dead process more often than not: the next stream says so at once
+        try {
+          timer.execute(() -> beat(t, System.nanoTime()));
+        } catch (RejectedExecutionException closing) {
+          // the caller is shutting the monitor down
+        }
+      }
+    }
+  }
+
   private final Map<String, Tracked> workers = new LinkedHashMap<>();
   private final ScheduledExecutorService timer;
   private final Listener listener;
   private final AtomicLong sequence = new AtomicLong();
+  private volatile boolean started;
 
   public HeartbeatMonitor(Map<WorkerEndpoint, ManagedChannel> channels, ScheduledExecutorService timer,
       Listener listener) {
@@ -72,19 +149,30 @@ public final class HeartbeatMonitor {
   }
 
   /**
-   * Connects to every worker and asks for one heartbeat with a generous deadline, so that
-   * connection set-up is not mistaken for a failure; workers that do not answer start down.
+   * Opens every worker's heartbeat stream and waits up to {@code timeout} for each one's first
+   * answer, so that connection set-up is not mistaken for a failure; workers that do not answer
+   * start down.
    */
   public void connect(java.time.Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Map<Tracked, BeatStream> opened = new LinkedHashMap<>();
     for (Tracked t : workers.values()) {
+      BeatStream s = new BeatStream(t).open();
+      s.send();
+      opened.put(t, s);
+    }
+    for (var e : opened.entrySet()) {
+      Tracked t = e.getKey();
       try {
-        HeartbeatReply r = WorkerControlGrpc.newBlockingStub(t.channel)
-            .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-            .heartbeat(HeartbeatRequest.newBuilder().setSequence(sequence.incrementAndGet()).build());
-        t.dataPort = r.getDataPort();
+        e.getValue().firstAnswer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         t.lastSeenNanos = System.nanoTime();
-      } catch (io.grpc.StatusRuntimeException e) {
-        fail(t, "no answer at start: " + e.getMessage(), true);
+      } catch (TimeoutException x) {
+        fail(t, "no answer at start within " + timeout.toMillis() + " ms", true);
+      } catch (ExecutionException x) {
+        fail(t, "no answer at start: " + x.getCause().getMessage(), true);
+      } catch (InterruptedException x) {
+        Thread.currentThread().interrupt();
+        return;
       }
     }
   }
@@ -93,6 +181,7 @@ public final class HeartbeatMonitor {
     // silence counts from now: the deployment between connect() and here may take long on a busy host
     long now = System.nanoTime();
     workers.values().forEach(t -> t.lastSeenNanos = now);
+    started = true;
     timer.scheduleAtFixedRate(this::beatAll, 0, INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
   }
 
@@ -122,10 +211,17 @@ public final class HeartbeatMonitor {
       return w.dataAddress();
     }
     Tracked t = workers.get(w.name());
-    if (t == null || t.dataPort == 0) {
+    HeartbeatReply last = t == null ? null : t.last;
+    if (last == null || last.getDataPort() == 0) {
       return null;
     }
-    return dev.shoal.runtime.wire.GrpcChannels.HostPort.parse(w.address()).host() + ":" + t.dataPort;
+    return dev.shoal.runtime.wire.GrpcChannels.HostPort.parse(w.address()).host() + ":" + last.getDataPort();
+  }
+
+  /** The worker's last heartbeat answer (its counters at most a beat old), or null before the first. */
+  public HeartbeatReply lastAnswer(String name) {
+    Tracked t = workers.get(name);
+    return t == null ? null : t.last;
   }
 
   public boolean isUp(String name) {
@@ -142,53 +238,28 @@ public final class HeartbeatMonitor {
   }
 
   private void beatAll() {
+    long now = System.nanoTime();
     for (Tracked t : workers.values()) {
-      if (!t.inFlight) {
-        beat(t);
-      }
+      beat(t, now);
     }
   }
 
-  private void beat(Tracked t) {
-    t.inFlight = true;
-    if (!t.up) {
-      // A refused connection puts the channel into exponential back-off; probe a down worker promptly.
-      t.channel.resetConnectBackoff();
+  /** Sends the next beat on the worker's stream, opening one first if it has none. On the timer only. */
+  private void beat(Tracked t, long now) {
+    BeatStream s = t.stream;
+    if (s == null) {
+      if (!t.up) {
+        // A refused connection puts the channel into exponential back-off; probe a down worker promptly.
+        t.channel.resetConnectBackoff();
+      }
+      s = new BeatStream(t).open();
+    } else if (t.up) {
+      long silentMillis = (now - t.lastSeenNanos) / 1_000_000;
+      if (silentMillis >= SILENCE_MILLIS) {
+        fail(t, "no heartbeat answered for " + silentMillis + " ms", true);
+      }
     }
-    t.stub.withDeadlineAfter(DEADLINE_MILLIS, TimeUnit.MILLISECONDS)
-        .heartbeat(HeartbeatRequest.newBuilder().setSequence(sequence.incrementAndGet()).build(),
-            new StreamObserver<>() {
-              @Override
-              public void onNext(HeartbeatReply reply) {
-                t.lastSeenNanos = System.nanoTime();
-                t.misses = 0;
-                t.dataPort = reply.getDataPort(); // a restarted worker may have another
-                boolean cameBack;
-                synchronized (HeartbeatMonitor.this) {
-                  cameBack = !t.up;
-                  t.up = true;
-                }
-                if (cameBack) {
-                  listener.up(t.endpoint);
-                }
-              }
-
-              @Override
-              public void onError(Throwable e) {
-                t.inFlight = false;
-                t.misses++;
-                boolean late = Status.fromThrowable(e).getCode() == Status.Code.DEADLINE_EXCEEDED;
-                long silentMillis = (System.nanoTime() - t.lastSeenNanos) / 1_000_000;
-                fail(t, late ? "no heartbeat answered for " + silentMillis + " ms: " + e.getMessage()
-                    : "heartbeat failed " + t.misses + "x: " + e.getMessage(),
-                    late ? silentMillis >= SILENCE_MILLIS : t.misses >= MISSES);
-              }
-
-              @Override
-              public void onCompleted() {
-                t.inFlight = false;
-              }
-            });
+    s.send();
   }
 
   private void fail(Tracked t, String why, boolean declare) {

@@ -31,6 +31,7 @@ import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.DeployRequest;
 import dev.shoal.runtime.wire.proto.DrainRequest;
 import dev.shoal.runtime.wire.proto.Frame;
+import dev.shoal.runtime.wire.proto.HeartbeatReply;
 import dev.shoal.runtime.wire.proto.Route;
 import dev.shoal.runtime.wire.proto.RoutedTensor;
 import dev.shoal.runtime.wire.proto.StatusReply;
@@ -64,6 +65,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -739,7 +741,17 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
    * stage), and the stages that answer the coordinator.
    */
   public List<LinkStats> linkStats() {
-    Deployment d = deployments.get(active);
+    return linkStats(deployments.get(active), w -> {
+      StatusReply s = status(w);
+      return s == null ? null : new Sent(s.getBytesOut(), s.getFramesOut());
+    });
+  }
+
+  /** What a worker sent over the network so far. */
+  private record Sent(long bytes, long frames) {}
+
+  /** {@link #linkStats()} of {@code d}, each worker's output from {@code sentBy} (null: not known). */
+  private List<LinkStats> linkStats(Deployment d, Function<WorkerEndpoint, Sent> sentBy) {
     List<LinkStats> out = new ArrayList<>();
     if (d == null) {
       return out;
@@ -753,9 +765,9 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
           .map(WorkerEndpoint::name).distinct().toList();
       for (WorkerEndpoint w : d.placement.get(id)) {
         if (!consumers.isEmpty()) {
-          StatusReply s = status(w);
+          Sent s = sentBy.apply(w);
           if (s != null) {
-            out.add(new LinkStats(w.name(), String.join(",", consumers), s.getBytesOut(), s.getFramesOut()));
+            out.add(new LinkStats(w.name(), String.join(",", consumers), s.bytes(), s.frames()));
           }
         }
       }
@@ -1509,11 +1521,15 @@ public final class PlanBackend implements ServingBackend, PlanAdmin {
       return;
     }
     try {
-      for (LinkStats l : linkStats()) {
+      // the workers' counters come with their heartbeats: the gauges cost no call
+      for (LinkStats l : linkStats(d, w -> {
+        HeartbeatReply r = monitor.lastAnswer(w.name());
+        return r == null ? null : new Sent(r.getBytesOut(), r.getFramesOut());
+      })) {
         CoordinatorMetrics.LINK_BYTES.labelValues(model.name(), active, l.from() + "->" + l.to()).set(l.bytes());
       }
       for (String name : d.workers()) {
-        StatusReply r = status(worker(name));
+        HeartbeatReply r = monitor.lastAnswer(name);
         if (r != null) {
           CoordinatorMetrics.STAGE_COMPUTE_SECONDS.labelValues(model.name(), name).set(r.getComputeSeconds());
           CoordinatorMetrics.STAGE_QUEUE_SECONDS.labelValues(model.name(), name).set(r.getQueueSeconds());

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.shoal.runtime.wire.Checksums;
 import dev.shoal.runtime.wire.GrpcChannels;
 import dev.shoal.runtime.wire.proto.DeployRequest;
+import dev.shoal.runtime.wire.proto.HeartbeatReply;
 import dev.shoal.runtime.wire.proto.HeartbeatRequest;
 import dev.shoal.runtime.wire.proto.WorkerControlGrpc;
 import io.grpc.ManagedChannel;
@@ -11,10 +12,13 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
@@ -42,12 +46,33 @@ public final class PeerProbes {
 
   /** A heartbeat (a coordinator's call) on {@code channel}, which is shut down afterwards. */
   public static Outcome heartbeat(ManagedChannel channel) {
+    CompletableFuture<Outcome> answer = new CompletableFuture<>();
     try {
-      WorkerControlGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-          .heartbeat(HeartbeatRequest.getDefaultInstance());
-      return new Outcome(Status.Code.OK, "");
-    } catch (StatusRuntimeException e) {
-      return new Outcome(e.getStatus().getCode(), e.getStatus().getDescription());
+      StreamObserver<HeartbeatRequest> beats = WorkerControlGrpc.newStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .heartbeat(new StreamObserver<>() {
+            @Override
+            public void onNext(HeartbeatReply reply) {
+              answer.complete(new Outcome(Status.Code.OK, ""));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              Status s = Status.fromThrowable(t);
+              answer.complete(new Outcome(s.getCode(), s.getDescription()));
+            }
+
+            @Override
+            public void onCompleted() {
+              answer.complete(new Outcome(Status.Code.UNKNOWN, "the worker ended the stream unanswered"));
+            }
+          });
+      beats.onNext(HeartbeatRequest.getDefaultInstance());
+      return answer.get(); // the call's deadline ends the wait
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Outcome(Status.Code.CANCELLED, "interrupted");
     } finally {
       channel.shutdownNow();
     }

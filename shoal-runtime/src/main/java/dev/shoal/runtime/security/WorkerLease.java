@@ -2,6 +2,7 @@ package dev.shoal.runtime.security;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -12,7 +13,8 @@ import java.util.logging.Logger;
 
 /**
  * A worker serves one coordinator at a time, under a lease: the first coordinator to call takes
- * it, every call it makes (heartbeats every 100 ms) renews it for {@link #LEASE_MILLIS}, and it
+ * it, every call it makes, and every message on a stream it sends (heartbeats every 100 ms),
+ * renews it for {@link #LEASE_MILLIS}, and it
  * lapses after that long without a call (about 30 missed heartbeats) or when the holder releases
  * it on shutdown. Meanwhile any other coordinator is refused with FAILED_PRECONDITION naming the
  * holder and when the lease ends, unless it asks to take over ({@code shoal serve --take-over}).
@@ -59,7 +61,38 @@ public final class WorkerLease implements ServerInterceptor {
     if (refusal != null) {
       return PeerAuthorization.refuse(call, Status.FAILED_PRECONDITION, refusal);
     }
-    return Contexts.interceptCall(Context.current().withValue(SESSION, session), call, headers, next);
+    ServerCall.Listener<Q> listener =
+        Contexts.interceptCall(Context.current().withValue(SESSION, session), call, headers, next);
+    if (call.getMethodDescriptor().getType().clientSendsOneMessage()) {
+      return listener;
+    }
+    // A stream outlives its admission: each message renews the lease, or ends the stream once
+    // another coordinator has taken the worker over.
+    String holder = description == null ? peer.toString() : description;
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      private boolean refused;
+
+      @Override
+      public void onMessage(Q message) {
+        if (refused) {
+          return;
+        }
+        String refusal = admit(session, holder, false);
+        if (refusal != null) {
+          refused = true;
+          call.close(Status.FAILED_PRECONDITION.withDescription(refusal), new Metadata());
+          return;
+        }
+        super.onMessage(message);
+      }
+
+      @Override
+      public void onHalfClose() {
+        if (!refused) { // the call is closed already: nothing may answer on it
+          super.onHalfClose();
+        }
+      }
+    };
   }
 
   private record Claim(String refusal, boolean changed) {}

@@ -320,10 +320,26 @@ public final class Worker implements AutoCloseable {
     }
 
     @Override
-    public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatReply> reply) {
-      reply.onNext(HeartbeatReply.newBuilder().setSequence(req.getSequence()).setWorkerName(config.name())
-          .setPlanEpoch(newestEpoch()).setQueued(queuedTotal()).setDataPort(dataServer.port()).build());
-      reply.onCompleted();
+    public StreamObserver<HeartbeatRequest> heartbeat(StreamObserver<HeartbeatReply> replies) {
+      return new StreamObserver<>() {
+        @Override
+        public void onNext(HeartbeatRequest req) {
+          replies.onNext(HeartbeatReply.newBuilder().setSequence(req.getSequence()).setWorkerName(config.name())
+              .setPlanEpoch(newestEpoch()).setQueued(queuedTotal()).setDataPort(dataServer.port())
+              .setComputeSeconds(stats.computeNanos.get() / 1e9).setQueueSeconds(stats.queueNanos.get() / 1e9)
+              .setBytesOut(stats.bytesOut.get()).setFramesOut(stats.framesOut.get()).build());
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          // the coordinator went away or cancelled the stream: nothing to answer
+        }
+
+        @Override
+        public void onCompleted() {
+          replies.onCompleted();
+        }
+      };
     }
 
     @Override

@@ -267,10 +267,11 @@ class ServeProcessTest {
       }
       assertThat(got).containsExactly(want, within(1e-5f));
 
-      // metrics of the served pipeline (stage and link figures are polled from the workers every second)
+      // metrics of the served pipeline (stage and link figures come with the workers' heartbeats, set every second)
       long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       String metrics = get(g, "/metrics");
-      while (!metrics.contains("shoal_stage_compute_seconds{model=\"chain\",worker=\"w") && System.nanoTime() < end) {
+      while (!(metrics.contains("shoal_stage_compute_seconds{model=\"chain\",worker=\"w")
+          && metrics.contains("shoal_link_bytes{link=\"coordinator->w")) && System.nanoTime() < end) {
         Thread.sleep(200);
         metrics = get(g, "/metrics");
       }
