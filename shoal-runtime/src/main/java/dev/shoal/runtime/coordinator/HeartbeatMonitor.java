@@ -19,18 +19,20 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Heartbeats every worker every {@link #INTERVAL_MILLIS} on one long-lived stream per worker (a
- * request, answered on the stream). A call per beat, ten times a second, kept an idle cluster's
- * five processes at 29% of a core here; the stream and the slower beat at 15%
- * (docs/runtime.md, "Heartbeats"). A process that dies breaks its stream at once, so a worker
- * whose stream fails is probed again at once and declared down after {@link #MISSES} failed
- * streams in a row (a killed process: the connection reset, then refused; or a worker leased to
- * another coordinator): within milliseconds, not beats. A worker that merely stops answering, its
- * connection still open, is declared down only after {@link #SILENCE_MILLIS} without an answer:
- * on a loaded host a healthy worker's stop-the-world GC pauses were measured at up to 1.4 s
- * (HeartbeatUnderLoadTest), and declaring it dead then re-plans for nothing. A frozen or cut-off
- * worker is therefore found within SILENCE_MILLIS + INTERVAL. Down workers keep being probed every
- * beat, and one that answers again is up. Heartbeats should travel on channels of their own
- * ({@code GrpcChannels#heartbeatClient}) and a timer of their own; both belong to the caller.
+ * request, answered on the stream, carrying the worker's counters for the metrics). A call per
+ * beat, ten times a second, and the metrics' Status polls kept an idle cluster's five processes at
+ * 30% of a core here; the stream, the slower beat and the counters on the answers at 19%
+ * (docs/runtime.md, "What an idle cluster costs"). A process that dies breaks its stream at once,
+ * so a worker whose stream fails is probed again at once and declared down after {@link #MISSES}
+ * failed streams in a row (a killed process: the connection reset, then refused; or a worker
+ * leased to another coordinator): within milliseconds, not beats. A worker that merely stops
+ * answering, its connection still open, is declared down only after {@link #SILENCE_MILLIS}
+ * without an answer: on a loaded host a healthy worker's stop-the-world GC pauses were measured at
+ * up to 1.4 s (HeartbeatUnderLoadTest), and declaring it dead then re-plans for nothing. A frozen
+ * or cut-off worker is therefore found within SILENCE_MILLIS + INTERVAL. Down workers keep being
+ * probed every beat, and one that answers again is up. Heartbeats should travel on channels of
+ * their own ({@code GrpcChannels#heartbeatClient}) and a timer of their own; both belong to the
+ * caller.
  */
 public final class HeartbeatMonitor {
   /** Between beats; each renews the worker's lease ({@code WorkerLease#LEASE_MILLIS}, six beats). */
