@@ -13,15 +13,14 @@ import java.util.logging.Logger;
 
 /**
  * A worker serves one coordinator at a time, under a lease: the first coordinator to call takes
- * it, every call it makes, and every message on a stream it sends (heartbeats every 100 ms),
- * renews it for {@link #LEASE_MILLIS}, and it
- * lapses after that long without a call (about 30 missed heartbeats) or when the holder releases
- * it on shutdown. Meanwhile any other coordinator is refused with FAILED_PRECONDITION naming the
- * holder and when the lease ends, unless it asks to take over ({@code shoal serve --take-over}).
- * When the holder changes, the former holder's stage is dropped ({@code holderChanged}), so
- * epochs only need to grow within one lease: nobody can push a later coordinator out with a huge
- * epoch. Runs after {@link PeerAuthorization}; calls from workers pass untouched. A coordinator's
- * data connections ask through {@link #claimForData}.
+ * it, every call it makes and every message on a stream it sends (heartbeats every 500 ms) renews
+ * it for {@link #LEASE_MILLIS}, and it lapses after that long without one (6 missed heartbeats)
+ * or when the holder releases it on shutdown. Meanwhile any other coordinator is refused with
+ * FAILED_PRECONDITION naming the holder and when the lease ends, unless it asks to take over
+ * ({@code shoal serve --take-over}). When the holder changes, the former holder's stage is
+ * dropped ({@code holderChanged}), so epochs only need to grow within one lease: nobody can push a
+ * later coordinator out with a huge epoch. Runs after {@link PeerAuthorization}; calls from
+ * workers pass untouched. A coordinator's data connections ask through {@link #claimForData}.
  */
 public final class WorkerLease implements ServerInterceptor {
   private static final Logger LOG = Logger.getLogger(WorkerLease.class.getName());
@@ -68,7 +67,7 @@ public final class WorkerLease implements ServerInterceptor {
     }
     // A stream outlives its admission: each message renews the lease, or ends the stream once
     // another coordinator has taken the worker over.
-    String holder = description == null ? peer.toString() : description;
+    String who = description == null ? peer.toString() : description;
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
       private boolean refused;
 
@@ -77,7 +76,7 @@ public final class WorkerLease implements ServerInterceptor {
         if (refused) {
           return;
         }
-        String refusal = admit(session, holder, false);
+        String refusal = admit(session, who, false);
         if (refusal != null) {
           refused = true;
           call.close(Status.FAILED_PRECONDITION.withDescription(refusal), new Metadata());
