@@ -49,11 +49,11 @@ class PolicyRetrainTest {
   void trainsThePolicyFromFreshWeightsExportsItAndAddsItsRow() throws IOException {
     // PyTorch on this project's VMs gives a NaN now and then, which the same computation does not give
     // again (docs/separable.md), in a training step (StepGuard rolls it back, and that run then
-    // differs from one without it) or in a forward pass; and now and then a wrong finite value: two
-    // runs with the same epoch losses to the last digit gave networks 0.0046 and 40.8 apart in 2 of
-    // 20 processes, each network's logits the same when computed again. The comparisons below need
-    // two runs that computed alike: an attempt whose runs did not is made again, five times at most,
-    // and the test fails when none of them agreed.
+    // differs from one without it) or in a forward pass; and now and then a wrong finite value: the
+    // two runs gave networks 0.0046 and 40.8 apart in 2 of 20 processes (the first with the same
+    // epoch losses to the last digit, each network's logits the same when computed again). The
+    // comparisons below need two runs that computed alike: an attempt whose runs did not is made
+    // again, five times at most, and the test fails when none of them agreed.
     List<String> failures = new ArrayList<>();
     for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
       Optional<String> failure = attempt(Files.createDirectories(tmp.resolve("attempt-" + attempt)));
