@@ -20,6 +20,7 @@ import dev.shoal.train.train.CheckpointedSgd;
 import dev.shoal.train.train.Objective;
 import dev.shoal.train.train.StepGuard;
 import dev.shoal.train.train.TrainConfig;
+import dev.shoal.train.train.TrainingSession;
 import dev.shoal.train.train.TrainingSession.EpochReport;
 import dev.shoal.train.train.TrainingSession.Listener;
 import java.io.IOException;
@@ -164,7 +165,7 @@ public final class SeparableTrainer implements AutoCloseable {
         }
         steps++;
         batches++;
-        if (batches % 100 == 0) {
+        if (batches % TrainingSession.STEP_REPORT_EVERY == 0) {
           listener.steps(epoch, batches, stepsPerEpoch, lossSum / Math.max(1, counted));
         }
       }

@@ -117,9 +117,6 @@ public final class StepGuard {
 
   /** After {@link #accepts} refused the step at {@code step} (1-based) of {@code epoch}: puts back the last copy. */
   private Rollback rollBack(int epoch, int step) {
-    if (verdict instanceof LossGuard.Verdict.Take) {
-      throw new IllegalStateException("the step's loss was accepted; there is nothing to go back on");
-    }
     if (++rollbacks > MAX_ROLLBACKS) {
       throw new IllegalStateException(String.format(
           "training diverged: the loss was not finite or blew up %d times (last at epoch %d, step %d, loss %s); "
